@@ -1,0 +1,76 @@
+"""Onsite's Flask server: the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import DEV_SECRET, Config
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    """Build an Onsite app from a Config (read from the environment when none is given)."""
+    config = config or Config()
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        db_file = Path(app.instance_path) / "onsite.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_file}"
+    if not config.is_development and app.config["SECRET_KEY"] in (None, "", DEV_SECRET):
+        raise RuntimeError(
+            "ONSITE_SECRET_KEY must be set to a long random value outside development "
+            "(ONSITE_ENV=development uses a built-in key)."
+        )
+    app.config["STATIC_DIR"] = str(STATIC_DIR)
+
+    from . import auth, errors, i18n
+    from .extensions import api, csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    api.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
+    i18n.init_app(app)
+    _enable_sqlite_pragmas(app)
+
+    from .services import changes
+
+    changes.install()
+
+    from .blueprints import register_blueprints
+
+    register_blueprints(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _enable_sqlite_pragmas(app: Flask) -> None:
+    """Turn on foreign keys and WAL for SQLite, which has them off by default."""
+    from sqlalchemy import event
+
+    from .extensions import db
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()

@@ -1,0 +1,19 @@
+"""One blueprint per audience."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every blueprint to the app."""
+    from ..extensions import api
+    from . import api_accounts, api_customers, api_requests, api_visits, finance, home, office, pwa
+
+    for blp in (api_accounts.blp, api_customers.blp, api_requests.blp, api_visits.blp):
+        api.register_blueprint(blp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(pwa.bp)
+    app.register_blueprint(office.bp)
+    app.register_blueprint(finance.bp)
+    from . import api_guard
+
+    api_guard.init_app(app)

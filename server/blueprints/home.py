@@ -1,0 +1,95 @@
+"""Sign-in pages, the role-based landing redirect and the health check."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from sqlalchemy import text
+
+from ..auth import authenticate, current_user, login_session
+from ..extensions import db
+from ..i18n import translate
+from ..models import Role
+
+bp = Blueprint("home", __name__)
+
+LANDING = {
+    Role.ENGINEER: "/app/",
+    Role.OFFICE: "/office/",
+    Role.SUPERVISOR: "/office/",
+    Role.ADMIN: "/office/",
+    Role.FINANCE: "/finance/",
+}
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only follow a local path after sign-in, never another site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.get("/")
+def index():
+    """Send a signed-in user to the place for their role."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("home.login"))
+    return redirect(LANDING.get(user.role, "/login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with username and password (office, supervisor, finance, admin)."""
+    error = None
+    if request.method == "POST":
+        user = authenticate(
+            request.form.get("username", "").strip(), request.form.get("password", "")
+        )
+        if user is None:
+            error = translate("login.failed")
+        else:
+            login_session(user)
+            return redirect(_safe_next(request.args.get("next")) or LANDING.get(user.role, "/"))
+    status = 401 if error else 200
+    return render_template("login.html", error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    """End the browser session."""
+    session.clear()
+    return redirect(url_for("home.login"))
+
+
+@bp.get("/healthz")
+def healthz():
+    """Report database connectivity and whether the schema is at the latest migration."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    body: dict = {"status": "ok"}
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            current = MigrationContext.configure(conn).get_current_heads()
+        body["database"] = "ok"
+    except Exception as exc:  # health checks report, never raise
+        body.update(status="error", database=f"unreachable: {type(exc).__name__}")
+        return jsonify(body), 503
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = ScriptDirectory.from_config(config).get_heads()
+    body["schema"] = {
+        "current": sorted(current),
+        "head": sorted(heads),
+        "up_to_date": set(current) == set(heads),
+    }
+    if not body["schema"]["up_to_date"]:
+        body["status"] = "error"
+        return jsonify(body), 503
+    return jsonify(body)

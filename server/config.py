@@ -1,0 +1,64 @@
+"""Configuration read from the environment, with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEV_SECRET = "dev-only-not-secret"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings for a running server; every value can be set from the environment."""
+
+    def __init__(self) -> None:
+        self.ENV = os.environ.get("ONSITE_ENV", "development")
+        self.SECRET_KEY = os.environ.get("ONSITE_SECRET_KEY", DEV_SECRET)
+        # None means "SQLite in the instance folder", resolved in create_app.
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("ONSITE_DATABASE_URL") or None
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool("ONSITE_SECURE_COOKIES", False)
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("ONSITE_MAX_BODY_BYTES", 4 * 1024 * 1024))
+        self.DEVICE_TOKEN_DAYS = int(os.environ.get("ONSITE_DEVICE_TOKEN_DAYS", 90))
+        self.COMPANY_TIMEZONE = "Asia/Shanghai"
+        self.DEMO_DATA = _bool("ONSITE_DEMO_DATA", False)
+        # flask-smorest / OpenAPI
+        self.API_TITLE = "Onsite API"
+        self.API_VERSION = "1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.API_SPEC_OPTIONS = {
+            "components": {
+                "securitySchemes": {
+                    "deviceToken": {"type": "http", "scheme": "bearer"},
+                    "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                }
+            }
+        }
+
+    @property
+    def is_development(self) -> bool:
+        return self.ENV in {"development", "test"}
+
+
+class TestConfig(Config):
+    """Settings for the test suite: database from ONSITE_TEST_DATABASE_URL or a temp SQLite."""
+
+    def __init__(self, database_url: str | None = None, instance: Path | None = None) -> None:
+        super().__init__()
+        self.ENV = "test"
+        self.TESTING = True
+        self.SECRET_KEY = "test-secret"
+        self.SQLALCHEMY_DATABASE_URI = database_url
+        self.WTF_CSRF_ENABLED = True

@@ -1,0 +1,138 @@
+"""One error shape for every failure: JSON for API callers, an HTML page for browsers.
+
+The JSON body is ``{"status": 422, "error": "unprocessable", "message": "...",
+"fields": {"name": ["..."]}}``; ``fields`` is present when specific input fields are at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+
+class ApiError(Exception):
+    """An error a client can act on; raised by operations and turned into the one shape."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        fields: dict[str, Any] | None = None,
+        error: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields
+        self.error = error
+        self.extra = extra or {}
+
+
+def _code(status: int) -> str:
+    return {
+        400: "bad_request",
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "too_large",
+        415: "unsupported_media_type",
+        422: "unprocessable",
+        426: "upgrade_required",
+        429: "too_many_requests",
+    }.get(status, "server_error" if status >= 500 else "error")
+
+
+def wants_json() -> bool:
+    """Tell whether the caller is an API client rather than a person with a browser."""
+    if request.path.startswith(("/api/", "/healthz")):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json"
+
+
+def error_response(
+    status: int,
+    message: str,
+    fields: dict[str, Any] | None = None,
+    error: str | None = None,
+    extra: dict[str, Any] | None = None,
+):
+    """Build the response for an error, JSON or HTML as the caller prefers."""
+    if wants_json():
+        body: dict[str, Any] = {
+            "status": status,
+            "error": error or _code(status),
+            "message": message,
+        }
+        if fields:
+            body["fields"] = fields
+        body.update(extra or {})
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message, fields=fields), status
+
+
+def _fields_from_webargs(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Flatten webargs' {"json": {...}, "query": {...}} into the fields at fault."""
+    if not data:
+        return None
+    messages = data.get("messages") or data.get("errors")
+    if not isinstance(messages, dict):
+        return None
+    fields: dict[str, Any] = {}
+    for location, value in messages.items():
+        if isinstance(value, dict):
+            fields.update(value)
+        else:
+            fields[location] = value
+    return fields or None
+
+
+def _summary(fields: dict[str, Any] | None, default: str) -> str:
+    if not fields:
+        return default
+    name, problems = next(iter(fields.items()))
+    if isinstance(problems, list) and problems and isinstance(problems[0], str):
+        detail = problems[0]
+    elif isinstance(problems, dict):
+        inner = next(iter(problems.items()))
+        detail = f"{inner[0]}: {inner[1]}"
+    else:
+        detail = str(problems)
+    more = f" (and {len(fields) - 1} more)" if len(fields) > 1 else ""
+    return f"Invalid field '{name}': {detail}{more}"
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers that give every failure the one shape."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        db.session.rollback()
+        return error_response(exc.status, exc.message, exc.fields, exc.error, exc.extra)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc: ValidationError):
+        db.session.rollback()
+        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return error_response(422, _summary(fields, "Invalid input"), fields)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        db.session.rollback()
+        status = exc.code or 500
+        fields = _fields_from_webargs(getattr(exc, "data", None))
+        message = _summary(fields, exc.description or exc.name) if fields else exc.description
+        return error_response(status, message or exc.name, fields)
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(exc: InternalServerError):
+        db.session.rollback()
+        return error_response(500, "Something went wrong on the server; nothing was saved.")

@@ -1,0 +1,49 @@
+"""Extensions, created unbound so that tests can build apps with any config."""
+
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Named constraints make migrations portable between SQLite batch mode and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class OnsiteApi(Api):
+    """flask-smorest's Api, leaving error handling to server.errors (one shape everywhere)."""
+
+    def _register_error_handlers(self) -> None:
+        return None
+
+
+def _schema_name(schema) -> str:
+    """Name schemas in the OpenAPI description; partial (PATCH) variants get their own name."""
+    cls = resolve_schema_cls(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if getattr(schema, "partial", False):
+        name += "Patch"
+    if getattr(schema, "many", False):
+        return None
+    return name
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+api = OnsiteApi(
+    spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)}
+)

@@ -1,0 +1,68 @@
+"""Server-side message catalogues (繁體中文, 简体中文, English) and locale choice."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import Flask, g, request, session
+
+LOCALES = ("zh-Hant", "zh-Hans", "en")
+DEFAULT_LOCALE = "zh-Hans"
+CATALOGUE_DIR = Path(__file__).parent / "catalogues"
+
+
+@cache
+def catalogue(locale: str) -> dict[str, str]:
+    """Load one locale's messages."""
+    return json.loads((CATALOGUE_DIR / f"{locale}.json").read_text(encoding="utf-8"))
+
+
+def negotiate(accept_language: str | None) -> str:
+    """Pick a supported locale from an Accept-Language header."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if not tag:
+            continue
+        if tag.startswith("zh"):
+            traditional = any(x in tag for x in ("hant", "-tw", "-hk", "-mo"))
+            return "zh-Hant" if traditional else "zh-Hans"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    """Return the locale of this request: explicit choice, then the user's, then the browser's."""
+    if "locale" in g:
+        return g.locale
+    choice = request.args.get("lang") or session.get("locale")
+    user = g.get("user")
+    if choice not in LOCALES and user is not None and user.locale in LOCALES:
+        choice = user.locale
+    if choice not in LOCALES:
+        choice = negotiate(request.headers.get("Accept-Language"))
+    g.locale = choice
+    return choice
+
+
+def translate(key: str, /, locale: str | None = None, **params: object) -> str:
+    """Translate a message key, falling back to English and then to the key itself."""
+    loc = locale or current_locale()
+    text = catalogue(loc).get(key) or catalogue("en").get(key) or key
+    return text.format(**params) if params else text
+
+
+def init_app(app: Flask) -> None:
+    """Expose the translator to templates and remember an explicit ?lang= choice."""
+
+    @app.before_request
+    def _remember_choice() -> None:
+        lang = request.args.get("lang")
+        if lang in LOCALES:
+            session["locale"] = lang
+
+    app.jinja_env.globals.update(_=translate, current_locale=current_locale, LOCALES=LOCALES)

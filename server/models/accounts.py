@@ -1,0 +1,61 @@
+"""Users, their roles and the devices engineers sign in from."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    ENGINEER = "engineer"
+    OFFICE = "office"
+    SUPERVISOR = "supervisor"
+    FINANCE = "finance"
+    ADMIN = "admin"
+
+
+class User(db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    locale: Mapped[str | None] = mapped_column(String(10))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    devices: Mapped[list[Device]] = relationship(back_populates="user")
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class Device(db.Model):
+    """An engineer's phone or tablet; its bearer token is stored hashed, and it keeps sync state."""
+
+    __tablename__ = "device"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # made on the device
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    receipt_prefix: Mapped[str] = mapped_column(String(8), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Exactly-once bookkeeping: the highest operation sequence number applied.
+    last_seq: Mapped[int] = mapped_column(default=0)
+    app_version: Mapped[str | None] = mapped_column(String(40))
+
+    user: Mapped[User] = relationship(back_populates="devices")

@@ -1,0 +1,54 @@
+"""Visits to a customer's site; a request may need several (S19 keeps repeats visible)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+
+class VisitStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    EN_ROUTE = "en_route"
+    ARRIVED = "arrived"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    NOT_FIXED = "not_fixed"
+    CANCELLED = "cancelled"
+
+
+class Visit(db.Model):
+    __tablename__ = "visit"
+    __table_args__ = (UniqueConstraint("request_id", "visit_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
+    visit_no: Mapped[int] = mapped_column(default=1)
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="repair")  # repair|return_visit
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=VisitStatus.SCHEDULED, index=True)
+    # Arrival: the server's time of receipt orders it; the device's own claim is kept beside it.
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_device_time: Mapped[str | None] = mapped_column(String(40))
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late_reason: Mapped[str | None] = mapped_column(Text)
+    customer_informed: Mapped[bool | None]
+    permission_granted: Mapped[bool | None]
+    outcome_summary: Mapped[str | None] = mapped_column(Text)
+    explanation: Mapped[str | None] = mapped_column(Text)  # S22
+    escalate: Mapped[bool] = mapped_column(default=False)  # S30
+    onsite_fee_fen: Mapped[int | None]
+    inspection_only: Mapped[bool] = mapped_column(default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    request = relationship("ServiceRequest", back_populates="visits")
+    engineer = relationship("User")

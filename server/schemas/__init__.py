@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the JSON the outside world sees and sends."""

@@ -1,0 +1,83 @@
+"""The pull feed: changes are collected during a transaction and numbered at its very end.
+
+Numbering uses one counter row that every writing transaction updates last
+(``UPDATE sync_counter SET value = value + k RETURNING value``). The row lock is held until
+commit, so position N+1 is handed out only after the transaction holding N has finished:
+a pull that has seen N has seen everything below it (SYNC-LESSONS, "A counter row taken last").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, insert, update
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import SyncChange, SyncCounter
+from ..models.types import utcnow
+
+PENDING = "onsite_pending_changes"
+
+
+@dataclass(frozen=True)
+class Change:
+    entity: str
+    entity_id: str
+    op: str = "upsert"
+    data: dict[str, Any] | None = None
+    visit_id: int | None = None
+    customer_id: int | None = None
+    audience_user_id: int | None = None
+    is_global: bool = False
+
+
+def emit(session: Session, change: Change) -> None:
+    """Queue a change for the pull feed; it is numbered when the transaction commits."""
+    session.info.setdefault(PENDING, []).append(change)
+
+
+def _number_pending(session: Session) -> None:
+    pending: list[Change] = session.info.pop(PENDING, [])
+    if not pending:
+        return
+    session.flush()
+    top = session.execute(
+        update(SyncCounter)
+        .where(SyncCounter.id == 1)
+        .values(value=SyncCounter.value + len(pending))
+        .returning(SyncCounter.value)
+    ).scalar_one()
+    first = top - len(pending) + 1
+    now = utcnow()
+    session.execute(
+        insert(SyncChange),
+        [
+            {
+                "position": first + i,
+                "entity": c.entity,
+                "entity_id": c.entity_id,
+                "op": c.op,
+                "data": c.data,
+                "visit_id": c.visit_id,
+                "customer_id": c.customer_id,
+                "audience_user_id": c.audience_user_id,
+                "is_global": c.is_global,
+                "created_at": now,
+            }
+            for i, c in enumerate(pending)
+        ],
+    )
+
+
+def _discard_pending(session: Session, *_args: Any) -> None:
+    session.info.pop(PENDING, None)
+
+
+def install() -> None:
+    """Hook the numbering into every commit of the app's sessions (idempotent)."""
+    session_cls = db.session.session_factory.class_
+    if not event.contains(session_cls, "before_commit", _number_pending):
+        event.listen(session_cls, "before_commit", _number_pending)
+        event.listen(session_cls, "after_rollback", _discard_pending)

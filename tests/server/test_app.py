@@ -1,0 +1,114 @@
+"""The app factory, configuration, health check, sign-in and landing pages."""
+
+import pytest
+
+from server import create_app
+from server.config import Config
+
+
+def test_healthz_reports_database_and_schema(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["schema"]["up_to_date"] is True
+    assert body["schema"]["current"] == body["schema"]["head"]
+
+
+def test_refuses_to_start_in_production_without_a_secret_key(monkeypatch):
+    monkeypatch.setenv("ONSITE_ENV", "production")
+    monkeypatch.delenv("ONSITE_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="ONSITE_SECRET_KEY"):
+        create_app(Config(), SQLALCHEMY_DATABASE_URI="sqlite://")
+
+
+def test_starts_in_production_with_a_secret_key(monkeypatch):
+    monkeypatch.setenv("ONSITE_ENV", "production")
+    monkeypatch.setenv("ONSITE_SECRET_KEY", "x" * 40)
+    app = create_app(Config(), SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert app.config["SECRET_KEY"] == "x" * 40
+
+
+@pytest.mark.parametrize(
+    ("role", "landing"),
+    [
+        ("engineer", "/app/"),
+        ("office", "/office/"),
+        ("supervisor", "/office/"),
+        ("finance", "/finance/"),
+        ("admin", "/office/"),
+    ],
+)
+def test_root_sends_each_role_to_its_place(make, login, role, landing):
+    session = login(make.user(role))
+    response = session.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(landing)
+
+
+def test_root_sends_anonymous_visitors_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login")
+
+
+def test_wrong_password_is_refused_with_a_message(client, make):
+    make.user("office", username="clerk")
+    page = client.get("/login").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/login", data={"username": "clerk", "password": "nope", "csrf_token": token}
+    )
+    assert response.status_code == 401
+    assert "Wrong username or password" in response.get_data(
+        as_text=True
+    ) or "用户名或密码错误" in response.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client, make):
+    make.user("office", username="clerk")
+    response = client.post("/login", data={"username": "clerk", "password": "pw"})
+    assert response.status_code == 400
+
+
+def test_login_never_redirects_off_site(client, make):
+    make.user("office", username="clerk")
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/login?next=https://evil.example/",
+        data={"username": "clerk", "password": "pw", "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/office/"
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/office/", {"office", "supervisor", "admin"}), ("/finance/", {"finance", "admin"})],
+)
+@pytest.mark.parametrize("role", ["engineer", "office", "supervisor", "finance", "admin"])
+def test_pages_are_only_for_their_roles(make, login, path, allowed, role):
+    response = login(make.user(role)).get(path)
+    assert response.status_code == (200 if role in allowed else 403)
+
+
+def test_openapi_description_is_served(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/requests" in spec["paths"]
+    assert "RequestCreate" in spec["components"]["schemas"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"), [("en-US,en;q=0.9", "Sign in"), ("zh-TW", "登入"), ("zh-CN", "登录")]
+)
+def test_sign_in_page_speaks_the_browsers_language(client, header, expected):
+    page = client.get("/login", headers={"Accept-Language": header}).get_data(as_text=True)
+    assert f"<h1>{expected}</h1>" in page
