@@ -27,6 +27,6 @@ def day_bounds_utc(day: date) -> tuple[datetime, datetime]:
     if not isinstance(day, date) or isinstance(day, datetime):
         raise TypeError("day must be a date")
     start = datetime.combine(day, time(0), tzinfo=COMPANY_TZ)
-    # Next midnight rather than start + 24 h, so a day with a clock change keeps its true length.
+    # The next local midnight, not 24 elapsed hours on: a day with a clock change is not 24 h long.
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=COMPANY_TZ)
     return start.astimezone(UTC), end.astimezone(UTC)
