@@ -1,0 +1,92 @@
+"""Receipt numbers that stay unique across devices though issued offline (S21, S23).
+
+A number is KIND-PREFIX-SEQ: the kind ("R" for a payment receipt, S23; "E" for a customer
+equipment receipt, S21), the issuing device's own 4-character prefix, and that device's counter.
+Two devices never share a prefix, so they can never issue the same number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# No 0/O, 1/I/L: a prefix is read aloud over the phone and copied by hand at finance.
+PREFIX_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+PREFIX_LENGTH = 4
+PAYMENT = "R"
+EQUIPMENT = "E"
+KINDS = (PAYMENT, EQUIPMENT)
+SEQ_DIGITS = 6
+# The phone builds the same numbers in JavaScript, whose integers are exact only up to 2**53 - 1.
+MAX_SEQ = 2**53 - 1
+
+_PREFIX_RE = re.compile(f"[{PREFIX_ALPHABET}]{{{PREFIX_LENGTH}}}")
+_NUMBER_RE = re.compile(f"([{''.join(KINDS)}])-([{PREFIX_ALPHABET}]{{{PREFIX_LENGTH}}})-([0-9]+)")
+
+
+@dataclass(frozen=True)
+class ReceiptNo:
+    """The parts of a receipt number."""
+
+    kind: str
+    prefix: str
+    seq: int
+
+
+def _check_seq(seq: object, field: str) -> int:
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise TypeError(f"{field} must be an integer, got {type(seq).__name__}")
+    if not 1 <= seq <= MAX_SEQ:
+        raise ValueError(f"{field} must be between 1 and {MAX_SEQ}, got {seq}")
+    return seq
+
+
+def is_valid_prefix(prefix: object) -> bool:
+    """Return whether prefix is a well-formed device receipt prefix."""
+    return isinstance(prefix, str) and _PREFIX_RE.fullmatch(prefix) is not None
+
+
+def format_receipt_no(prefix: str, seq: int, kind: str = PAYMENT) -> str:
+    """Return the receipt number for a device's `seq`-th receipt of `kind`, e.g. R-K7Q2-000123."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
+    if not is_valid_prefix(prefix):
+        raise ValueError(f"prefix must be {PREFIX_LENGTH} characters from {PREFIX_ALPHABET}")
+    _check_seq(seq, "seq")
+    return f"{kind}-{prefix}-{seq:0{SEQ_DIGITS}d}"
+
+
+def parse_receipt_no(text: str) -> ReceiptNo:
+    """Return the parts of a receipt number; raise ValueError unless written exactly as formatted.
+
+    Only the canonical spelling is accepted (no extra leading zeros, no lower case), so one
+    receipt has one string and a uniqueness check on the string is a check on the receipt.
+    """
+    if not isinstance(text, str):
+        raise TypeError("receipt number must be a str")
+    match = _NUMBER_RE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a receipt number: {text!r}")
+    kind, prefix, digits = match.groups()
+    seq = int(digits)
+    if seq < 1 or seq > MAX_SEQ or digits != f"{seq:0{SEQ_DIGITS}d}":
+        raise ValueError(f"not a receipt number: {text!r}")
+    return ReceiptNo(kind, prefix, seq)
+
+
+def find_gaps(seqs: Iterable[int]) -> list[int]:
+    """Return the counter values missing between 1 and the highest one seen, in order.
+
+    Finance flags these as missing receipts: a number was issued but never handed in.
+    Duplicates are ignored here; uniqueness is the database's job.
+    """
+    seen = sorted({_check_seq(seq, "seqs[]") for seq in seqs})
+    gaps: list[int] = []
+    expected = 1
+    for seq in seen:
+        gaps.extend(range(expected, seq))
+        expected = seq + 1
+    return gaps
