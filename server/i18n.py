@@ -15,8 +15,11 @@ CATALOGUE_DIR = Path(__file__).parent / "catalogues"
 
 @cache
 def catalogue(locale: str) -> dict[str, str]:
-    """Load one locale's messages."""
-    return json.loads((CATALOGUE_DIR / f"{locale}.json").read_text(encoding="utf-8"))
+    """Load one locale's messages: every catalogues/<locale>/*.json file, one per area."""
+    messages: dict[str, str] = {}
+    for path in sorted((CATALOGUE_DIR / locale).glob("*.json")):
+        messages.update(json.loads(path.read_text(encoding="utf-8")))
+    return messages
 
 
 def negotiate(accept_language: str | None) -> str:

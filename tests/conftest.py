@@ -296,7 +296,7 @@ def login(app):
 
 
 @pytest.fixture
-def device(app):
+def signed_device(app):
     """Sign an engineer's device in: device(user) -> DeviceClient."""
 
     def _device(user, device_id: str | None = None) -> DeviceClient:

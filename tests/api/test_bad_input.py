@@ -111,19 +111,19 @@ def test_assigning_a_non_engineer_is_refused(make, login):
     )
 
 
-def test_engineer_cannot_see_another_engineers_visit(make, device):
+def test_engineer_cannot_see_another_engineers_visit(make, signed_device):
     mine, theirs = make.user("engineer"), make.user("engineer")
     visit = make.visit(engineer=theirs)
-    phone = device(mine)
+    phone = signed_device(mine)
     _assert_shape(phone.get(f"/api/visits/{visit.id}"), 404)
     _assert_shape(phone.get(f"/api/requests/{visit.request_id}"), 404)
     assert phone.get("/api/visits").get_json()["items"] == []
-    assert device(theirs).get(f"/api/visits/{visit.id}").status_code == 200
+    assert signed_device(theirs).get(f"/api/visits/{visit.id}").status_code == 200
 
 
-def test_revoked_token_is_refused(make, device):
+def test_revoked_token_is_refused(make, signed_device):
     engineer = make.user("engineer")
-    phone = device(engineer)
+    phone = signed_device(engineer)
     assert phone.get("/api/visits").status_code == 200
     assert phone.post(f"/api/devices/{phone.device_id}/revoke").status_code == 200
     body = _assert_shape(phone.get("/api/visits"), 401)

@@ -112,3 +112,12 @@ def test_openapi_description_is_served(client):
 def test_sign_in_page_speaks_the_browsers_language(client, header, expected):
     page = client.get("/login", headers={"Accept-Language": header}).get_data(as_text=True)
     assert f"<h1>{expected}</h1>" in page
+
+
+def test_every_catalogue_has_the_same_keys():
+    from server.i18n import LOCALES, catalogue
+
+    keys = {locale: set(catalogue(locale)) for locale in LOCALES}
+    assert keys["en"], "the English catalogue is empty"
+    for locale in LOCALES:
+        assert keys[locale] == keys["en"], (locale, keys[locale] ^ keys["en"])
