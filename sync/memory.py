@@ -12,7 +12,7 @@ from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Recor
 
 
 class MemoryStore:
-    """Hold everything in dicts; a savepoint is a deep copy restored on error.
+    """Hold everything in dicts; a savepoint is a snapshot restored on error.
 
     ``scope`` for pull is a set of visit ids the device may see, or None for all.
     ``assignments`` maps device id to the visit ids it may write; a device absent from it may write
@@ -79,7 +79,8 @@ class MemoryStore:
     def put(self, entity: str, key: Key, data: Record) -> None:
         """Insert the record or merge the given fields into it."""
         table = self.records.setdefault(entity, {})
-        table.setdefault(key, {}).update(copy.deepcopy(data))
+        # Replace, never mutate, a stored record: a savepoint's shallow snapshot then stays valid.
+        table[key] = {**table.get(key, {}), **copy.deepcopy(data)}
 
     def for_visit(self, entity: str, visit_id: int) -> list[Record]:
         """Return copies of the entity's records on the visit."""
@@ -155,16 +156,15 @@ class MemoryStore:
         self._epoch = epoch
 
     def _snapshot(self) -> tuple[Any, ...]:
-        return copy.deepcopy(
-            (
-                self.devices,
-                self.ops_by_seq,
-                self.ops_by_id,
-                self.records,
-                self.conflicts,
-                self.changes,
-                self.position,
-            )
+        # Shallow copies suffice: records are replaced, never mutated, and the logs only grow.
+        return (
+            dict(self.devices),
+            dict(self.ops_by_seq),
+            dict(self.ops_by_id),
+            {entity: dict(table) for entity, table in self.records.items()},
+            len(self.conflicts),
+            len(self.changes),
+            self.position,
         )
 
     def _restore(self, saved: tuple[Any, ...]) -> None:
@@ -173,7 +173,9 @@ class MemoryStore:
             self.ops_by_seq,
             self.ops_by_id,
             self.records,
-            self.conflicts,
-            self.changes,
+            n_conflicts,
+            n_changes,
             self.position,
         ) = saved
+        del self.conflicts[n_conflicts:]
+        del self.changes[n_changes:]

@@ -47,11 +47,11 @@ def effective_stamp(
     return stamp
 
 
-# Last writer wins per checklist item by (stamp, device id); on an exact tie, which only one
-# device's own ops can produce, the op applied later (higher seq) wins.
+# Last writer wins per checklist item by (effective stamp, device id); keys never tie, since each
+# device's effective stamps strictly increase and a stamp names its device.
 def lww_incoming_wins(incoming: tuple[str, str], current: tuple[str, str] | None) -> bool:
     """Return True if the incoming (stamp, device_id) key beats the current one."""
-    return current is None or incoming >= current
+    return current is None or incoming > current
 
 
 # An insert-only record keeps the first version: the same content again is a duplicate, different

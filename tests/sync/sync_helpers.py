@@ -39,6 +39,16 @@ class Phone:
         self.now_ms = now_ms
         self.seq = 0
         self.clock: str | None = None
+        self.offset_ms = 0  # learnt from the server at each sync, as the app does
+
+    def local_now(self) -> int:
+        """Return the phone's clock corrected by the offset learnt at the last sync."""
+        return self.now_ms + self.skew_ms + self.offset_ms
+
+    def learn(self, result: PushResult) -> None:
+        """Do what the app does with a push response: measure the offset, merge the server stamp."""
+        self.offset_ms = result.server_time_ms - (self.now_ms + self.skew_ms)
+        self.clock = hlc.receive(self.clock, result.hlc, self.local_now(), self.device_id)
 
     def op(
         self,
@@ -52,7 +62,7 @@ class Phone:
         """Return the next op, advancing the phone's seq and clock by one event."""
         self.seq += 1
         self.now_ms += 1000
-        self.clock = hlc.tick(self.clock, self.now_ms + self.skew_ms, self.device_id)
+        self.clock = hlc.tick(self.clock, self.local_now(), self.device_id)
         if record_id is None:
             record_id = f"{visit_id}:{payload['item_id']}" if kind == "checklist.set" else new_id()
         return {
