@@ -5,6 +5,9 @@ The server calls `apply_push` and `build_pull` from `sync.engine` with its own i
 """
 
 from sync.engine import (
+    BatchTooLarge,
+    CursorError,
+    OpResult,
     PullPage,
     PushResult,
     apply_push,
@@ -18,10 +21,13 @@ from sync.store import Change, ConflictRecord, DeviceState, OpRecord, Store
 
 __all__ = [
     "MAX_BATCH",
+    "BatchTooLarge",
     "Change",
     "ConflictRecord",
+    "CursorError",
     "DeviceState",
     "OpRecord",
+    "OpResult",
     "PullPage",
     "PushResult",
     "Store",

@@ -210,6 +210,11 @@ def _process(
             return OpResult(env.op_id, env.seq, "retry", str(e)), state
         except TooOld as e:
             raise Rejection(str(e)) from None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            # A malformed old op must not wedge the device: keep it for the office instead.
+            raise Rejection(
+                f"could not upgrade op from version {env.schema_version}: {e!r}"
+            ) from None
         try:
             op = parse_op(raw, device_id)
         except ValidationError as e:

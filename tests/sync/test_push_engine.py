@@ -173,6 +173,14 @@ def test_r12_old_version_is_upgraded(store, phone, monkeypatch):
     assert store.op_by_seq(DEV_A, 1).op["schema_version"] == 0  # kept as sent
 
 
+def test_r12_op_an_upgrader_cannot_read_is_rejected_not_stuck(store, phone, monkeypatch):
+    monkeypatch.setitem(versions.UPGRADERS, 0, lambda op: {**op, "payload": op["payload"]["gone"]})
+    res = push(store, DEV_A, [phone.op("payment.record", payment(), schema_version=0)])
+    assert statuses(res) == ["rejected"]
+    assert "could not upgrade op from version 0" in res.results[0].reason
+    assert res.expected_seq == 2
+
+
 def test_r12_version_older_than_chain_is_rejected(store, phone):
     old = phone.op("payment.record", payment(), schema_version=0)
     later = phone.op("payment.record", payment(200))
@@ -225,7 +233,7 @@ def test_r31_unknown_visit_is_rejected(store, phone):
     assert "visit 404 does not exist" in res.results[0].reason
 
 
-def test_push_response_wire_shape(store, phone):
+def test_r32_push_response_wire_shape(store, phone):
     body = push(store, DEV_A, [phone.op("part.add", part())]).to_wire()
     assert set(body) == {"epoch", "expected_seq", "results", "server_time", "hlc"}
     assert body["server_time"] == "2025-11-28T01:15:00.000+00:00"
