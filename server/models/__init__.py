@@ -28,7 +28,7 @@ from .office import (
 )
 from .requests import OPEN_STATUSES, Callback, Channel, Level, RequestStatus, ServiceRequest
 from .sync_state import ChecklistTemplate, ServerState, SyncChange, SyncCounter, SyncOperation
-from .visits import Visit, VisitStatus
+from .visits import Visit, VisitAssignment, VisitStatus
 
 __all__ = [
     "OPEN_STATUSES",
@@ -68,5 +68,6 @@ __all__ = [
     "SyncOperation",
     "User",
     "Visit",
+    "VisitAssignment",
     "VisitStatus",
 ]
