@@ -76,6 +76,7 @@ from ..services.office_forms import (
     FollowUpForm,
     FormState,
     NoteForm,
+    OptionalNoteForm,
     PartHandleForm,
     RegisterForm,
     RegisterQuery,
@@ -587,10 +588,9 @@ def review_operation(operation_id: int):
     prefix = f"op{operation.id}"
     user = current_user()
     result = _submit(
-        # No fields: the button is the whole form (the CSRF token still guards it).
-        EmptyForm(),
+        OptionalNoteForm(),
         prefix,
-        lambda _data: office_review.mark_operation_reviewed(operation, user),
+        lambda data: office_review.mark_operation_reviewed(operation, user, data.get("note")),
         lambda state, status: _review_page(visit, {prefix: state}, status),
     )
     if isinstance(result, tuple):

@@ -290,6 +290,10 @@ class NoteForm(FormSchema):
     note = text(4000, required=True)
 
 
+class OptionalNoteForm(FormSchema):
+    note = text(4000)
+
+
 class PartHandleForm(FormSchema):
     disposition = choice(list(PartDisposition), required=True)
     note = text(2000)

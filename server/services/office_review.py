@@ -301,14 +301,17 @@ def resolve_conflict(conflict: Conflict, note: str, by: User) -> Conflict:
     return conflict
 
 
-def mark_operation_reviewed(operation: SyncOperation, by: User) -> SyncOperation:
-    """Mark a refused or conflicting operation as looked at by the office."""
+def mark_operation_reviewed(
+    operation: SyncOperation, by: User, note: str | None = None
+) -> SyncOperation:
+    """Mark a refused or conflicting operation as looked at by the office, with what was done."""
     if operation.status not in PROBLEM_STATUSES:
         raise ApiError(409, "Only refused or conflicting operations need review.")
     if operation.reviewed_at is not None:
         raise ApiError(409, "This operation is already reviewed.")
     operation.reviewed_at = utcnow()
     operation.reviewed_by_id = by.id
+    operation.review_note = note
     return operation
 
 

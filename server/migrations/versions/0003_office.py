@@ -1,7 +1,7 @@
 """Office: escalations, returned-part handling, complaints and follow-ups.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-28 08:04:21.239552
 
 """
@@ -12,7 +12,7 @@ import server.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
