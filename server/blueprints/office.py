@@ -18,6 +18,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -207,6 +208,8 @@ def _submit(
         if exc.status not in (409, 422):
             raise
         errors = localise_errors(exc.fields) if exc.fields else {"_schema": [exc.message]}
+        # Said at the top of the page too: the form may not be drawn any more (already done).
+        g.setdefault("office_alerts", []).extend(errors.get("_schema", []))
         state = FormState(prefix, values, errors)
         if extra_errors is not None:
             state.extra = extra_errors(exc)

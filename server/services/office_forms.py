@@ -228,7 +228,7 @@ class RegisterForm(FormSchema):
     received_at = LocalDateTime()
     confirm_duplicate = boolean()
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _customer(self, data, **kwargs):
         if data.get("customer_id") is None and not data.get("new_customer_name"):
             raise ValidationError("form.err.customer_needed", "new_customer_name")
@@ -254,7 +254,7 @@ class ScheduleForm(FormSchema):
     inspection_only = boolean()
     notes = text(4000)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _window(self, data, **kwargs):
         _check_window(data)
 
@@ -267,7 +267,7 @@ class VisitUpdateForm(FormSchema):
     inspection_only = boolean()
     notes = text(4000)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _window(self, data, **kwargs):
         _check_window(data)
 
@@ -326,7 +326,7 @@ class BookForm(FormSchema):
     window_start = LocalDateTime()
     window_end = LocalDateTime()
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _window(self, data, **kwargs):
         _check_window(data)
 
@@ -353,7 +353,7 @@ class CsvQuery(FormSchema):
     start = date_field(data_key="from")
     end = date_field(data_key="to")
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _order(self, data, **kwargs):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise ValidationError("form.err.date_order", "to")
