@@ -7,6 +7,7 @@ that fails is redrawn with the error beside the field, after a rollback, so noth
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -137,6 +138,12 @@ def _input_time(value: datetime | None) -> str:
 bp.add_app_template_filter(_local, "office_dt")
 bp.add_app_template_filter(_input_time, "office_input_dt")
 bp.add_app_template_filter(lambda fen: format_fen(fen) if fen is not None else "", "office_fen")
+
+
+@bp.app_template_filter("office_json")
+def _json_text(value: Any) -> str:
+    """Show stored JSON readably (Chinese as itself); a plain string, so Jinja escapes it."""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
 @bp.app_context_processor
