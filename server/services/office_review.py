@@ -18,6 +18,7 @@ from ..models import (
     Conflict,
     DamageRecord,
     Device,
+    Equipment,
     EquipmentReceipt,
     Feedback,
     PartEvent,
@@ -211,8 +212,6 @@ def _on_file(damage: DamageRecord, equipment, which: str) -> bool:
     if damage.equipment_id is not None and (
         equipment is None or equipment.id != damage.equipment_id
     ):
-        from ..models import Equipment
-
         target = db.session.get(Equipment, damage.equipment_id)
     if target is None:
         return False
@@ -295,9 +294,19 @@ def resolve_conflict(conflict: Conflict, note: str, by: User) -> Conflict:
     """Mark a recorded sync conflict resolved, with the office's note of what was decided."""
     if conflict.resolved_at is not None:
         raise ApiError(409, "This conflict is already resolved.")
-    conflict.resolved_at = utcnow()
+    now = utcnow()
+    conflict.resolved_at = now
     conflict.resolved_by_id = by.id
     conflict.resolution = note
+    # The operation that produced the conflict is settled by the same decision.
+    if conflict.op_id is not None:
+        operation = db.session.scalar(
+            db.select(SyncOperation).where(SyncOperation.op_id == conflict.op_id)
+        )
+        if operation is not None and operation.reviewed_at is None:
+            operation.reviewed_at = now
+            operation.reviewed_by_id = by.id
+            operation.review_note = note
     return conflict
 
 

@@ -197,6 +197,8 @@ def test_review_a_visit_pushed_by_the_engineers_phone(
     page.locator("[data-conflict] button").click()
     expect(page.locator(".flash")).to_have_text("已保存。")
     expect(page.locator("#gaps [data-gap=conflicts]")).to_have_count(0)
+    # The payment op that caused the conflict is settled by the same decision.
+    expect(page.locator("#gaps [data-gap=operations]")).to_have_count(0)
     fresh()
     resolved = db.session.scalars(db.select(Conflict)).one()
     assert resolved.resolution == "以收据金额 750 元为准" and resolved.resolved_at is not None

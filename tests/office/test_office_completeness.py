@@ -192,3 +192,18 @@ def test_field_kit_visit_without_records_lacks_signature_feedback_and_payment(ma
     kit.finish("completed")
     kit.commit()
     assert [g.code for g in review_visit(visit).gaps] == ["signature", "feedback", "payment"]
+
+
+def test_resolving_a_conflict_settles_the_operation_that_caused_it(make):
+    from server.services.office_review import resolve_conflict
+
+    visit, kit = complete_visit(make)
+    op = kit.refused(status="conflict", reason="stored with different content")
+    conflict = kit.conflict()
+    conflict.op_id = op.op_id
+    kit.commit()
+    assert [g.code for g in review_visit(visit).gaps] == ["conflicts", "operations"]
+    resolve_conflict(conflict, "keep the first payment", make.user("office"))
+    kit.commit()
+    assert review_visit(visit).gaps == []
+    assert op.review_note == "keep the first payment"
