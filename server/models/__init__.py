@@ -15,6 +15,15 @@ from .field import (
     PaymentVoid,
     SignOff,
 )
+from .finance import (
+    DayReconciliation,
+    FeeRate,
+    FinanceAudit,
+    Handover,
+    HandoverLine,
+    HandoverReceipt,
+    PartPrice,
+)
 from .requests import OPEN_STATUSES, Callback, Channel, Level, RequestStatus, ServiceRequest
 from .sync_state import ChecklistTemplate, ServerState, SyncChange, SyncCounter, SyncOperation
 from .visits import Visit, VisitStatus
@@ -30,12 +39,19 @@ __all__ = [
     "Conflict",
     "Customer",
     "DamageRecord",
+    "DayReconciliation",
     "Device",
     "Equipment",
     "EquipmentReceipt",
+    "FeeRate",
     "Feedback",
+    "FinanceAudit",
+    "Handover",
+    "HandoverLine",
+    "HandoverReceipt",
     "Level",
     "PartEvent",
+    "PartPrice",
     "Payment",
     "PaymentVoid",
     "RequestStatus",
