@@ -26,7 +26,7 @@ from .finance import (
 )
 from .requests import OPEN_STATUSES, Callback, Channel, Level, RequestStatus, ServiceRequest
 from .sync_state import ChecklistTemplate, ServerState, SyncChange, SyncCounter, SyncOperation
-from .visits import Visit, VisitStatus
+from .visits import Visit, VisitAssignment, VisitStatus
 
 __all__ = [
     "OPEN_STATUSES",
@@ -64,5 +64,6 @@ __all__ = [
     "SyncOperation",
     "User",
     "Visit",
+    "VisitAssignment",
     "VisitStatus",
 ]
