@@ -167,7 +167,7 @@ def _refuse_delete(_mapper, _connection, target: FinanceAudit) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_change(state: ORMExecuteState) -> None:
-    # Bulk `update(FinanceAudit)` / `delete(FinanceAudit)` skip the per-row hooks above.
+    # Bulk UPDATE and DELETE statements on the audit model skip the per-row hooks above.
     if (state.is_update or state.is_delete) and any(
         m.class_ is FinanceAudit for m in state.all_mappers
     ):

@@ -39,10 +39,10 @@ class DayStatusSchema(StrictSchema):
 
 
 class HandoverCreateSchema(StrictSchema):
-    engineer_id = fields.Integer(required=True)
+    engineer_id = fields.Integer(strict=True, required=True)
     amounts = fields.Dict(
         keys=fields.String(validate=validate.OneOf(PAYMENT_METHODS)),
-        values=fields.Integer(validate=validate.Range(min=0, max=MAX_FEN)),
+        values=fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_FEN)),
         load_default=dict,
     )
     payment_ids = fields.List(
@@ -59,7 +59,9 @@ class HandoverVoidSchema(StrictSchema):
 
 class FeeRateCreateSchema(StrictSchema):
     effective_from = fields.Date(required=True)
-    onsite_fee_fen = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_FEN))
+    onsite_fee_fen = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=0, max=MAX_FEN)
+    )
     note = text(2000, load_default="")
 
 
@@ -67,7 +69,9 @@ class PartPriceCreateSchema(StrictSchema):
     part_code = text(100, required=True)
     description = text(200, load_default="")
     effective_from = fields.Date(required=True)
-    unit_cost_fen = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_FEN))
+    unit_cost_fen = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=0, max=MAX_FEN)
+    )
 
     @validates_schema
     def _code(self, data, **kwargs):

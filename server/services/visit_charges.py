@@ -176,13 +176,15 @@ def price_visit(
         list_fen = book.part_on(e.part_code, day)
         counts = e.reverses_id is None and e.id not in cancelled
         charged_kind = e.kind in ("used", "replaced")
+        # In warranty no part is charged (S2), so a price question does not arise.
+        priced_here = counts and charged_kind and not in_warranty
         if list_fen is None:
             unit, source = e.unit_cost_fen, "phone"
-            if counts and charged_kind:
+            if priced_here:
                 flags.append(ChargeFlag("part_unpriced", {"part_code": e.part_code}))
         else:
             unit, source = list_fen, "list"
-            if counts and charged_kind and list_fen != e.unit_cost_fen:
+            if priced_here and list_fen != e.unit_cost_fen:
                 flags.append(
                     ChargeFlag(
                         "part_price_differs",
