@@ -272,3 +272,30 @@ def test_csv_exports_carry_exact_fen_and_keep_formulas_as_text(login, scene, fie
     ]
     assert got == [("cash", "19000", "20000", "-1000")]
     assert session.get("/finance/export/other.csv").status_code == 404
+
+
+def test_the_demo_reconciliation_shows_real_figures(app, login):
+    from server.demo import load_demo
+    from server.models import User
+
+    load_demo()
+    finance = db.session.scalar(db.select(User).where(User.username == "finance"))
+    session = login_as_demo(app, finance)
+    page = session.get("/finance/reconciliation?lang=en").get_data(as_text=True)
+    # eng2 yesterday: 4 batteries at 185.00 + 300.00 fee = 1,040.00 owed and collected.
+    assert page.count("¥1,040.00") >= 2
+    # eng1 two days ago: owed 820.00 by the list, 850.00 collected, 840.00 handed over.
+    assert "¥820.00" in page and "¥850.00" in page and "¥840.00" in page
+    assert "+¥30.00" in page and "-¥10.00" in page
+
+
+def login_as_demo(app, user):
+    """Sign in a demo user (password "demo") with a browser-like session."""
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    response = client.post(
+        "/login", data={"username": user.username, "password": "demo", "csrf_token": token}
+    )
+    assert response.status_code == 302
+    return client
