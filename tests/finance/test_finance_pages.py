@@ -299,3 +299,21 @@ def login_as_demo(app, user):
     )
     assert response.status_code == 302
     return client
+
+
+def test_every_finance_page_and_form_is_refused_to_office_and_engineers(app, make, login):
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/finance")]
+    urls = [
+        (method, re.sub(r"<int:\w+>", "1", re.sub(r"<(path:)?\w+>", "x", r.rule)))
+        for r in rules
+        for method in r.methods - {"HEAD", "OPTIONS"}
+    ]
+    assert len(urls) >= 15
+    callers = [login(make.user("office")), login(make.user("engineer"))]
+    for method, url in urls:
+        for caller in callers:
+            response = caller.post(url, json={}) if method == "POST" else caller.get(url)
+            assert response.status_code == 403, (method, url)
+        anonymous = app.test_client().get(url) if method == "GET" else None
+        if anonymous is not None:
+            assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
