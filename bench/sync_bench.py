@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import create_engine, insert, text
 
-from sync import hlc  # noqa: E402
+from sync import hlc
 
 OPS = 10_000
 BATCH = 500
@@ -94,9 +94,17 @@ def setup_field(app):
         db.session.add(item)
         db.session.flush()
         request = register_request(
-            {"customer_id": customer.id, "equipment_id": item.id, "problem": "bench",
-             "symptoms": None, "channel": "hotline", "severity": "normal", "urgency": "normal",
-             "needs_visit": True, "received_at": None},
+            {
+                "customer_id": customer.id,
+                "equipment_id": item.id,
+                "problem": "bench",
+                "symptoms": None,
+                "channel": "hotline",
+                "severity": "normal",
+                "urgency": "normal",
+                "needs_visit": True,
+                "received_at": None,
+            },
             office,
         )
         visit = schedule_visit(request, {"engineer_id": engineer.id})
@@ -104,8 +112,9 @@ def setup_field(app):
         visit_id, engineer_id, customer_id = visit.id, engineer.id, customer.id
     client = app.test_client()
     device_id = str(uuid.uuid4())
-    login = client.post("/api/auth/device", json={"username": "bench-eng", "password": "pw",
-                                                  "device_id": device_id})
+    login = client.post(
+        "/api/auth/device", json={"username": "bench-eng", "password": "pw", "device_id": device_id}
+    )
     headers = {"Authorization": f"Bearer {login.get_json()['token']}"}
     return client, headers, device_id, visit_id, engineer_id, customer_id
 
@@ -117,21 +126,37 @@ def make_ops(device_id: str, visit_id: int, count: int, start_seq: int = 1) -> l
     now = int(time.time() * 1000)
     for i in range(count):
         clock = hlc.tick(clock, now, device_id)
-        ops.append({
-            "op_id": str(uuid.uuid4()), "seq": start_seq + i, "kind": "part.add",
-            "record_id": str(uuid.uuid4()), "visit_id": visit_id, "hlc": clock,
-            "schema_version": 1, "device_time": "2026-11-28T09:15:00+08:00",
-            "payload": {"kind": "used", "part_code": f"P{i % 97:03d}", "description": "螺絲 M3",
-                        "qty": 1 + i % 3, "unit_cost_fen": 150, "reverses": None},
-        })
+        ops.append(
+            {
+                "op_id": str(uuid.uuid4()),
+                "seq": start_seq + i,
+                "kind": "part.add",
+                "record_id": str(uuid.uuid4()),
+                "visit_id": visit_id,
+                "hlc": clock,
+                "schema_version": 1,
+                "device_time": "2026-11-28T09:15:00+08:00",
+                "payload": {
+                    "kind": "used",
+                    "part_code": f"P{i % 97:03d}",
+                    "description": "螺絲 M3",
+                    "qty": 1 + i % 3,
+                    "unit_cost_fen": 150,
+                    "reverses": None,
+                },
+            }
+        )
     return ops
 
 
 def bench_push(client, headers, device_id, ops) -> float:
     started = time.perf_counter()
     for i in range(0, len(ops), BATCH):
-        response = client.post("/api/sync/push", headers=headers, json={
-            "protocol": 1, "device_id": device_id, "ops": ops[i:i + BATCH]})
+        response = client.post(
+            "/api/sync/push",
+            headers=headers,
+            json={"protocol": 1, "device_id": device_id, "ops": ops[i : i + BATCH]},
+        )
         body = response.get_json()
         assert response.status_code == 200, body
         assert all(r["status"] == "applied" for r in body["results"]), body["results"][:3]
@@ -151,27 +176,69 @@ def bench_floor(app, device_id, visit_id, engineer_id, ops) -> float:
         started = time.perf_counter()
         with db.engine.begin() as conn:
             for i in range(0, len(ops), BATCH):
-                batch = ops[i:i + BATCH]
-                conn.execute(insert(SyncOperation), [{
-                    "op_id": str(uuid.uuid4()), "device_id": device_id, "user_id": engineer_id,
-                    "seq": 100_000 + i + j, "kind": o["kind"], "record_id": o["record_id"],
-                    "visit_id": visit_id, "hlc": o["hlc"], "schema_version": 1, "raw": o,
-                    "device_time": o["device_time"], "status": "applied",
-                    "result": {"status": "applied"}, "received_at": now,
-                } for j, o in enumerate(batch)])
-                conn.execute(insert(PartEvent), [{
-                    "id": str(uuid.uuid4()), "visit_id": visit_id, "device_id": device_id,
-                    "user_id": engineer_id, "op_id": o["op_id"], "hlc": o["hlc"],
-                    "device_time": o["device_time"], "received_at": now,
-                    "kind": "used", "part_code": o["payload"]["part_code"], "description": "螺絲",
-                    "qty": o["payload"]["qty"], "unit_cost_fen": 150, "reverses_id": None,
-                } for o in batch])
-                conn.execute(insert(SyncChange), [{
-                    "position": base + i + j, "entity": "part_event", "entity_id": o["record_id"],
-                    "op": "upsert", "visit_id": visit_id, "customer_id": None,
-                    "audience_user_id": None, "is_global": False, "data": o["payload"],
-                    "created_at": now,
-                } for j, o in enumerate(batch)])
+                batch = ops[i : i + BATCH]
+                conn.execute(
+                    insert(SyncOperation),
+                    [
+                        {
+                            "op_id": str(uuid.uuid4()),
+                            "device_id": device_id,
+                            "user_id": engineer_id,
+                            "seq": 100_000 + i + j,
+                            "kind": o["kind"],
+                            "record_id": o["record_id"],
+                            "visit_id": visit_id,
+                            "hlc": o["hlc"],
+                            "schema_version": 1,
+                            "raw": o,
+                            "device_time": o["device_time"],
+                            "status": "applied",
+                            "result": {"status": "applied"},
+                            "received_at": now,
+                        }
+                        for j, o in enumerate(batch)
+                    ],
+                )
+                conn.execute(
+                    insert(PartEvent),
+                    [
+                        {
+                            "id": str(uuid.uuid4()),
+                            "visit_id": visit_id,
+                            "device_id": device_id,
+                            "user_id": engineer_id,
+                            "op_id": o["op_id"],
+                            "hlc": o["hlc"],
+                            "device_time": o["device_time"],
+                            "received_at": now,
+                            "kind": "used",
+                            "part_code": o["payload"]["part_code"],
+                            "description": "螺絲",
+                            "qty": o["payload"]["qty"],
+                            "unit_cost_fen": 150,
+                            "reverses_id": None,
+                        }
+                        for o in batch
+                    ],
+                )
+                conn.execute(
+                    insert(SyncChange),
+                    [
+                        {
+                            "position": base + i + j,
+                            "entity": "part_event",
+                            "entity_id": o["record_id"],
+                            "op": "upsert",
+                            "visit_id": visit_id,
+                            "customer_id": None,
+                            "audience_user_id": None,
+                            "is_global": False,
+                            "data": o["payload"],
+                            "created_at": now,
+                        }
+                        for j, o in enumerate(batch)
+                    ],
+                )
         return time.perf_counter() - started
 
 
@@ -199,15 +266,27 @@ def fill_feed(app, rows: int, customer_id: int) -> None:
         chunk = 20_000
         with db.engine.begin() as conn:
             for i in range(0, rows, chunk):
-                conn.execute(insert(SyncChange), [{
-                    "position": start + i + j, "entity": "part_event",
-                    "entity_id": f"other-{i + j}", "op": "upsert",
-                    "visit_id": 1_000_000 + (i + j) % 5000, "customer_id": None,
-                    "audience_user_id": None, "is_global": False,
-                    "data": {"qty": 1}, "created_at": now,
-                } for j in range(min(chunk, rows - i))])
-            conn.execute(text("UPDATE sync_counter SET value = :v WHERE id = 1"),
-                         {"v": start + rows - 1})
+                conn.execute(
+                    insert(SyncChange),
+                    [
+                        {
+                            "position": start + i + j,
+                            "entity": "part_event",
+                            "entity_id": f"other-{i + j}",
+                            "op": "upsert",
+                            "visit_id": 1_000_000 + (i + j) % 5000,
+                            "customer_id": None,
+                            "audience_user_id": None,
+                            "is_global": False,
+                            "data": {"qty": 1},
+                            "created_at": now,
+                        }
+                        for j in range(min(chunk, rows - i))
+                    ],
+                )
+            conn.execute(
+                text("UPDATE sync_counter SET value = :v WHERE id = 1"), {"v": start + rows - 1}
+            )
 
 
 def bench_small_pull(client, headers, device_id, visit_id, next_seq: int) -> float:
@@ -218,11 +297,15 @@ def bench_small_pull(client, headers, device_id, visit_id, next_seq: int) -> flo
         # Walk to the end cheaply: ask for the newest cursor by pulling after the current one.
         cursor = _end_cursor(client, headers, body["cursor"])
         ops = make_ops(device_id, visit_id, 10, start_seq=next_seq + r * 10)
-        client.post("/api/sync/push", headers=headers,
-                    json={"protocol": 1, "device_id": device_id, "ops": ops})
+        client.post(
+            "/api/sync/push",
+            headers=headers,
+            json={"protocol": 1, "device_id": device_id, "ops": ops},
+        )
         started = time.perf_counter()
-        got = client.get("/api/sync/pull", headers=headers,
-                         query_string={"cursor": cursor, "limit": 500}).get_json()
+        got = client.get(
+            "/api/sync/pull", headers=headers, query_string={"cursor": cursor, "limit": 500}
+        ).get_json()
         times.append(time.perf_counter() - started)
         assert len(got["changes"]) == 10, len(got["changes"])
     return statistics.median(times)
@@ -230,8 +313,9 @@ def bench_small_pull(client, headers, device_id, visit_id, next_seq: int) -> flo
 
 def _end_cursor(client, headers, cursor: str) -> str:
     while True:
-        body = client.get("/api/sync/pull", headers=headers,
-                          query_string={"cursor": cursor, "limit": 1000}).get_json()
+        body = client.get(
+            "/api/sync/pull", headers=headers, query_string={"cursor": cursor, "limit": 1000}
+        ).get_json()
         cursor = body["cursor"]
         if not body["has_more"]:
             return cursor
@@ -248,10 +332,14 @@ def run(db_url: str | None, big_rows: int) -> dict:
         pull_s, pulled = bench_pull_all(client, headers)
         figures.update(
             database=url.split("://")[0],
-            push_ops=OPS, push_seconds=round(push_s, 3), push_ops_per_s=round(OPS / push_s),
-            floor_seconds=round(floor_s, 3), floor_rows_per_s=round(OPS / floor_s),
+            push_ops=OPS,
+            push_seconds=round(push_s, 3),
+            push_ops_per_s=round(OPS / push_s),
+            floor_seconds=round(floor_s, 3),
+            floor_rows_per_s=round(OPS / floor_s),
             push_vs_floor=round(push_s / floor_s, 2),
-            pull_changes=pulled, pull_seconds=round(pull_s, 3),
+            pull_changes=pulled,
+            pull_seconds=round(pull_s, 3),
             pull_changes_per_s=round(pulled / pull_s),
         )
         seq = OPS + 1
@@ -280,26 +368,38 @@ def run(db_url: str | None, big_rows: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=os.environ.get("ONSITE_BENCH_DB"),
-                        help="database URL (default: SQLite in a temporary file)")
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("ONSITE_BENCH_DB"),
+        help="database URL (default: SQLite in a temporary file)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--big-rows", type=int, default=1_000_000,
-                        help="feed rows stored for the large pull case")
+    parser.add_argument(
+        "--big-rows", type=int, default=1_000_000, help="feed rows stored for the large pull case"
+    )
     args = parser.parse_args()
     figures = run(args.db, args.big_rows)
     if args.json:
         print(json.dumps(figures))
         return
     print(f"database: {figures['database']}")
-    print(f"push:  {figures['push_ops']} ops in {figures['push_seconds']} s = "
-          f"{figures['push_ops_per_s']} ops/s")
-    print(f"floor: same rows by Core bulk insert in {figures['floor_seconds']} s = "
-          f"{figures['floor_rows_per_s']} rows/s")
+    print(
+        f"push:  {figures['push_ops']} ops in {figures['push_seconds']} s = "
+        f"{figures['push_ops_per_s']} ops/s"
+    )
+    print(
+        f"floor: same rows by Core bulk insert in {figures['floor_seconds']} s = "
+        f"{figures['floor_rows_per_s']} rows/s"
+    )
     print(f"push_vs_floor: {figures['push_vs_floor']}x (aim: within 3x)")
-    print(f"pull:  {figures['pull_changes']} changes in {figures['pull_seconds']} s = "
-          f"{figures['pull_changes_per_s']} changes/s")
-    print(f"pull of 10 new changes: {figures['pull10_ms_with_1k']} ms with 1 000 rows stored, "
-          f"{figures['pull10_ms_with_1m']} ms with {figures['big_feed_rows']} rows")
+    print(
+        f"pull:  {figures['pull_changes']} changes in {figures['pull_seconds']} s = "
+        f"{figures['pull_changes_per_s']} changes/s"
+    )
+    print(
+        f"pull of 10 new changes: {figures['pull10_ms_with_1k']} ms with 1 000 rows stored, "
+        f"{figures['pull10_ms_with_1m']} ms with {figures['big_feed_rows']} rows"
+    )
     print(f"pull_1m_vs_1k: {figures['pull_1m_vs_1k']}x (aim: within 1.5x)")
 
 
