@@ -85,8 +85,11 @@ def current_user() -> User | None:
 
 
 def login_session(user: User) -> None:
-    """Start a browser session for the user."""
+    """Start a browser session for the user, keeping the language chosen before signing in."""
+    locale = session.get("locale")
     session.clear()
+    if locale:
+        session["locale"] = locale
     session["user_id"] = user.id
     # Changing the password ends the other sessions.
     session["pw"] = user.password_hash[-12:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask, g, request, session
 
@@ -59,6 +60,12 @@ def translate(key: str, /, locale: str | None = None, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def url_with_lang(locale: str) -> str:
+    """Return this page's address with another language, keeping its other query parameters."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    return f"{request.path}?{urlencode([*args, ('lang', locale)])}"
+
+
 def init_app(app: Flask) -> None:
     """Expose the translator to templates and remember an explicit ?lang= choice."""
 
@@ -68,4 +75,6 @@ def init_app(app: Flask) -> None:
         if lang in LOCALES:
             session["locale"] = lang
 
-    app.jinja_env.globals.update(_=translate, current_locale=current_locale, LOCALES=LOCALES)
+    app.jinja_env.globals.update(
+        _=translate, current_locale=current_locale, LOCALES=LOCALES, url_with_lang=url_with_lang
+    )

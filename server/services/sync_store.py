@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from sync import hlc
 from sync.engine import Rejection
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
 
-from ..domain.timezone import business_day
 from ..domain.warranty import warranty_status
 from ..extensions import db
 from ..models import (
@@ -43,6 +43,7 @@ from ..models import (
 )
 from . import changes
 from .snapshots import visit_snapshot
+from .visit_charges import visit_business_day
 
 # The engine's insert-only and LWW record kinds, and the table each lives in.
 ENTITY_MODELS: dict[str, type] = {
@@ -82,20 +83,10 @@ def datetime_to_ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-def visit_warranty_day(visit: Visit) -> date:
-    """Return the day whose warranty status decides a visit's charges (Shanghai calendar).
-
-    The appointment day when one is set, else the day the request was received; both the phone
-    and the server have it, so both charge alike.
-    """
-    moment = visit.window_start or visit.request.received_at
-    return business_day(moment)
-
-
 def visit_terms(visit: Visit) -> dict[str, Any]:
     """Return the charge terms of a visit: warranty on its day, the fee due, parts charged."""
     equipment = visit.request.equipment
-    day = visit_warranty_day(visit)
+    day = visit_business_day(visit)
     status = warranty_status(
         equipment.acceptance_date if equipment else None,
         equipment.warranty_months if equipment else None,
@@ -306,8 +297,13 @@ class SqlStore:
             column = VISIT_WRITABLE.get(name)
             if column is not None:
                 setattr(visit, column, value)
-        if data.get("arrived_received_ms") is not None and visit.arrived_at is None:
-            visit.arrived_at = ms_to_datetime(data["arrived_received_ms"])
+        if data.get("arrived_hlc") is not None and visit.arrived_at is None:
+            # The arrival happened when the phone's (server-corrected, clamped) clock said, not
+            # when a signal let it sync: an engineer on time in a basement met S5b.
+            wall_ms = hlc.parse(data["arrived_hlc"]).wall_ms
+            visit.arrived_at = ms_to_datetime(
+                min(wall_ms, data.get("arrived_received_ms") or wall_ms)
+            )
             request = visit.request
             # S5b is met by the first arrival on site, whichever visit it was.
             if request.first_arrival_at is None or visit.arrived_at < request.first_arrival_at:

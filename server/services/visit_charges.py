@@ -150,8 +150,13 @@ def load_price_book() -> PriceBook:
 
 
 def visit_business_day(visit: Visit) -> date:
-    """Return the Shanghai day a visit belongs to: its arrival, else its window, else creation."""
-    moment = visit.arrived_at or visit.window_start or visit.created_at
+    """Return the Shanghai day a visit belongs to: its arrival, else its window, else the request's.
+
+    The one rule for a visit's day: warranty (S1), prices and reconciliation all use it, and the
+    phone computes the same day from the same arrival stamp (the visit's clock stamp, not the
+    moment the sync happened to arrive).
+    """
+    moment = visit.arrived_at or visit.window_start or visit.request.received_at
     return business_day(moment)
 
 

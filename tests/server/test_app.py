@@ -121,3 +121,19 @@ def test_every_catalogue_has_the_same_keys():
     assert keys["en"], "the English catalogue is empty"
     for locale in LOCALES:
         assert keys[locale] == keys["en"], (locale, keys[locale] ^ keys["en"])
+
+
+def test_language_links_keep_the_pages_other_parameters(make, login):
+    page = login(make.user("office")).get("/office/?status=registered&lang=en")
+    html = page.get_data(as_text=True)
+    assert 'href="/office/?status=registered&amp;lang=zh-Hant"' in html
+
+
+def test_language_chosen_before_signing_in_is_kept(client, make):
+    import re
+
+    make.user("office", username="clerk")
+    page = client.get("/login?lang=en").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": "clerk", "password": "pw", "csrf_token": token})
+    assert "<h1>Office" in client.get("/office/").get_data(as_text=True)
