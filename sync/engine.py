@@ -561,13 +561,19 @@ def build_pull(store: Store, scope: Any, cursor: str | None, limit: int | None) 
         cursor_epoch, position = parse_cursor(cursor)
         if cursor_epoch != epoch:
             position, resync = 0, True
+    # Read the head before the changes: everything up to it is committed and will be seen.
+    head = store.feed_head()
     # Ask for one more than a page: has_more is then exact even when the count equals the page size.
     rows = store.changes_after(scope, position, limit + 1)
     page = rows[:limit]
+    has_more = len(rows) > limit
     end = page[-1].position if page else position
+    if not has_more:
+        # Skip past what this scope may not see, so the next pull never scans it again.
+        end = max(end, head)
     return PullPage(
         cursor=format_cursor(epoch, end),
-        has_more=len(rows) > limit,
+        has_more=has_more,
         resync=resync,
         changes=page,
         server_time_ms=store.now_ms(),

@@ -99,6 +99,10 @@ class MemoryStore:
         self.position += 1
         self.changes.append(dataclasses.replace(change, position=self.position))
 
+    def feed_head(self) -> int:
+        """Return the last position handed out (one thread: all of it is committed)."""
+        return self.position
+
     def changes_after(self, scope: Any, position: int, limit: int) -> list[Change]:
         """Return the next changes after position that scope may see."""
         out = []

@@ -164,6 +164,10 @@ class Store(Protocol):
         """Append a change to the pull feed; positions are taken last, at commit (SYNC-LESSONS)."""
         ...
 
+    def feed_head(self) -> int:
+        """Return the highest feed position committed: every position up to it is readable."""
+        ...
+
     def changes_after(self, scope: Any, position: int, limit: int) -> list[Change]:
         """Return up to limit changes visible to scope with position > position, in order."""
         ...

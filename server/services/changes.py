@@ -38,6 +38,9 @@ def emit(session: Session, change: Change) -> None:
 
 
 def _number_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint is being released: the counter is taken once, by the outer commit.
+        return
     pending: list[Change] = session.info.pop(PENDING, [])
     if not pending:
         return

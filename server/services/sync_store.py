@@ -36,6 +36,7 @@ from ..models import (
     ServiceRequest,
     SignOff,
     SyncChange,
+    SyncCounter,
     SyncOperation,
     User,
     Visit,
@@ -118,6 +119,17 @@ class SqlStore:
     def __init__(self, user: User | None) -> None:
         self.user = user
         self.session = db.session
+        # Read-through caches for one push: every write goes through this store, and a
+        # rolled-back savepoint clears them, so they always equal the transaction's state.
+        self._records: dict[tuple[str, str], Record | None] = {}
+        self._for_visit: dict[tuple[str, int], list[Record]] = {}
+        self._visit_records: dict[int, Record] = {}
+        self._may_write: dict[int, bool] = {}
+
+    def _forget(self) -> None:
+        self._records.clear()
+        self._for_visit.clear()
+        self._visit_records.clear()
 
     # --- devices and ops ---
 
@@ -141,7 +153,18 @@ class SqlStore:
             .values(last_seq=state.last_seq, last_hlc=state.last_hlc)
         )
 
-    def _op_record(self, row: SyncOperation | None) -> OpRecord | None:
+    _OP_COLUMNS = (
+        SyncOperation.device_id,
+        SyncOperation.seq,
+        SyncOperation.op_id,
+        SyncOperation.status,
+        SyncOperation.result,
+        SyncOperation.raw,
+        SyncOperation.received_at,
+    )
+
+    def _op_record(self, where) -> OpRecord | None:
+        row = self.session.execute(select(*self._OP_COLUMNS).where(*where)).first()
         if row is None:
             return None
         return OpRecord(
@@ -156,19 +179,11 @@ class SqlStore:
 
     def op_by_seq(self, device_id: str, seq: int) -> OpRecord | None:
         """Return the op recorded for (device_id, seq)."""
-        return self._op_record(
-            self.session.scalar(
-                select(SyncOperation).where(
-                    SyncOperation.device_id == device_id, SyncOperation.seq == seq
-                )
-            )
-        )
+        return self._op_record((SyncOperation.device_id == device_id, SyncOperation.seq == seq))
 
     def op_by_id(self, op_id: str) -> OpRecord | None:
         """Return the op recorded under op_id."""
-        return self._op_record(
-            self.session.scalar(select(SyncOperation).where(SyncOperation.op_id == op_id))
-        )
+        return self._op_record((SyncOperation.op_id == op_id,))
 
     def record_op(self, record: OpRecord) -> None:
         """Store a processed op with its result; the table's unique keys back exactly-once."""
@@ -218,10 +233,12 @@ class SqlStore:
         except IntegrityError as exc:
             nested.rollback()
             del pending[mark:]
+            self._forget()
             raise Rejection(f"refused by the database: {_constraint(exc)}") from None
         except BaseException:
             nested.rollback()
             del pending[mark:]
+            self._forget()
             raise
         nested.commit()
 
@@ -258,10 +275,19 @@ class SqlStore:
     def get(self, entity: str, key: Key) -> Record | None:
         """Return the record of entity with that id, or None."""
         if entity == "visit":
-            visit = self._visit(int(key))
-            return visit_record(visit) if visit is not None else None
-        row = self._row(entity, key)
-        return self._to_record(entity, row) if row is not None else None
+            visit_id = int(key)
+            if visit_id not in self._visit_records:
+                visit = self._visit(visit_id)
+                if visit is None:
+                    return None
+                self._visit_records[visit_id] = visit_record(visit)
+            return dict(self._visit_records[visit_id])
+        cache_key = (entity, str(key))
+        if cache_key not in self._records:
+            row = self._row(entity, key)
+            self._records[cache_key] = self._to_record(entity, row) if row is not None else None
+        record = self._records[cache_key]
+        return dict(record) if record is not None else None
 
     def put(self, entity: str, key: Key, data: Record) -> None:
         """Insert the record, or update the given fields of an existing one."""
@@ -278,16 +304,24 @@ class SqlStore:
                 continue
             else:
                 values[renamed.get(name, name)] = value
-        row = self._row(entity, key)
+        cache_key = (entity, str(key))
+        known = self._records.get(cache_key)
+        row = None if cache_key in self._records and known is None else self._row(entity, key)
         if row is None:
             row = model(user_id=self.user.id, **values)
             self.session.add(row)
+            merged = {**data}
         else:
             for name, value in values.items():
                 setattr(row, name, value)
             if "device_id" in values:
                 row.user_id = self.user.id
-        self.session.flush()
+            merged = {**(known or self._to_record(entity, row)), **data}
+        if entity == "checklist_item":
+            merged["id"] = str(key)
+        self._records[cache_key] = merged
+        visit_id = merged.get("visit_id")
+        self._for_visit.pop((entity, visit_id), None)
 
     def _put_visit(self, visit_id: int, data: Record) -> None:
         visit = self._visit(visit_id)
@@ -309,7 +343,7 @@ class SqlStore:
             if request.first_arrival_at is None or visit.arrived_at < request.first_arrival_at:
                 request.first_arrival_at = visit.arrived_at
         self._move_request(visit, data.get("status"))
-        self.session.flush()
+        self._visit_records.pop(visit_id, None)
 
     def _move_request(self, visit: Visit, status: str | None) -> None:
         """Carry a visit's progress into its register entry (S29/S30 stay the office's call)."""
@@ -325,9 +359,12 @@ class SqlStore:
 
     def for_visit(self, entity: str, visit_id: int) -> list[Record]:
         """Return every record of entity that belongs to the visit."""
-        model = ENTITY_MODELS[entity]
-        rows = self.session.scalars(select(model).where(model.visit_id == visit_id)).all()
-        return [self._to_record(entity, row) for row in rows]
+        cache_key = (entity, visit_id)
+        if cache_key not in self._for_visit:
+            model = ENTITY_MODELS[entity]
+            rows = self.session.scalars(select(model).where(model.visit_id == visit_id)).all()
+            self._for_visit[cache_key] = [self._to_record(entity, row) for row in rows]
+        return [dict(r) for r in self._for_visit[cache_key]]
 
     def record_conflict(self, conflict: ConflictRecord) -> None:
         """Keep the value that lost the merge beside the one kept, for the office."""
@@ -350,8 +387,8 @@ class SqlStore:
         visit_id = change.visit_id
         customer_id = None
         if visit_id is not None:
-            visit = self._visit(visit_id)
-            customer_id = visit.request.customer_id if visit is not None else None
+            visit = self.get("visit", visit_id)
+            customer_id = visit["request"]["customer_id"] if visit is not None else None
         changes.emit(
             self.session(),
             changes.Change(
@@ -363,6 +400,10 @@ class SqlStore:
                 customer_id=customer_id,
             ),
         )
+
+    def feed_head(self) -> int:
+        """Return the counter's committed value: positions up to it belong to finished writers."""
+        return self.session.scalar(select(SyncCounter.value).where(SyncCounter.id == 1)) or 0
 
     def changes_after(self, scope: Any, position: int, limit: int) -> list[Change]:
         """Return the changes the user may see after position, in commit order."""
@@ -407,6 +448,11 @@ class SqlStore:
 
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Let an engineer record on a visit they are or were sent on (their work is never lost)."""
+        if visit_id not in self._may_write:
+            self._may_write[visit_id] = self._assigned_ever(visit_id)
+        return self._may_write[visit_id]
+
+    def _assigned_ever(self, visit_id: int) -> bool:
         return (
             self.session.scalar(
                 select(VisitAssignment.id)

@@ -488,3 +488,14 @@ def test_first_sync_of_a_demo_engineer_stays_small(app, client):
     )
     assert len(response.data) < 16 * 1024
     assert _count(SyncChange) > len(body["changes"])  # other engineers' visits stayed out
+
+
+def test_r27a_pull_cursor_moves_past_other_engineers_changes(field):
+    make, phone = field["make"], field["phone"]
+    phone.pull_all()
+    before = int(phone.cursor.split(":")[1])
+    others = make.visit(engineer=make.user("engineer"))
+    assert others.id != field["visit"].id
+    assert phone.pull_all() == []
+    head = db.session.scalar(select(func.max(SyncChange.position)))
+    assert int(phone.cursor.split(":")[1]) == head > before

@@ -117,3 +117,20 @@ def test_r29_newly_assigned_visit_reaches_device():
         ("visit", "13"),
         ("checklist_item", "13:kit"),
     ]
+
+
+def test_r27a_cursor_skips_what_the_scope_cannot_see():
+    from sync.engine import build_pull
+    from sync.memory import MemoryStore
+    from sync.store import Change
+
+    store = MemoryStore()
+    for n in range(5):
+        store.position += 1
+        store.changes.append(Change("part_event", f"p{n}", 99, "upsert", {}, store.position))
+    page = build_pull(store, {12}, None, 10)
+    assert page.changes == [] and page.has_more is False
+    assert page.cursor == f"{store.epoch()}:5"
+    store.position += 1
+    store.changes.append(Change("part_event", "mine", 12, "upsert", {}, store.position))
+    assert [c.id for c in build_pull(store, {12}, page.cursor, 10).changes] == ["mine"]
