@@ -31,11 +31,12 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.config["STATIC_DIR"] = str(STATIC_DIR)
 
     from . import auth, errors, i18n
-    from .extensions import api, csrf, db, migrate
+    from .extensions import api, compress, csrf, db, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
+    compress.init_app(app)
     api.init_app(app)
     errors.init_app(app)
     auth.init_app(app)

@@ -31,6 +31,16 @@ class Config:
         self.MAX_CONTENT_LENGTH = int(os.environ.get("ONSITE_MAX_BODY_BYTES", 4 * 1024 * 1024))
         self.DEVICE_TOKEN_DAYS = int(os.environ.get("ONSITE_DEVICE_TOKEN_DAYS", 90))
         self.COMPANY_TIMEZONE = "Asia/Shanghai"
+        # Weak signal: compress JSON (pulls above all) for clients that accept it.
+        self.COMPRESS_MIMETYPES = [
+            "application/json",
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+        ]
+        self.COMPRESS_ALGORITHM = ["gzip"]
+        self.COMPRESS_MIN_SIZE = 512
         self.DEMO_DATA = _bool("ONSITE_DEMO_DATA", False)
         # flask-smorest / OpenAPI
         self.API_TITLE = "Onsite API"

@@ -6,9 +6,25 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint to the app."""
     from ..extensions import api
-    from . import api_accounts, api_customers, api_requests, api_visits, finance, home, office, pwa
+    from . import (
+        api_accounts,
+        api_customers,
+        api_requests,
+        api_visits,
+        finance,
+        home,
+        office,
+        pwa,
+        sync_api,
+    )
 
-    for blp in (api_accounts.blp, api_customers.blp, api_requests.blp, api_visits.blp):
+    for blp in (
+        api_accounts.blp,
+        api_customers.blp,
+        api_requests.blp,
+        api_visits.blp,
+        sync_api.blp,
+    ):
         api.register_blueprint(blp)
     app.register_blueprint(home.bp)
     app.register_blueprint(pwa.bp)

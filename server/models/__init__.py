@@ -17,7 +17,7 @@ from .field import (
 )
 from .requests import OPEN_STATUSES, Callback, Channel, Level, RequestStatus, ServiceRequest
 from .sync_state import ChecklistTemplate, ServerState, SyncChange, SyncCounter, SyncOperation
-from .visits import Visit, VisitStatus
+from .visits import Visit, VisitAssignment, VisitStatus
 
 __all__ = [
     "OPEN_STATUSES",
@@ -48,5 +48,6 @@ __all__ = [
     "SyncOperation",
     "User",
     "Visit",
+    "VisitAssignment",
     "VisitStatus",
 ]

@@ -56,6 +56,8 @@ class Device(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Exactly-once bookkeeping: the highest operation sequence number applied.
     last_seq: Mapped[int] = mapped_column(default=0)
+    # The highest clock stamp ordered for this device, so its next stamps never go backwards.
+    last_hlc: Mapped[str | None] = mapped_column(String(80))
     app_version: Mapped[str | None] = mapped_column(String(40))
 
     user: Mapped[User] = relationship(back_populates="devices")

@@ -35,6 +35,8 @@ class ChecklistEntry(_Captured, db.Model):
     item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(10))
     note: Mapped[str] = mapped_column(Text, default="")
+    # The stamp the phone gave; `hlc` is the one the server ordered by (clamped if far ahead).
+    device_hlc: Mapped[str | None] = mapped_column(String(80))
 
 
 class PartEvent(_Captured, db.Model):
@@ -173,6 +175,7 @@ class Conflict(db.Model):
     entity: Mapped[str] = mapped_column(String(40))
     record_id: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
     kept: Mapped[dict | None] = mapped_column(JSONType)
     other: Mapped[dict | None] = mapped_column(JSONType)
     op_id: Mapped[str | None] = mapped_column(String(36))

@@ -12,22 +12,26 @@ from .types import JSONType, UTCDateTime, utcnow
 
 
 class SyncOperation(db.Model):
-    """One operation a device sent, with the result recorded in the transaction that applied it."""
+    """One operation a device sent, with the result recorded in the transaction that applied it.
+
+    Rejected operations are kept too, exactly as received (`raw`), for the office to act on.
+    """
 
     __tablename__ = "sync_operation"
     __table_args__ = (UniqueConstraint("device_id", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    op_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # None only for an op refused because its op_id was already used by another op.
+    op_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("device.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     seq: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(40))
-    record_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str | None] = mapped_column(String(40))
+    record_id: Mapped[str | None] = mapped_column(String(80))
     visit_id: Mapped[int | None] = mapped_column(index=True)
-    hlc: Mapped[str] = mapped_column(String(80))
-    schema_version: Mapped[int]
-    payload: Mapped[dict] = mapped_column(JSONType)
+    hlc: Mapped[str | None] = mapped_column(String(80))
+    schema_version: Mapped[int | None]
+    raw: Mapped[dict | None] = mapped_column(JSONType)
     device_time: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
@@ -35,6 +39,7 @@ class SyncOperation(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    review_note: Mapped[str | None] = mapped_column(Text)
 
 
 class SyncChange(db.Model):

@@ -37,6 +37,7 @@ class Visit(db.Model):
     # Arrival: the server's time of receipt orders it; the device's own claim is kept beside it.
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrived_device_time: Mapped[str | None] = mapped_column(String(40))
+    arrived_hlc: Mapped[str | None] = mapped_column(String(80))
     departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_reason: Mapped[str | None] = mapped_column(Text)
     customer_informed: Mapped[bool | None]
@@ -52,3 +53,15 @@ class Visit(db.Model):
 
     request = relationship("ServiceRequest", back_populates="visits")
     engineer = relationship("User")
+
+
+class VisitAssignment(db.Model):
+    """Who was sent on a visit and when; an engineer keeps the right to sync what they captured."""
+
+    __tablename__ = "visit_assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unassigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import event, insert, update
 from sqlalchemy.orm import Session
 
-from ..extensions import db
 from ..models import SyncChange, SyncCounter
 from ..models.types import utcnow
 
@@ -76,8 +75,11 @@ def _discard_pending(session: Session, *_args: Any) -> None:
 
 
 def install() -> None:
-    """Hook the numbering into every commit of the app's sessions (idempotent)."""
-    session_cls = db.session.session_factory.class_
+    """Hook the numbering into every commit of every ORM session (idempotent).
+
+    Any session that queued changes numbers them, so no writer can bypass the counter.
+    """
+    session_cls = Session
     if not event.contains(session_cls, "before_commit", _number_pending):
         event.listen(session_cls, "before_commit", _number_pending)
         event.listen(session_cls, "after_rollback", _discard_pending)

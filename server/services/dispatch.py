@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import RequestStatus, Role, ServiceRequest, User, Visit, VisitStatus
+from ..models import RequestStatus, Role, ServiceRequest, User, Visit, VisitAssignment, VisitStatus
+from ..models.types import utcnow
 from . import changes
-from .snapshots import visit_snapshot
+from .snapshots import customer_snapshot, equipment_snapshot
 
 CLOSED_VISIT = {VisitStatus.COMPLETED, VisitStatus.NOT_FIXED, VisitStatus.CANCELLED}
 
@@ -29,44 +30,72 @@ def get_engineer(engineer_id: int) -> User:
 
 def _announce(visit: Visit, previous_engineer_id: int | None) -> None:
     """Queue the feed entries that bring the visit to its engineer and take it from the last."""
+    from sync.engine import emit_visit_snapshot
+
+    from .sync_store import SqlStore, visit_record
+
     session = db.session()
     db.session.flush()
+    now = utcnow()
     if previous_engineer_id is not None and previous_engineer_id != visit.engineer_id:
+        db.session.execute(
+            update(VisitAssignment)
+            .where(
+                VisitAssignment.visit_id == visit.id,
+                VisitAssignment.engineer_id == previous_engineer_id,
+                VisitAssignment.unassigned_at.is_(None),
+            )
+            .values(unassigned_at=now)
+        )
         changes.emit(
             session,
             changes.Change(
                 entity="visit",
                 entity_id=str(visit.id),
                 op="revoke",
-                visit_id=None,
                 audience_user_id=previous_engineer_id,
                 data={"id": visit.id},
             ),
         )
     if visit.engineer_id is not None and visit.engineer_id != previous_engineer_id:
-        # A grant makes the pull send the whole visit with its records (WatermelonDB #1264).
+        db.session.add(
+            VisitAssignment(visit_id=visit.id, engineer_id=visit.engineer_id, assigned_at=now)
+        )
+        # Reference data first, addressed to the engineer: their cursor may be past it already.
+        request = visit.request
+        changes.emit(
+            session,
+            changes.Change(
+                entity="customer",
+                entity_id=str(request.customer_id),
+                audience_user_id=visit.engineer_id,
+                data=customer_snapshot(request.customer),
+            ),
+        )
+        if request.equipment is not None:
+            changes.emit(
+                session,
+                changes.Change(
+                    entity="equipment",
+                    entity_id=str(request.equipment_id),
+                    audience_user_id=visit.engineer_id,
+                    data=equipment_snapshot(request.equipment),
+                ),
+            )
+        # The whole visit with every record it has (WatermelonDB #1264: never pulled otherwise).
+        emit_visit_snapshot(SqlStore(None), visit.id)
+    else:
         changes.emit(
             session,
             changes.Change(
                 entity="visit",
                 entity_id=str(visit.id),
-                op="grant",
-                visit_id=None,
-                audience_user_id=visit.engineer_id,
-                data={"id": visit.id},
+                op="upsert",
+                visit_id=visit.id,
+                customer_id=visit.request.customer_id,
+                data=visit_record(visit),
             ),
         )
-    changes.emit(
-        session,
-        changes.Change(
-            entity="visit",
-            entity_id=str(visit.id),
-            op="upsert",
-            visit_id=visit.id,
-            customer_id=visit.request.customer_id,
-            data=visit_snapshot(visit),
-        ),
-    )
 
 
 def schedule_visit(request: ServiceRequest, data: dict[str, Any]) -> Visit:

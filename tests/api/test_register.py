@@ -6,7 +6,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import ServiceRequest, SyncChange, Visit
+from server.models import ServiceRequest, SyncChange, Visit, VisitAssignment
 
 
 def _count(model) -> int:
@@ -78,8 +78,13 @@ def test_response_steps_and_dispatch(make, login):
     assert r.status_code == 201, r.get_json()
     visit = r.get_json()
     assert visit["visit_no"] == 1 and visit["engineer_id"] == engineer.id
-    grants = db.session.scalars(select(SyncChange).where(SyncChange.op == "grant")).all()
-    assert [(g.audience_user_id, g.entity_id) for g in grants] == [(engineer.id, str(visit["id"]))]
+    assignments = db.session.scalars(select(VisitAssignment)).all()
+    assert [(a.visit_id, a.engineer_id, a.unassigned_at) for a in assignments] == [
+        (visit["id"], engineer.id, None)
+    ]
+    fed = {(c.entity, c.entity_id) for c in db.session.scalars(select(SyncChange))}
+    assert ("visit", str(visit["id"])) in fed
+    assert ("customer", str(request.customer_id)) in fed
 
 
 def test_reassignment_revokes_from_the_first_engineer_and_grants_the_second(make, login):
@@ -88,14 +93,15 @@ def test_reassignment_revokes_from_the_first_engineer_and_grants_the_second(make
     visit = make.visit(engineer=first)
     r = office.patch(f"/api/visits/{visit.id}", json={"engineer_id": second.id})
     assert r.status_code == 200
-    ops = [
-        (c.op, c.audience_user_id)
-        for c in db.session.scalars(
-            select(SyncChange).where(SyncChange.entity == "visit").order_by(SyncChange.position)
-        )
+    revokes = db.session.scalars(select(SyncChange).where(SyncChange.op == "revoke")).all()
+    assert [(c.entity, c.entity_id, c.audience_user_id) for c in revokes] == [
+        ("visit", str(visit.id), first.id)
     ]
-    assert ("revoke", first.id) in ops and ("grant", second.id) in ops
-    assert ops.index(("revoke", first.id)) > ops.index(("grant", first.id))
+    history = db.session.scalars(select(VisitAssignment).order_by(VisitAssignment.id)).all()
+    assert [(a.engineer_id, a.unassigned_at is None) for a in history] == [
+        (first.id, False),
+        (second.id, True),
+    ]
 
 
 def test_a_second_visit_to_the_same_request_is_numbered_and_kept(make, login):

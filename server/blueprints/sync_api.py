@@ -1,0 +1,146 @@
+"""The sync endpoints for engineers' devices: push operations, pull changes, upload blobs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from flask import g, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from sync.engine import BatchTooLarge, CursorError, apply_push, build_pull, parse_cursor
+
+from ..auth import require_device
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Blob, Device, SyncCounter
+from ..schemas.sync import BlobResultSchema, PullArgs, PullPageSchema, PushResultSchema, PushSchema
+from ..services.sync_store import SqlStore, ms_to_datetime
+from . import api_guard
+
+blp = Blueprint("sync_api", __name__, url_prefix="/api/sync", description="Sync protocol")
+
+PROTOCOL = 1
+BLOB_TYPES = {"image/png", "image/jpeg", "image/webp"}
+MAX_BLOB_BYTES = 2 * 1024 * 1024
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@blp.route("/push", methods=["POST"])
+@require_device
+@blp.arguments(PushSchema)
+@blp.response(200, PushResultSchema)
+def push(data):
+    """Apply a batch of the device's operations exactly once; answer for each (R1-R12)."""
+    device: Device = g.device
+    if data["device_id"] != device.id:
+        raise ApiError(
+            403,
+            "These operations belong to another device than the one signed in.",
+            {"device_id": ["Does not match the signed-in device."]},
+        )
+    if data["protocol"] != PROTOCOL:
+        raise ApiError(
+            426,
+            f"This app speaks sync protocol {data['protocol']}; the server speaks "
+            f"{PROTOCOL}. Update the app (your unsent work is kept).",
+            {"protocol": [f"Must be {PROTOCOL}."]},
+        )
+    user, device_id = g.user, device.id
+    # End the sign-in lookup's read transaction: the push's first statement must be its write
+    # lock on the device row (SQLite cannot upgrade a stale read to a write).
+    db.session.commit()
+    store = SqlStore(user)
+    now_ms = store.now_ms()
+    try:
+        result = apply_push(store, device_id, data["ops"], now_ms)
+    except BatchTooLarge as exc:
+        raise ApiError(413, str(exc), {"ops": [str(exc)]}) from None
+    device = db.session.get(Device, device_id)
+    device.last_seen_at = ms_to_datetime(now_ms)
+    if data.get("app_version"):
+        device.app_version = data["app_version"]
+    db.session.commit()
+    return result.to_wire()
+
+
+@blp.route("/pull", methods=["GET"])
+@require_device
+@blp.arguments(PullArgs, location="query")
+@blp.response(200, PullPageSchema)
+def pull(args):
+    """Return the next page of changes this engineer may see, after the cursor (R13-R18)."""
+    store = SqlStore(g.user)
+    cursor = args["cursor"] or None
+    try:
+        if cursor is not None:
+            _, position = parse_cursor(cursor)
+            counter = db.session.get(SyncCounter, 1)
+            if counter is not None and position > counter.value:
+                # A cursor beyond anything this database numbered: it was restored from a backup.
+                page = build_pull(store, g.user, None, args["limit"])
+                return {**page.to_wire(), "resync": True}
+        page = build_pull(store, g.user, cursor, args["limit"])
+    except CursorError as exc:
+        raise ApiError(400, str(exc), {"cursor": [str(exc)]}) from None
+    return page.to_wire()
+
+
+@blp.route("/blobs/<string:sha256>", methods=["PUT"])
+@require_device
+@blp.response(201, BlobResultSchema)
+def put_blob(sha256: str):
+    """Store a signature or photo under its SHA-256; uploading it again changes nothing (R19)."""
+    if not SHA256.match(sha256):
+        raise ApiError(
+            422,
+            "The blob address must be 64 lower-case hex digits (its SHA-256).",
+            {"sha256": ["Not a SHA-256 hex digest."]},
+        )
+    content_type = (request.mimetype or "").lower()
+    if content_type not in BLOB_TYPES:
+        raise ApiError(
+            415,
+            f"Blobs must be one of {', '.join(sorted(BLOB_TYPES))}.",
+            {"Content-Type": [f"{content_type or 'none'} is not accepted."]},
+        )
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BLOB_BYTES:
+        raise ApiError(
+            413,
+            f"A blob may be at most {MAX_BLOB_BYTES // 1024} KiB; shrink the photo.",
+            {"body": ["Too large."]},
+        )
+    if not body:
+        raise ApiError(422, "The blob is empty.", {"body": ["Empty."]})
+    actual = hashlib.sha256(body).hexdigest()
+    if actual != sha256:
+        raise ApiError(
+            422,
+            "The blob's content does not match its address (hash mismatch).",
+            {"sha256": [f"Content hashes to {actual}."]},
+        )
+    answer = {"sha256": sha256, "size": len(body), "content_type": content_type}
+    if db.session.scalar(select(Blob.sha256).where(Blob.sha256 == sha256)) is not None:
+        return {**answer, "created": False}, 200
+    db.session.add(
+        Blob(
+            sha256=sha256,
+            content_type=content_type,
+            size=len(body),
+            data=body,
+            uploaded_by_device=g.device.id,
+        )
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another process stored the same content a moment ago: same bytes, same answer.
+        db.session.rollback()
+        return {**answer, "created": False}, 200
+    return {**answer, "created": True}, 201
+
+
+api_guard.RAW_BODY_ENDPOINTS.add("sync_api.put_blob")

@@ -1,0 +1,60 @@
+"""The sync endpoints on the wire (the ops themselves are validated by the sync package)."""
+
+from marshmallow import Schema, fields, validate
+
+from .common import StrictSchema
+
+
+class PushSchema(StrictSchema):
+    protocol = fields.Integer(required=True)
+    device_id = fields.String(required=True, validate=validate.Length(max=36))
+    app_version = fields.String(validate=validate.Length(max=40), allow_none=True)
+    ops = fields.List(fields.Raw(), required=True)
+
+
+class OpResultSchema(Schema):
+    op_id = fields.String(allow_none=True)
+    seq = fields.Integer(allow_none=True)
+    status = fields.String(
+        metadata={"enum": ["applied", "duplicate", "rejected", "conflict", "retry"]}
+    )
+    reason = fields.String()
+    server_state = fields.Raw()
+    missing_blobs = fields.List(fields.String())
+    original = fields.Dict()
+
+
+class PushResultSchema(Schema):
+    epoch = fields.String()
+    expected_seq = fields.Integer()
+    results = fields.List(fields.Nested(OpResultSchema))
+    server_time = fields.String()
+    hlc = fields.String()
+
+
+class PullArgs(StrictSchema):
+    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
+
+
+class ChangeSchema(Schema):
+    entity = fields.String()
+    id = fields.String()
+    visit_id = fields.Integer(allow_none=True)
+    op = fields.String(metadata={"enum": ["upsert", "delete", "revoke"]})
+    data = fields.Dict()
+
+
+class PullPageSchema(Schema):
+    cursor = fields.String()
+    has_more = fields.Boolean()
+    resync = fields.Boolean()
+    changes = fields.List(fields.Nested(ChangeSchema))
+    server_time = fields.String()
+
+
+class BlobResultSchema(Schema):
+    sha256 = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+    created = fields.Boolean()

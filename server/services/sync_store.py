@@ -1,0 +1,455 @@
+"""The sync engine's Store, on SQLAlchemy: the engine's records mapped onto Onsite's tables.
+
+Every call runs inside the request's transaction; the view commits once the engine has returned,
+so an op's effects, its op record and the device's last_seq commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from sync.engine import Rejection
+from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
+
+from ..domain.timezone import business_day
+from ..domain.warranty import warranty_status
+from ..extensions import db
+from ..models import (
+    Blob,
+    ChargeWaiver,
+    ChecklistEntry,
+    Conflict,
+    DamageRecord,
+    Device,
+    EquipmentReceipt,
+    Feedback,
+    PartEvent,
+    Payment,
+    PaymentVoid,
+    ServerState,
+    ServiceRequest,
+    SignOff,
+    SyncChange,
+    SyncOperation,
+    User,
+    Visit,
+    VisitAssignment,
+)
+from . import changes
+from .snapshots import visit_snapshot
+
+# The engine's insert-only and LWW record kinds, and the table each lives in.
+ENTITY_MODELS: dict[str, type] = {
+    "checklist_item": ChecklistEntry,
+    "part_event": PartEvent,
+    "payment": Payment,
+    "payment_void": PaymentVoid,
+    "charge_waiver": ChargeWaiver,
+    "equipment_receipt": EquipmentReceipt,
+    "damage": DamageRecord,
+    "feedback": Feedback,
+    "signoff": SignOff,
+}
+# Engine field name -> column name, where they differ.
+RENAMED = {"part_event": {"reverses": "reverses_id"}}
+# Visit fields the engine may write (its own names), and the column each maps to.
+VISIT_WRITABLE = {
+    "status": "status",
+    "outcome_summary": "outcome_summary",
+    "explanation": "explanation",
+    "late_reason": "late_reason",
+    "customer_informed": "customer_informed",
+    "permission_granted": "permission_granted",
+    "escalate": "escalate",
+    "arrived_hlc": "arrived_hlc",
+    "arrived_device_time": "arrived_device_time",
+}
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    """Turn Unix milliseconds into an aware UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def datetime_to_ms(value: datetime) -> int:
+    """Turn an aware datetime into Unix milliseconds."""
+    return int(value.timestamp() * 1000)
+
+
+def visit_warranty_day(visit: Visit) -> date:
+    """Return the day whose warranty status decides a visit's charges (Shanghai calendar).
+
+    The appointment day when one is set, else the day the request was received; both the phone
+    and the server have it, so both charge alike.
+    """
+    moment = visit.window_start or visit.request.received_at
+    return business_day(moment)
+
+
+def visit_terms(visit: Visit) -> dict[str, Any]:
+    """Return the charge terms of a visit: warranty on its day, the fee due, parts charged."""
+    equipment = visit.request.equipment
+    day = visit_warranty_day(visit)
+    status = warranty_status(
+        equipment.acceptance_date if equipment else None,
+        equipment.warranty_months if equipment else None,
+        day,
+    )
+    # S2: in warranty nothing is charged; S3: inspection is free, parts at cost, fee on site.
+    fee = 0 if status.in_warranty or visit.inspection_only else (visit.onsite_fee_fen or 0)
+    return {
+        "warranty_day": day.isoformat(),
+        "in_warranty": status.in_warranty,
+        "fee_fen": fee,
+        "parts_charged": not status.in_warranty,
+    }
+
+
+def visit_record(visit: Visit) -> Record:
+    """Return a visit as the engine reads it and as phones receive it."""
+    record = visit_snapshot(visit)
+    record.update(visit_terms(visit))
+    record["arrived_hlc"] = visit.arrived_hlc
+    record["arrived_device_time"] = visit.arrived_device_time
+    record["arrived_received_ms"] = datetime_to_ms(visit.arrived_at) if visit.arrived_at else None
+    return record
+
+
+class SqlStore:
+    """The Store protocol over the app's database session, for one device's request."""
+
+    def __init__(self, user: User | None) -> None:
+        self.user = user
+        self.session = db.session
+
+    # --- devices and ops ---
+
+    def lock_device(self, device_id: str) -> DeviceState:
+        """Lock the device's row until commit, so two pushes from one device queue up."""
+        # A write first: on SQLite it takes the write lock at once (no upgrade from a stale read).
+        self.session.execute(
+            update(Device).where(Device.id == device_id).values(last_seq=Device.last_seq)
+        )
+        device = self.session.scalars(
+            select(Device).where(Device.id == device_id).with_for_update()
+        ).one()
+        self.session.refresh(device)
+        return DeviceState(last_seq=device.last_seq, last_hlc=device.last_hlc)
+
+    def save_device(self, device_id: str, state: DeviceState) -> None:
+        """Store the device's last_seq and last_hlc."""
+        self.session.execute(
+            update(Device)
+            .where(Device.id == device_id)
+            .values(last_seq=state.last_seq, last_hlc=state.last_hlc)
+        )
+
+    def _op_record(self, row: SyncOperation | None) -> OpRecord | None:
+        if row is None:
+            return None
+        return OpRecord(
+            device_id=row.device_id,
+            seq=row.seq,
+            op_id=row.op_id,
+            status=row.status,
+            result=row.result or {},
+            op=row.raw,
+            received_ms=datetime_to_ms(row.received_at),
+        )
+
+    def op_by_seq(self, device_id: str, seq: int) -> OpRecord | None:
+        """Return the op recorded for (device_id, seq)."""
+        return self._op_record(
+            self.session.scalar(
+                select(SyncOperation).where(
+                    SyncOperation.device_id == device_id, SyncOperation.seq == seq
+                )
+            )
+        )
+
+    def op_by_id(self, op_id: str) -> OpRecord | None:
+        """Return the op recorded under op_id."""
+        return self._op_record(
+            self.session.scalar(select(SyncOperation).where(SyncOperation.op_id == op_id))
+        )
+
+    def record_op(self, record: OpRecord) -> None:
+        """Store a processed op with its result; the table's unique keys back exactly-once."""
+        raw = record.op if isinstance(record.op, dict) else {"raw": record.op}
+
+        def field(name: str, kind: type) -> Any:
+            value = raw.get(name)
+            return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+        def text(name: str, limit: int) -> str | None:
+            value = field(name, str)
+            return value[:limit] if value is not None else None
+
+        self.session.add(
+            SyncOperation(
+                op_id=record.op_id,
+                device_id=record.device_id,
+                user_id=self.user.id,
+                seq=record.seq,
+                kind=text("kind", 40),
+                record_id=text("record_id", 80),
+                visit_id=field("visit_id", int),
+                hlc=text("hlc", 80),
+                schema_version=field("schema_version", int),
+                raw=raw,
+                device_time=text("device_time", 40),
+                status=record.status,
+                reason=record.result.get("reason"),
+                result=record.result,
+                received_at=ms_to_datetime(record.received_ms),
+            )
+        )
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo the block's writes (and its queued feed changes) if it raises.
+
+        A database constraint that refuses a write (a receipt number already used, say) rejects
+        the op instead of failing the whole push.
+        """
+        pending = self.session.info.setdefault(changes.PENDING, [])
+        mark = len(pending)
+        nested = self.session.begin_nested()
+        try:
+            yield
+            self.session.flush()
+        except IntegrityError as exc:
+            nested.rollback()
+            del pending[mark:]
+            raise Rejection(f"refused by the database: {_constraint(exc)}") from None
+        except BaseException:
+            nested.rollback()
+            del pending[mark:]
+            raise
+        nested.commit()
+
+    # --- records ---
+
+    def _visit(self, visit_id: int) -> Visit | None:
+        return self.session.get(Visit, visit_id)
+
+    def _row(self, entity: str, key: Key) -> Any:
+        model = ENTITY_MODELS[entity]
+        if entity == "checklist_item":
+            visit_id, _, item_id = str(key).partition(":")
+            if not visit_id.isdigit():
+                return None
+            return self.session.get(model, (int(visit_id), item_id))
+        return self.session.get(model, str(key))
+
+    def _to_record(self, entity: str, row: Any) -> Record:
+        renamed = {v: k for k, v in RENAMED.get(entity, {}).items()}
+        record: Record = {}
+        for column in row.__table__.columns:
+            name = column.key
+            value = getattr(row, name)
+            if name == "received_at":
+                record["received_ms"] = datetime_to_ms(value) if value else None
+                continue
+            if name == "user_id":
+                continue
+            record[renamed.get(name, name)] = value
+        if entity == "checklist_item":
+            record["id"] = f"{row.visit_id}:{row.item_id}"
+        return record
+
+    def get(self, entity: str, key: Key) -> Record | None:
+        """Return the record of entity with that id, or None."""
+        if entity == "visit":
+            visit = self._visit(int(key))
+            return visit_record(visit) if visit is not None else None
+        row = self._row(entity, key)
+        return self._to_record(entity, row) if row is not None else None
+
+    def put(self, entity: str, key: Key, data: Record) -> None:
+        """Insert the record, or update the given fields of an existing one."""
+        if entity == "visit":
+            self._put_visit(int(key), data)
+            return
+        model = ENTITY_MODELS[entity]
+        renamed = RENAMED.get(entity, {})
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name == "received_ms":
+                values["received_at"] = ms_to_datetime(value)
+            elif name == "id" and entity == "checklist_item":
+                continue
+            else:
+                values[renamed.get(name, name)] = value
+        row = self._row(entity, key)
+        if row is None:
+            row = model(user_id=self.user.id, **values)
+            self.session.add(row)
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            if "device_id" in values:
+                row.user_id = self.user.id
+        self.session.flush()
+
+    def _put_visit(self, visit_id: int, data: Record) -> None:
+        visit = self._visit(visit_id)
+        if visit is None:
+            raise Rejection(f"visit {visit_id} does not exist")
+        for name, value in data.items():
+            column = VISIT_WRITABLE.get(name)
+            if column is not None:
+                setattr(visit, column, value)
+        if data.get("arrived_received_ms") is not None and visit.arrived_at is None:
+            visit.arrived_at = ms_to_datetime(data["arrived_received_ms"])
+            request = visit.request
+            # S5b is met by the first arrival on site, whichever visit it was.
+            if request.first_arrival_at is None or visit.arrived_at < request.first_arrival_at:
+                request.first_arrival_at = visit.arrived_at
+        self._move_request(visit, data.get("status"))
+        self.session.flush()
+
+    def _move_request(self, visit: Visit, status: str | None) -> None:
+        """Carry a visit's progress into its register entry (S29/S30 stay the office's call)."""
+        request: ServiceRequest = visit.request
+        if status in ("arrived", "in_progress") and request.status in (
+            "registered",
+            "responded",
+            "scheduled",
+        ):
+            request.status = "in_progress"
+        if status == "not_fixed" and visit.escalate:
+            request.status = "escalated"
+
+    def for_visit(self, entity: str, visit_id: int) -> list[Record]:
+        """Return every record of entity that belongs to the visit."""
+        model = ENTITY_MODELS[entity]
+        rows = self.session.scalars(select(model).where(model.visit_id == visit_id)).all()
+        return [self._to_record(entity, row) for row in rows]
+
+    def record_conflict(self, conflict: ConflictRecord) -> None:
+        """Keep the value that lost the merge beside the one kept, for the office."""
+        self.session.add(
+            Conflict(
+                visit_id=conflict.visit_id,
+                entity=conflict.entity,
+                record_id=str(conflict.record_id)[:80],
+                kind="merge",
+                reason=conflict.reason,
+                kept=_jsonable(conflict.kept),
+                other=_jsonable(conflict.other),
+                op_id=conflict.id,
+                device_id=conflict.device_id,
+            )
+        )
+
+    def record_change(self, change: Change) -> None:
+        """Queue a change for the pull feed; it is numbered as the transaction commits."""
+        visit_id = change.visit_id
+        customer_id = None
+        if visit_id is not None:
+            visit = self._visit(visit_id)
+            customer_id = visit.request.customer_id if visit is not None else None
+        changes.emit(
+            self.session(),
+            changes.Change(
+                entity=change.entity,
+                entity_id=str(change.id),
+                op=change.op,
+                data=_jsonable(change.data),
+                visit_id=visit_id,
+                customer_id=customer_id,
+            ),
+        )
+
+    def changes_after(self, scope: Any, position: int, limit: int) -> list[Change]:
+        """Return the changes the user may see after position, in commit order."""
+        user_id = scope.id
+        my_visits = select(Visit.id).where(Visit.engineer_id == user_id)
+        my_customers = (
+            select(ServiceRequest.customer_id)
+            .join(Visit, Visit.request_id == ServiceRequest.id)
+            .where(Visit.engineer_id == user_id)
+        )
+        rows = self.session.scalars(
+            select(SyncChange)
+            .where(
+                SyncChange.position > position,
+                or_(
+                    SyncChange.visit_id.in_(my_visits),
+                    SyncChange.audience_user_id == user_id,
+                    SyncChange.is_global.is_(True),
+                    (SyncChange.visit_id.is_(None) & SyncChange.customer_id.in_(my_customers)),
+                ),
+            )
+            .order_by(SyncChange.position)
+            .limit(limit)
+        ).all()
+        return [
+            Change(
+                entity=row.entity,
+                id=row.entity_id,
+                visit_id=row.visit_id,
+                op=row.op,
+                data=row.data or {},
+                position=row.position,
+            )
+            for row in rows
+        ]
+
+    def existing_blobs(self, hashes: list[str]) -> set[str]:
+        """Return the hashes whose blobs are stored."""
+        if not hashes:
+            return set()
+        return set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(hashes))))
+
+    def may_write(self, device_id: str, visit_id: int) -> bool:
+        """Let an engineer record on a visit they are or were sent on (their work is never lost)."""
+        return (
+            self.session.scalar(
+                select(VisitAssignment.id)
+                .where(
+                    VisitAssignment.visit_id == visit_id,
+                    VisitAssignment.engineer_id == self.user.id,
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    def epoch(self) -> str:
+        """Return the server's epoch."""
+        state = self.session.get(ServerState, "epoch")
+        return state.value if state is not None else "none"
+
+    def now_ms(self) -> int:
+        """Return the server's clock in Unix milliseconds."""
+        return datetime_to_ms(datetime.now(UTC))
+
+
+def _constraint(exc: IntegrityError) -> str:
+    text = str(exc.orig).lower()
+    if "receipt_no" in text:
+        return "that receipt number is already used by another payment or receipt"
+    if "reverses" in text:
+        return "that part event was already corrected"
+    if "payment_id" in text:
+        return "that payment was already voided"
+    return "a record with the same key already exists"
+
+
+def _jsonable(value: Any) -> Any:
+    """Make a record safe for a JSON column (dates as ISO strings)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

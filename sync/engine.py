@@ -1,0 +1,574 @@
+"""The sync engine: apply a device's pushed ops exactly once, and page the change feed for pull.
+
+The server calls ``apply_push`` and ``build_pull`` inside one database transaction each, with its
+own ``Store``; ``now_ms`` is passed in so the engine never reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sync import hlc, merge
+from sync.digest import digest_visit, visit_signoff_view
+from sync.ops import MAX_BATCH, Envelope, Op, ValidationError, parse_op, read_envelope
+from sync.store import Change, ConflictRecord, DeviceState, OpRecord, Record, Store
+from sync.versions import TooNew, TooOld, upgrade
+
+DEFAULT_PULL_LIMIT = 500
+MAX_PULL_LIMIT = 1000
+SNAPSHOT_ENTITIES = (
+    "checklist_item",
+    "part_event",
+    "payment",
+    "payment_void",
+    "charge_waiver",
+    "equipment_receipt",
+    "damage",
+    "feedback",
+    "signoff",
+)
+
+
+class BatchTooLarge(ValueError):
+    """A push with more than MAX_BATCH ops; the server answers 413 and applies nothing."""
+
+
+class CursorError(ValueError):
+    """A pull cursor that is not "<epoch>:<position>"; the server answers 400."""
+
+
+class Rejection(Exception):
+    """Raised while applying an op to reject it; the op's partial effects are rolled back."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """The answer for one op, as the push response carries it."""
+
+    op_id: str | None
+    seq: int | None
+    status: str  # applied | duplicate | rejected | conflict | retry
+    reason: str | None = None
+    server_state: Any = None
+    missing_blobs: list[str] | None = None
+    original: dict[str, Any] | None = None  # for a re-sent op: the result first recorded
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the result as JSON-ready dict, leaving out empty optional fields."""
+        out: dict[str, Any] = {"op_id": self.op_id, "seq": self.seq, "status": self.status}
+        for name in ("reason", "server_state", "missing_blobs", "original"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """The answer to a push: one result per op, in seq order, and where the device stands."""
+
+    epoch: str
+    expected_seq: int
+    results: list[OpResult]
+    hlc: str
+    server_time_ms: int
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the push response body."""
+        return {
+            "epoch": self.epoch,
+            "expected_seq": self.expected_seq,
+            "results": [r.to_wire() for r in self.results],
+            "server_time": iso_utc(self.server_time_ms),
+            "hlc": self.hlc,
+        }
+
+
+@dataclass(frozen=True)
+class PullPage:
+    """One page of the change feed."""
+
+    cursor: str
+    has_more: bool
+    resync: bool
+    changes: list[Change] = field(default_factory=list)
+    server_time_ms: int = 0
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the pull response body."""
+        return {
+            "cursor": self.cursor,
+            "has_more": self.has_more,
+            "resync": self.resync,
+            "changes": [c.to_wire() for c in self.changes],
+            "server_time": iso_utc(self.server_time_ms),
+        }
+
+
+def iso_utc(ms: int) -> str:
+    """Format Unix milliseconds as an ISO 8601 UTC string."""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+# --------------------------------------------------------------------------------------------
+# push
+
+
+def apply_push(
+    store: Store,
+    device_id: str,
+    ops: list[Any],
+    now_ms: int,
+    *,
+    max_ahead_ms: int = hlc.DEFAULT_MAX_AHEAD_MS,
+) -> PushResult:
+    """Apply a device's ops in seq order, exactly once, and answer for each.
+
+    The caller has authenticated device_id and commits the transaction after this returns.
+    """
+    if len(ops) > MAX_BATCH:
+        raise BatchTooLarge(f"a push may carry at most {MAX_BATCH} ops (got {len(ops)})")
+    state = store.lock_device(device_id)
+    envelopes = [read_envelope(raw) for raw in ops]
+    # An op without a readable seq cannot be placed in the device's sequence, so it is not counted.
+    results = [
+        OpResult(e.op_id, None, "rejected", "seq: must be an integer >= 1; op not processed")
+        for e in envelopes
+        if e.seq is None
+    ]
+    blocked: str | None = None  # once set, every later op waits
+    for env in sorted((e for e in envelopes if e.seq is not None), key=lambda e: e.seq):
+        assert env.seq is not None
+        if env.seq <= state.last_seq:
+            results.append(_replayed(store, device_id, env))
+        elif blocked is not None:
+            results.append(OpResult(env.op_id, env.seq, "retry", blocked))
+        elif env.seq > state.last_seq + 1:
+            blocked = f"gap: expected seq {state.last_seq + 1}"
+            results.append(OpResult(env.op_id, env.seq, "retry", blocked))
+        else:
+            result, state = _process(store, device_id, state, env, now_ms, max_ahead_ms)
+            results.append(result)
+            if result.status == "retry":
+                blocked = f"waiting for seq {env.seq} to be retried"
+    store.save_device(device_id, state)
+    return PushResult(
+        epoch=store.epoch(),
+        expected_seq=state.last_seq + 1,
+        results=results,
+        hlc=hlc.format(now_ms, 0, hlc.SERVER_NODE),
+        server_time_ms=now_ms,
+    )
+
+
+def _replayed(store: Store, device_id: str, env: Envelope) -> OpResult:
+    """Answer an op whose seq was already processed: a duplicate, or a reused seq."""
+    assert env.seq is not None
+    rec = store.op_by_seq(device_id, env.seq)
+    if rec is not None and env.op_id is not None and _recorded_op_id(rec) == env.op_id:
+        return OpResult(env.op_id, env.seq, "duplicate", "already processed", original=rec.result)
+    return OpResult(
+        env.op_id,
+        env.seq,
+        "rejected",
+        f"sequence number reused: seq {env.seq} was already used by another op",
+    )
+
+
+def _recorded_op_id(rec: OpRecord) -> str | None:
+    if rec.op_id is not None:
+        return rec.op_id
+    return rec.op.get("op_id") if isinstance(rec.op, Mapping) else None
+
+
+def _process(
+    store: Store,
+    device_id: str,
+    state: DeviceState,
+    env: Envelope,
+    now_ms: int,
+    max_ahead_ms: int,
+) -> tuple[OpResult, DeviceState]:
+    """Process the next op in sequence; return its result and the device's new state."""
+    assert env.seq is not None
+    record_op_id = env.op_id
+    stamp: str | None = None
+    try:
+        if env.op_id is not None and store.op_by_id(env.op_id) is not None:
+            record_op_id = None  # the unique op_id is taken; keep this op without it
+            raise Rejection("op_id: already used by another operation")
+        try:
+            raw = upgrade(env.raw) if env.schema_version is not None else env.raw
+        except TooNew as e:
+            return OpResult(env.op_id, env.seq, "retry", str(e)), state
+        except TooOld as e:
+            raise Rejection(str(e)) from None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            # A malformed old op must not wedge the device: keep it for the office instead.
+            raise Rejection(
+                f"could not upgrade op from version {env.schema_version}: {e!r}"
+            ) from None
+        try:
+            op = parse_op(raw, device_id)
+        except ValidationError as e:
+            raise Rejection(str(e)) from None
+        refs = op.blob_refs()
+        missing = sorted(set(refs) - store.existing_blobs(refs))
+        if missing:
+            return (
+                OpResult(env.op_id, env.seq, "retry", "blobs missing", missing_blobs=missing),
+                state,
+            )
+        stamp = merge.effective_stamp(op.hlc, state.last_hlc, now_ms, max_ahead_ms)
+        with store.savepoint():
+            result = _apply(store, device_id, op, stamp, now_ms)
+    except Rejection as r:
+        result = OpResult(env.op_id, env.seq, "rejected", r.reason)
+    store.record_op(
+        OpRecord(
+            device_id=device_id,
+            seq=env.seq,
+            op_id=record_op_id,
+            status=result.status,
+            result=result.to_wire(),
+            op=env.raw,
+            received_ms=now_ms,
+        )
+    )
+    return result, DeviceState(last_seq=env.seq, last_hlc=stamp or state.last_hlc)
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    store: Store
+    device_id: str
+    op: Op
+    stamp: str
+    now_ms: int
+    visit: Record
+
+    def common(self) -> Record:
+        return {
+            "device_id": self.device_id,
+            "op_id": self.op.op_id,
+            "hlc": self.stamp,
+            "device_time": self.op.device_time,
+            "received_ms": self.now_ms,
+        }
+
+    def result(self, status: str, reason: str | None = None, server_state: Any = None) -> OpResult:
+        return OpResult(self.op.op_id, self.op.seq, status, reason, server_state)
+
+    def upsert(self, entity: str, key: str | int, data: Record) -> None:
+        self.store.put(entity, key, data)
+        full = self.store.get(entity, key) or data
+        self.store.record_change(Change(entity, str(key), self.op.visit_id, "upsert", full))
+
+    def conflict(self, entity: str, key: str, kept: Record | None, other: Record, why: str) -> None:
+        c = ConflictRecord(
+            self.op.op_id, entity, key, self.op.visit_id, kept, other, self.device_id, why
+        )
+        self.store.record_conflict(c)
+        self.store.record_change(
+            Change("conflict", c.id, self.op.visit_id, "upsert", c.to_record())
+        )
+
+    def insert(self, entity: str, content: Record) -> OpResult | None:
+        """Insert an insert-only record; return the result unless the caller should go on."""
+        key = self.op.record_id
+        existing = self.store.get(entity, key)
+        decision = merge.insert_only_decision(existing, content)
+        if decision == "duplicate":
+            return self.result("duplicate", f"{entity} {key} is already stored", existing)
+        if decision == "conflict":
+            why = f"{entity} {key} is already stored with different content; the first is kept"
+            self.conflict(entity, key, existing, {"id": key, **content, **self.common()}, why)
+            return self.result("conflict", why, existing)
+        return None
+
+
+def _apply(store: Store, device_id: str, op: Op, stamp: str, now_ms: int) -> OpResult:
+    """Apply one validated op inside its savepoint."""
+    if not store.may_write(device_id, op.visit_id):
+        raise Rejection(f"visit {op.visit_id} is not assigned to this device")
+    visit = store.get("visit", op.visit_id)
+    if visit is None:
+        raise Rejection(f"visit {op.visit_id} does not exist")
+    ctx = _Ctx(store, device_id, op, stamp, now_ms, visit)
+    result = APPLIERS[op.kind](ctx)
+    if result.status == "applied" and op.kind != "signoff.sign":
+        mark_stale_signoffs(store, op.visit_id, f"visit changed after sign-off by op {op.op_id}")
+    return result
+
+
+def _transition(ctx: _Ctx) -> OpResult:
+    p, visit = ctx.op.payload, ctx.visit
+    current, to = visit["status"], p["to"]
+    decision = merge.transition_decision(current, to)
+    state = {"status": current}
+    if decision == "duplicate":
+        return ctx.result("duplicate", f"visit is already {current}", state)
+    if decision == "conflict":
+        why = f"visit is {current}; a transition to {to} would not move it forward"
+        ctx.conflict("visit", str(visit["id"]), state, {**p, **ctx.common()}, why)
+        return ctx.result("conflict", why, state)
+    updates: Record = {"status": to}
+    for name in (
+        "late_reason",
+        "customer_informed",
+        "permission_granted",
+        "outcome_summary",
+        "explanation",
+        "escalate",
+    ):
+        if p[name] is not None:
+            updates[name] = p[name]
+    if to == "arrived" and visit.get("arrived_hlc") is None:
+        # Keep both: the server's ordering stamp and the time the phone reported (S5b, S16).
+        updates["arrived_hlc"] = ctx.stamp
+        updates["arrived_device_time"] = ctx.op.device_time
+        updates["arrived_received_ms"] = ctx.now_ms
+    ctx.upsert("visit", visit["id"], updates)
+    return ctx.result("applied")
+
+
+def _checklist(ctx: _Ctx) -> OpResult:
+    op, p = ctx.op, ctx.op.payload
+    key = op.record_id
+    current = ctx.store.get("checklist_item", key)
+    incoming: Record = {
+        "id": key,
+        "visit_id": op.visit_id,
+        "item_id": p["item_id"],
+        "state": p["state"],
+        "note": p["note"],
+        "device_hlc": op.hlc,
+        **ctx.common(),
+    }
+    cur_key = (current["hlc"], current["device_id"]) if current else None
+    if merge.lww_incoming_wins((ctx.stamp, ctx.device_id), cur_key):
+        ctx.upsert("checklist_item", key, incoming)
+        if current is not None and _is_rival(current, incoming):
+            ctx.conflict("checklist_item", key, incoming, current, "overwritten by a later write")
+        return ctx.result("applied")
+    if current is not None and _is_rival(current, incoming):
+        ctx.conflict("checklist_item", key, current, incoming, "a later write is already stored")
+    return ctx.result("conflict", "a later write is already stored", current)
+
+
+def _is_rival(a: Record, b: Record) -> bool:
+    """Return whether two checklist values are a real conflict: other device, other content."""
+    return a["device_id"] != b["device_id"] and (a["state"], a["note"]) != (b["state"], b["note"])
+
+
+def _content(ctx: _Ctx) -> Record:
+    return {"visit_id": ctx.op.visit_id, **ctx.op.payload}
+
+
+def _insert_only(entity: str) -> Callable[[_Ctx], OpResult]:
+    def apply(ctx: _Ctx) -> OpResult:
+        content = _content(ctx)
+        done = ctx.insert(entity, content)
+        if done is not None:
+            return done
+        ctx.upsert(entity, ctx.op.record_id, {"id": ctx.op.record_id, **content, **ctx.common()})
+        return ctx.result("applied")
+
+    return apply
+
+
+def _part(ctx: _Ctx) -> OpResult:
+    content = _content(ctx)
+    done = ctx.insert("part_event", content)
+    if done is not None:
+        return done
+    target_id = content["reverses"]
+    if target_id is not None:
+        target = ctx.store.get("part_event", target_id)
+        problem = merge.reversal_problem(target, target_id, ctx.op.visit_id)
+        if problem:
+            raise Rejection(problem)
+        earlier = [
+            e
+            for e in ctx.store.for_visit("part_event", ctx.op.visit_id)
+            if e["reverses"] == target_id
+        ]
+        if earlier:
+            why = f"part event {target_id} was already corrected by {earlier[0]['id']}"
+            other = {"id": ctx.op.record_id, **content, **ctx.common()}
+            ctx.conflict("part_event", ctx.op.record_id, earlier[0], other, why)
+            return ctx.result("conflict", why, earlier[0])
+    ctx.upsert("part_event", ctx.op.record_id, {"id": ctx.op.record_id, **content, **ctx.common()})
+    return ctx.result("applied")
+
+
+def _void(ctx: _Ctx) -> OpResult:
+    content = _content(ctx)
+    done = ctx.insert("payment_void", content)
+    if done is not None:
+        return done
+    pid = content["payment_id"]
+    payment = ctx.store.get("payment", pid)
+    if payment is None or payment["visit_id"] != ctx.op.visit_id:
+        raise Rejection(f"payment {pid} does not exist on visit {ctx.op.visit_id}")
+    earlier = [
+        v for v in ctx.store.for_visit("payment_void", ctx.op.visit_id) if v["payment_id"] == pid
+    ]
+    if earlier:
+        why = f"payment {pid} was already voided by {earlier[0]['id']}"
+        other = {"id": ctx.op.record_id, **content, **ctx.common()}
+        ctx.conflict("payment_void", ctx.op.record_id, earlier[0], other, why)
+        return ctx.result("conflict", why, earlier[0])
+    ctx.upsert(
+        "payment_void", ctx.op.record_id, {"id": ctx.op.record_id, **content, **ctx.common()}
+    )
+    return ctx.result("applied")
+
+
+def _signoff(ctx: _Ctx) -> OpResult:
+    content = _content(ctx)
+    done = ctx.insert("signoff", content)
+    if done is not None:
+        return done
+    server_digest = digest_visit(visit_view(ctx.store, ctx.op.visit_id))
+    stale = merge.signoff_is_stale(content["digest"], server_digest)
+    reason = (
+        "stored but flagged stale for office review: the visit signed for differs from the "
+        f"server's (signed {content['digest'][:12]}, server {server_digest[:12]})"
+        if stale
+        else None
+    )
+    record = {
+        "id": ctx.op.record_id,
+        **content,
+        **ctx.common(),
+        "stale": stale,
+        "stale_reason": reason,
+        "server_digest": server_digest,
+    }
+    ctx.upsert("signoff", ctx.op.record_id, record)
+    return ctx.result("applied", reason, {"stale": stale, "server_digest": server_digest})
+
+
+APPLIERS: dict[str, Callable[[_Ctx], OpResult]] = {
+    "visit.transition": _transition,
+    "checklist.set": _checklist,
+    "part.add": _part,
+    "payment.record": _insert_only("payment"),
+    "payment.void": _void,
+    "charge.waive": _insert_only("charge_waiver"),
+    "equipment_receipt.issue": _insert_only("equipment_receipt"),
+    "damage.record": _insert_only("damage"),
+    "feedback.submit": _insert_only("feedback"),
+    "signoff.sign": _signoff,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# helpers the server also calls
+
+
+def visit_view(store: Store, visit_id: int) -> dict[str, Any]:
+    """Build the sign-off view of a visit from the store's merged records."""
+    visit = store.get("visit", visit_id)
+    if visit is None:
+        raise KeyError(f"visit {visit_id} does not exist")
+    return visit_signoff_view(
+        visit_id=visit_id,
+        outcome=visit.get("outcome_summary"),
+        fee_fen=visit.get("fee_fen") or 0,
+        parts_charged=bool(visit.get("parts_charged")),
+        checklist=store.for_visit("checklist_item", visit_id),
+        parts=store.for_visit("part_event", visit_id),
+        payments=store.for_visit("payment", visit_id),
+        voided_payment_ids=[v["payment_id"] for v in store.for_visit("payment_void", visit_id)],
+        waivers=store.for_visit("charge_waiver", visit_id),
+        equipment_receipts=store.for_visit("equipment_receipt", visit_id),
+    )
+
+
+def mark_stale_signoffs(store: Store, visit_id: int, reason: str) -> list[str]:
+    """Flag the visit's sign-offs whose digest no longer matches the visit; return their ids.
+
+    The engine calls this after every applied op; the server calls it after an office edit.
+    """
+    signoffs = [s for s in store.for_visit("signoff", visit_id) if not s.get("stale")]
+    if not signoffs:
+        return []
+    current = digest_visit(visit_view(store, visit_id))
+    flagged = []
+    for s in signoffs:
+        if merge.signoff_is_stale(s["digest"], current):
+            store.put("signoff", s["id"], {"stale": True, "stale_reason": reason})
+            data = store.get("signoff", s["id"]) or s
+            store.record_change(Change("signoff", s["id"], visit_id, "upsert", data))
+            flagged.append(s["id"])
+    return flagged
+
+
+def emit_visit_snapshot(store: Store, visit_id: int) -> int:
+    """Re-announce a visit and all its records in the feed; return how many changes were added.
+
+    The server calls this when a visit is newly assigned, so a device whose cursor is already past
+    the visit's history still receives it (WatermelonDB #1264).
+    """
+    count = 0
+    visit = store.get("visit", visit_id)
+    if visit is not None:
+        store.record_change(Change("visit", str(visit_id), visit_id, "upsert", visit))
+        count += 1
+    for entity in SNAPSHOT_ENTITIES:
+        for rec in sorted(store.for_visit(entity, visit_id), key=lambda r: str(r["id"])):
+            store.record_change(Change(entity, str(rec["id"]), visit_id, "upsert", rec))
+            count += 1
+    return count
+
+
+# --------------------------------------------------------------------------------------------
+# pull
+
+
+def format_cursor(epoch: str, position: int) -> str:
+    """Encode a pull cursor."""
+    return f"{epoch}:{position}"
+
+
+def parse_cursor(cursor: str) -> tuple[str, int]:
+    """Decode a pull cursor, raising CursorError if it is malformed."""
+    epoch, sep, pos = cursor.rpartition(":")
+    if not sep or not epoch or not pos.isdigit():
+        raise CursorError(f"malformed cursor {cursor!r}: expected '<epoch>:<position>'")
+    return epoch, int(pos)
+
+
+def build_pull(store: Store, scope: Any, cursor: str | None, limit: int | None) -> PullPage:
+    """Return the changes visible to scope after cursor, at most limit of them.
+
+    A cursor from another epoch (the database was restored) restarts from zero with resync set;
+    the client keeps its outbox and re-sends it.
+    """
+    limit = DEFAULT_PULL_LIMIT if limit is None else max(1, min(limit, MAX_PULL_LIMIT))
+    epoch = store.epoch()
+    position, resync = 0, False
+    if cursor:
+        cursor_epoch, position = parse_cursor(cursor)
+        if cursor_epoch != epoch:
+            position, resync = 0, True
+    # Ask for one more than a page: has_more is then exact even when the count equals the page size.
+    rows = store.changes_after(scope, position, limit + 1)
+    page = rows[:limit]
+    end = page[-1].position if page else position
+    return PullPage(
+        cursor=format_cursor(epoch, end),
+        has_more=len(rows) > limit,
+        resync=resync,
+        changes=page,
+        server_time_ms=store.now_ms(),
+    )
