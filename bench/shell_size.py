@@ -63,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     sw_gz = len(gzip.compress(SW.read_bytes(), compresslevel=9, mtime=0))
     total_gz += sw_gz
     print(f"{sw_gz:>8} {len(SW.read_bytes()):>8}  sw.js")
-    print(f"shell: {len(paths) + 1} files, {total_raw} bytes, {total_gz} bytes gzipped "
-          f"({total_gz / 1024:.1f} KB of {LIMIT_BYTES // 1024} KB)")
+    print(
+        f"shell: {len(paths) + 1} files, {total_raw} bytes, {total_gz} bytes gzipped "
+        f"({total_gz / 1024:.1f} KB of {LIMIT_BYTES // 1024} KB)"
+    )
 
     current = VERSION_RE.search(sw_text)
     wanted_hash = shell_hash(paths)
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         SW.write_text(VERSION_RE.sub(f'const VERSION = "{version}";', sw_text, count=1), "utf-8")
         print(f"sw.js VERSION = {version}")
     elif args.check and (current is None or not current.group(1).endswith(wanted_hash)):
-        print(f"sw.js VERSION is stale: run python bench/shell_size.py --stamp (shell {wanted_hash})")
+        print(f"sw.js VERSION is stale (shell {wanted_hash}): run bench/shell_size.py --stamp")
         return 1
     if total_gz > LIMIT_BYTES:
         print(f"FAIL: the shell is over {LIMIT_BYTES // 1024} KB gzipped")

@@ -115,6 +115,17 @@ export function warrantyOf(equipment, day) {
   return { status, meaning: whatItMeans(status) };
 }
 
+/**
+ * Return the calendar day whose warranty status decides the visit's charges: the server sends it
+ * (warranty_day); before that, the appointment day, else the day the request came in (as the server).
+ */
+export function warrantyDay(visit, nowMs) {
+  if (visit.warranty_day) return visit.warranty_day;
+  const moment = visit.window_start ?? visit.request?.received_at;
+  const ms = moment ? Date.parse(moment) : NaN;
+  return companyDay(Number.isNaN(ms) ? nowMs : ms);
+}
+
 /** Return the charges of a merged visit: {currency, parts_fen, fee_fen, waived_fen, total_fen, paid_fen, due_fen}. */
 export function chargesOf(merged, inWarranty) {
   const live = livePartEvents(merged.part_event.map(normalPart));
@@ -137,12 +148,14 @@ function normalPart(p) {
 
 /** Return the input of digest.js signoffView for a merged visit (the same input the server uses). */
 export function signoffInput(merged, inWarranty) {
-  const charges = chargesOf(merged, inWarranty);
+  const v = merged.visit;
+  // The server's own terms for the visit when it sent them; the same rules computed otherwise.
+  const feeFen = Number.isInteger(v.fee_fen) ? v.fee_fen : chargesOf(merged, inWarranty).fee_fen;
   return {
-    visit_id: merged.visit.id,
-    outcome: merged.visit.outcome_summary ?? null,
-    fee_fen: charges.fee_fen,
-    parts_charged: !inWarranty,
+    visit_id: v.id,
+    outcome: v.outcome_summary ?? null,
+    fee_fen: feeFen,
+    parts_charged: typeof v.parts_charged === "boolean" ? v.parts_charged : !inWarranty,
     checklist: Object.values(merged.checklist),
     parts: merged.part_event.map(normalPart),
     payments: merged.payment,

@@ -1,7 +1,7 @@
 // Reading what the screens show: the server's data from the last pull, merged with the outbox.
 
 import { tx } from "./db.js";
-import { arrivalClock, chargesOf, companyDay, mergeVisit, sortByAppointment, warrantyOf } from "./model.js";
+import { arrivalClock, chargesOf, mergeVisit, sortByAppointment, warrantyDay, warrantyOf } from "./model.js";
 
 /** Return the engineer's visits for Today, each with its customer and pending-op count. */
 export function loadToday() {
@@ -43,13 +43,16 @@ export async function loadVisit(visitId) {
   if (!raw) return null;
   const merged = mergeVisit(raw.visit, raw.records, raw.ops);
   const item = raw.equipment.find((e) => e.id === raw.visit.request?.equipment_id) ?? null;
-  const warranty = warrantyOf(item, companyDay(Date.now()));
+  const warranty = warrantyOf(item, warrantyDay(raw.visit, Date.now()));
+  // The server's verdict wins where it differs (e.g. equipment data the phone does not have).
+  const inWarranty = typeof raw.visit.in_warranty === "boolean" ? raw.visit.in_warranty : warranty.status.in_warranty;
   return {
     ...raw,
     merged,
     item,
     warranty,
-    charges: chargesOf(merged, warranty.status.in_warranty),
+    inWarranty,
+    charges: chargesOf(merged, inWarranty),
     clock: arrivalClock(merged.visit, Date.now()),
   };
 }

@@ -62,7 +62,7 @@ export async function render(ctx) {
   const data = await loadVisit(Number(ctx.params[0]));
   if (!data) return h("section", { class: "screen" }, back("#/today"), h("p", {}, t("visit.missing")));
   const id = data.merged.visit.id;
-  const inWarranty = data.warranty.status.in_warranty;
+  const inWarranty = data.inWarranty;
   const view = signoffViewOf(data.merged, inWarranty);
   const canvas = h("canvas", { class: "signature", id: "signature", "aria-label": t("signature.area"), onpointerdown: markDirty });
   const pad = signaturePad(canvas);

@@ -174,7 +174,12 @@ function checklist(data, ctx) {
             { class: "check-item", dataset: { item: item.id, state: current?.state ?? "" } },
             h("p", {}, item.text[lang] ?? item.text.en, " ", pendingMark(current ?? {}), conflicts.has(checklistRecordId(id, item.id)) ? h("span", { class: "badge warn" }, t("checklist.conflict")) : null),
             choices(item.id, [["done", t("check.done")], ["na", t("check.na")], ["open", t("check.open")]], current?.state, (state) => setItem(item.id, state, noteInput.value)),
-            h("div", { class: "row" }, noteInput, h("button", { type: "button", class: "secondary small-btn", onclick: () => setItem(item.id, current?.state ?? "open", noteInput.value) }, t("checklist.save_note"))),
+            h(
+              "details",
+              { class: "note", open: Boolean(current?.note) },
+              h("summary", {}, t("checklist.note")),
+              h("div", { class: "row" }, noteInput, h("button", { type: "button", class: "secondary small-btn", onclick: () => setItem(item.id, current?.state ?? "open", noteInput.value) }, t("checklist.save_note"))),
+            ),
           );
         }),
       ),
@@ -206,7 +211,7 @@ function damage(data, ctx) {
           field(t("damage.brand"), input("brand", vals.brand ?? item?.brand ?? ""), err.brand),
           field(t("damage.model"), input("model", vals.model ?? item?.model ?? ""), err.model),
           field(t("damage.description"), area("description", vals.description), err.description),
-          check("warranty_claimed", vals.warranty_claimed ?? data.warranty.status.in_warranty, t("damage.warranty_claimed")),
+          check("warranty_claimed", vals.warranty_claimed ?? data.inWarranty, t("damage.warranty_claimed")),
           photo("purchase_proof", t("damage.purchase_proof"), err.purchase_proof_blob),
           photo("warranty_card", t("damage.warranty_card"), err.warranty_card_blob),
           photo("photos", t("damage.photos"), null, true),
