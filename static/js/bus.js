@@ -2,6 +2,7 @@
 
 const target = new EventTarget();
 const channel = "BroadcastChannel" in globalThis ? new BroadcastChannel("onsite") : null;
+channel?.unref?.(); // Node (the unit tests) would otherwise wait on it forever; browsers lack unref
 
 /** Announce a change of `what` ("outbox", "data", "sync", "session"). */
 export function changed(what) {
