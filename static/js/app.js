@@ -75,6 +75,21 @@ const screens = {
 };
 
 let renderCount = 0;
+let shownHash = null;
+
+function detailsKey(el, i) {
+  return `${el.closest("[id]")?.id ?? ""}:${i}`;
+}
+
+function openDetails() {
+  return new Set([...main().querySelectorAll("details")].map((el, i) => (el.open ? detailsKey(el, i) : null)).filter(Boolean));
+}
+
+function restoreDetails(keys) {
+  main().querySelectorAll("details").forEach((el, i) => {
+    if (keys.has(detailsKey(el, i))) el.open = true;
+  });
+}
 
 /** Draw the current screen (and the bar). */
 export async function render() {
@@ -86,8 +101,19 @@ export async function render() {
   const module = await screens[name]();
   const node = await module.render({ params, session, go, save, render });
   if (mine !== renderCount) return; // a newer render started meanwhile
+  // A refresh of the same screen (new data from a sync) keeps what the engineer had open.
+  const same = shownHash === location.hash && document.body.dataset.shown === name;
+  const open = same ? openDetails() : new Set();
+  const y = window.scrollY;
   mount(main(), node);
-  main().focus({ preventScroll: true });
+  if (same) {
+    restoreDetails(open);
+    window.scrollTo(0, y);
+  } else {
+    main().focus({ preventScroll: true });
+  }
+  shownHash = location.hash;
+  document.body.dataset.shown = name;
   renderNav(name);
   await renderStatus();
 }
@@ -103,7 +129,8 @@ function renderNav(active) {
 function ago(iso) {
   if (!iso) return t("status.never");
   const d = new Date(iso);
-  return d.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+  // The company's zone, as every other time the app shows.
+  return d.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
 }
 
 /** Redraw the always-visible sync status bar. */
@@ -163,7 +190,11 @@ async function startServiceWorker() {
   registration.addEventListener("updatefound", () => watch(registration.installing));
   let reloading = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (reloading || !updateWaiting) return; // the first install claims the page: no reload
+    if (!updateWaiting) {
+      toast(t("offline.ready")); // the first install claims the page: no reload needed
+      return;
+    }
+    if (reloading) return;
     reloading = true;
     location.reload();
   });
@@ -192,12 +223,17 @@ async function boot() {
   });
   window.addEventListener("offline", renderStatus);
   main().addEventListener("input", markDirty);
+  // Typing has started once a field has the focus: a refresh would take the field away.
+  main().addEventListener("focusin", (e) => {
+    if (e.target.matches("input:not([type=checkbox]):not([type=radio]):not([type=file]), textarea")) markDirty();
+  });
   onChange((what) => {
     renderStatus();
     if (what === "session") render();
     else if ((what === "data" || what === "outbox") && !dirty && document.body.dataset.screen !== "receipt") render();
   });
   await render();
+  performance.mark("onsite-ready"); // the first screen is drawn: what "opens in" measures
   startServiceWorker().catch((e) => console.warn("service worker", e));
   watchStorage();
   requestSync();

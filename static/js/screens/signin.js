@@ -2,6 +2,7 @@
 
 import { t } from "../i18n.js";
 import { currentSession, signIn } from "../session.js";
+import { importWork } from "../storage.js";
 import { loadStatus } from "../store.js";
 import { requestSync } from "../sync.js";
 import { field, h } from "../ui.js";
@@ -35,6 +36,24 @@ export async function render() {
       error.textContent = err.code ? t(err.code) : t("signin.failed");
     }
   });
+  // A phone whose storage was wiped gets its unsent work back from a saved file, then signs in.
+  const loaded = h("p", { role: "status", id: "signin-import-message" });
+  const fileInput = h("input", {
+    type: "file",
+    accept: "application/json,.json",
+    id: "import-file",
+    onchange: async (e) => {
+      const file = e.target.files[0];
+      if (!file) return;
+      let result;
+      try {
+        result = await importWork(JSON.parse(await file.text()));
+      } catch {
+        result = { error: "import.not_ours" };
+      }
+      loaded.textContent = result.error ? t(result.error) : t("import.done", { n: result.added });
+    },
+  });
   return h(
     "section",
     { class: "screen signin" },
@@ -43,5 +62,8 @@ export async function render() {
     waiting ? h("p", { class: "warn", id: "signin-waiting" }, t("signin.waiting", { n: waiting })) : null,
     form,
     h("p", { class: "small" }, t("signin.once")),
+    h("label", { class: "button secondary", for: "import-file" }, t("import.button")),
+    fileInput,
+    loaded,
   );
 }

@@ -29,7 +29,7 @@ function card({ visit, customer, waiting, clock }) {
       "div",
       { class: "card-actions" },
       phone ? h("a", { href: `tel:${phone}`, class: "button secondary" }, "☎ ", phone) : null,
-      address ? h("a", { href: mapsLink(address), class: "button secondary", target: "_blank", rel: "noopener" }, "⌖ ", t("today.map")) : null,
+      address ? h("a", { href: mapsLink(address), class: "button secondary", target: "_blank", rel: "noopener" }, t("today.map"), " ›") : null,
     ),
     address ? h("p", { class: "address" }, address) : null,
   );
