@@ -196,4 +196,150 @@ def load_demo() -> bool:
     register.record_result(r5, {"result": "巡检完成,设备运行正常", "status": RequestStatus.CLOSED})
     db.session.add(ServerState(key="demo_loaded", value=now.isoformat()))
     db.session.commit()
+    load_finance_demo()
     return True
+
+
+# --- Finance demo: fee schedule, part price list, and two engineers' recent days --------------
+
+
+def load_finance_demo() -> None:
+    """Add the fee schedule, part prices and a few synced-looking visits with money (S2, S3, S23).
+
+    The field records are written as the sync layer stores them, so the reconciliation pages show
+    real figures: an open day with cash still in hand, and a day with a short handover and a part
+    the phone priced differently from the price list.
+    """
+    import uuid
+    from datetime import UTC, datetime, time
+
+    from .auth import hash_token, new_token
+    from .domain.timezone import COMPANY_TZ, business_day
+    from .models import Device, FeeRate, PartEvent, PartPrice, Payment, PaymentVoid, Visit
+    from .services.finance_handover import record_handover
+
+    users = {u.username: u for u in db.session.scalars(db.select(User))}
+    today = business_day(utcnow())
+    for day, fen, note in [
+        (date(2024, 1, 1), 25000, "2024 年标准"),
+        (date(today.year, 1, 1), 30000, f"{today.year} 年起上门服务费调整"),
+    ]:
+        db.session.add(FeeRate(effective_from=day, onsite_fee_fen=fen, note=note))
+    for code, desc, fen, older in [
+        ("UPS-BATT-12V9AH", "UPS 蓄电池 12V 9Ah", 18500, 17200),
+        ("HDD-4T-SAS", "服务器硬盘 4TB SAS", 52000, 55000),
+        ("FUSER-M706", "惠普 M706 定影组件", 86000, None),
+        ("CABLE-5E", "超五类网线 3m", 1233, None),
+        ("PSU-450", "电源 450W", 4550, None),
+    ]:
+        this_year = today.replace(month=1, day=1)
+        db.session.add(
+            PartPrice(part_code=code, description=desc, effective_from=this_year, unit_cost_fen=fen)
+        )
+        if older is not None:
+            db.session.add(
+                PartPrice(part_code=code, description=desc, effective_from=date(2024, 1, 1),
+                          unit_cost_fen=older)
+            )  # fmt: skip
+
+    def shanghai(day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), tzinfo=COMPANY_TZ).astimezone(UTC)
+
+    def phone(engineer: User, prefix: str) -> Device:
+        device = Device(
+            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"onsite-demo-{prefix}")),
+            user_id=engineer.id,
+            name="演示手机",
+            token_hash=hash_token(new_token()),
+            receipt_prefix=prefix,
+            expires_at=utcnow() + timedelta(days=1),
+            revoked_at=utcnow(),  # shows the receipts' device; nobody can sign in with it
+        )
+        db.session.add(device)
+        return device
+
+    def captured(device: Device, at: datetime) -> dict:
+        return {
+            "device_id": device.id,
+            "user_id": device.user_id,
+            "op_id": str(uuid.uuid4()),
+            "hlc": f"{int(at.timestamp() * 1000):015d}-00000-{device.id}",
+            "device_time": at.astimezone(COMPANY_TZ).isoformat(),
+            "received_at": at,
+        }
+
+    def visit(engineer: User, serial: str, problem: str, arrived: datetime) -> Visit:
+        item = db.session.scalar(db.select(Equipment).where(Equipment.serial_number == serial))
+        req = register.register_request(
+            {
+                "customer_id": item.customer_id,
+                "equipment_id": item.id,
+                "problem": problem,
+                "symptoms": None,
+                "channel": "hotline",
+                "severity": "normal",
+                "urgency": "normal",
+                "needs_visit": True,
+                "received_at": arrived - timedelta(hours=2),
+            },
+            users["office"],
+        )
+        v = dispatch.schedule_visit(
+            req,
+            {
+                "engineer_id": engineer.id,
+                "window_start": arrived - timedelta(minutes=15),
+                "window_end": arrived + timedelta(minutes=45),
+                "onsite_fee_fen": 30000,
+            },
+        )
+        v.arrived_at, v.departed_at, v.status = arrived, arrived + timedelta(hours=1), "completed"
+        return v
+
+    def part(device, v, code, qty, fen, at):
+        db.session.add(
+            PartEvent(id=str(uuid.uuid4()), visit_id=v.id, kind="replaced", part_code=code,
+                      description=code, qty=qty, unit_cost_fen=fen, **captured(device, at))
+        )  # fmt: skip
+
+    def pay(device, v, seq, method, fen, payer, at) -> Payment:
+        row = Payment(
+            id=str(uuid.uuid4()), visit_id=v.id, method=method, amount_fen=fen, currency="CNY",
+            payer=payer, receipt_no=f"R-{device.receipt_prefix}-{seq:06d}", **captured(device, at),
+        )  # fmt: skip
+        db.session.add(row)
+        return row
+
+    # Yesterday, 李强 (eng2): four UPS batteries out of warranty; paid in cash and WeChat, one
+    # receipt voided for a typing slip; nothing handed over yet, so the cash is still in hand.
+    eng2, p2 = users["eng2"], phone(users["eng2"], "DEMA")
+    yesterday = today - timedelta(days=1)
+    at = shanghai(yesterday, 10, 30)
+    v1 = visit(eng2, "AS2104300155", "UPS 蓄电池鼓包", at)
+    db.session.flush()
+    part(p2, v1, "UPS-BATT-12V9AH", 4, 18500, at)
+    pay(p2, v1, 1, "cash", 50000, "马经理", at + timedelta(minutes=50))
+    wrong = pay(p2, v1, 2, "wechat", 140000, "马经理", at + timedelta(minutes=52))
+    db.session.flush()
+    db.session.add(
+        PaymentVoid(id=str(uuid.uuid4()), payment_id=wrong.id, visit_id=v1.id,
+                    reason="金额录错(1400 应为 540)", **captured(p2, at + timedelta(minutes=53)))
+    )  # fmt: skip
+    pay(p2, v1, 3, "wechat", 54000, "马经理", at + timedelta(minutes=55))
+
+    # Two days ago, 张伟 (eng1): a server disk; the phone still had the old, higher price, so the
+    # customer paid 30 yuan more than the list says; the cash came in 10 yuan short.
+    eng1, p1 = users["eng1"], phone(users["eng1"], "DEMB")
+    before = today - timedelta(days=2)
+    at = shanghai(before, 15)
+    v2 = visit(eng1, "J30A8K2X", "服务器 2 号盘预故障", at)
+    db.session.flush()
+    part(p1, v2, "HDD-4T-SAS", 1, 55000, at)
+    paid = pay(p1, v2, 1, "cash", 85000, "马经理", at + timedelta(minutes=70))
+    db.session.flush()
+    record_handover(
+        {"engineer_id": eng1.id, "amounts": {"cash": 84000}, "payment_ids": [paid.id],
+         "note": "差 10 元,工程师称找零"},
+        users["finance"],
+    )  # fmt: skip
+    db.session.commit()

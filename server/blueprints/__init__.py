@@ -30,6 +30,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pwa.bp)
     app.register_blueprint(office.bp)
     app.register_blueprint(finance.bp)
+    from .api_finance import blp as finance_api
+
+    api.register_blueprint(finance_api)
     from . import api_guard
 
     api_guard.init_app(app)

@@ -1,0 +1,211 @@
+"""The JSON behind the finance pages: finance and admin only, like the pages themselves."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from ..auth import FINANCE_ROLES, current_user
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Visit
+from ..schemas.common import StrictSchema
+from ..schemas.finance import (
+    AuditSchema,
+    CashInHandSchema,
+    DayDetailSchema,
+    DayStatusSchema,
+    FeeRateCreateSchema,
+    FeeRateSchema,
+    HandoverCreateSchema,
+    HandoverSchema,
+    HandoverVoidSchema,
+    MissingReceiptsSchema,
+    PartPriceCreateSchema,
+    PartPriceSchema,
+    PaymentSchema,
+    PeriodQuery,
+    PeriodSchema,
+    VisitChargesSchema,
+)
+from ..services import (
+    finance_audit,
+    finance_handover,
+    finance_prices,
+    finance_receipts,
+    finance_reconcile,
+)
+from ..services.visit_charges import explain_visit_charges
+
+blp = Blueprint(
+    "api_finance", __name__, url_prefix="/api/finance", description="Finance (S23): finance role"
+)
+
+
+@blp.before_request
+def _finance_only() -> None:
+    user = current_user()
+    if user is None:
+        raise ApiError(401, "Sign in first.")
+    if user.role not in FINANCE_ROLES:
+        raise ApiError(403, "Finance data is for finance staff.")
+
+
+def parse_day(text: str) -> date:
+    """Return the date in a URL, or 404 for anything that is not one."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(404, f"Not a day: {text!r} (use YYYY-MM-DD).") from None
+
+
+class EngineerQuery(StrictSchema):
+    engineer_id = fields.Integer(load_default=None)
+
+
+@blp.route("/cash-in-hand", methods=["GET"])
+@blp.response(200, CashInHandSchema(many=True))
+def cash_in_hand():
+    """Every engineer's money collected and not yet handed over, the longest-held first."""
+    return finance_handover.cash_in_hand()
+
+
+@blp.route("/reconciliation", methods=["GET"])
+@blp.arguments(PeriodQuery, location="query")
+@blp.response(200, PeriodSchema)
+def reconciliation(args):
+    """Owed, collected and handed over per engineer and business day, with period totals."""
+    start, end = args["from_"], args["to"]
+    days = list(finance_reconcile.compute_days(start, end, args["engineer_id"]).values())
+    return {
+        "from_": start,
+        "to": end,
+        "days": days,
+        "totals": finance_reconcile.period_totals(days),
+        "chart": finance_reconcile.chart_series(days, start, end),
+    }
+
+
+@blp.route("/reconciliation/<int:engineer_id>/<day>", methods=["GET"])
+@blp.response(200, DayDetailSchema)
+def reconciliation_day(engineer_id: int, day: str):
+    """One engineer's day, down to each visit and receipt."""
+    return finance_reconcile.day_figures(engineer_id, parse_day(day))
+
+
+@blp.route("/reconciliation/<int:engineer_id>/<day>/status", methods=["POST"])
+@blp.arguments(DayStatusSchema)
+@blp.response(200, DayDetailSchema)
+def set_day_status(data, engineer_id: int, day: str):
+    """Mark a day reconciled (locks its figures), disputed, or open again."""
+    fig = finance_reconcile.set_day_status(
+        engineer_id, parse_day(day), data["status"], data["note"], current_user()
+    )
+    db.session.commit()
+    return fig
+
+
+@blp.route("/handovers", methods=["GET"])
+@blp.arguments(EngineerQuery, location="query")
+@blp.response(200, HandoverSchema(many=True))
+def list_handovers(args):
+    """The newest handovers first."""
+    return finance_handover.list_handovers(args["engineer_id"])
+
+
+@blp.route("/handovers", methods=["POST"])
+@blp.arguments(HandoverCreateSchema)
+@blp.response(201, HandoverSchema)
+def create_handover(data):
+    """Record money an engineer handed over and the receipts it covers; returns the difference."""
+    handover = finance_handover.record_handover(data, current_user())
+    db.session.commit()
+    return handover
+
+
+@blp.route("/handovers/<int:handover_id>", methods=["GET"])
+@blp.response(200, HandoverSchema)
+def get_handover(handover_id: int):
+    """One handover with its difference from the receipts it covers."""
+    return finance_handover.get_handover(handover_id)
+
+
+@blp.route("/handovers/<int:handover_id>/void", methods=["POST"])
+@blp.arguments(HandoverVoidSchema)
+@blp.response(200, HandoverSchema)
+def void_handover(data, handover_id: int):
+    """Void a handover recorded by mistake (the receipts count as in hand again)."""
+    handover = finance_handover.void_handover(
+        finance_handover.get_handover(handover_id), data["reason"], current_user()
+    )
+    db.session.commit()
+    return handover
+
+
+@blp.route("/engineers/<int:engineer_id>/uncovered", methods=["GET"])
+@blp.response(200, PaymentSchema(many=True))
+def uncovered(engineer_id: int):
+    """The engineer's receipts not yet in a handover (and not voided)."""
+    finance_reconcile.get_engineer(engineer_id)
+    return finance_handover.uncovered_payments(engineer_id)
+
+
+@blp.route("/receipts", methods=["GET"])
+@blp.arguments(EngineerQuery, location="query")
+@blp.response(200, MissingReceiptsSchema(many=True))
+def receipts(args):
+    """Receipts per device, with voided numbers and missing (gap) numbers."""
+    return finance_receipts.receipt_register(args["engineer_id"]).devices
+
+
+@blp.route("/visits/<int:visit_id>/charges", methods=["GET"])
+@blp.response(200, VisitChargesSchema)
+def visit_charges(visit_id: int):
+    """What a visit owes by the rules, line by line, with its flags."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        raise ApiError(404, f"No visit {visit_id}.")
+    return explain_visit_charges(visit)
+
+
+@blp.route("/fee-rates", methods=["GET"])
+@blp.response(200, FeeRateSchema(many=True))
+def fee_rates():
+    """The on-site fee schedule, newest first."""
+    return finance_prices.fee_rates()
+
+
+@blp.route("/fee-rates", methods=["POST"])
+@blp.arguments(FeeRateCreateSchema)
+@blp.response(201, FeeRateSchema)
+def add_fee_rate(data):
+    """Set the on-site fee from a day onwards."""
+    rate = finance_prices.add_fee_rate(data, current_user())
+    db.session.commit()
+    return rate
+
+
+@blp.route("/part-prices", methods=["GET"])
+@blp.response(200, PartPriceSchema(many=True))
+def part_prices():
+    """The part price list."""
+    return finance_prices.part_prices()
+
+
+@blp.route("/part-prices", methods=["POST"])
+@blp.arguments(PartPriceCreateSchema)
+@blp.response(201, PartPriceSchema)
+def add_part_price(data):
+    """Set a part's cost price from a day onwards."""
+    price = finance_prices.add_part_price(data, current_user())
+    db.session.commit()
+    return price
+
+
+@blp.route("/audit", methods=["GET"])
+@blp.response(200, AuditSchema(many=True))
+def audit():
+    """The finance audit log, newest first."""
+    return finance_audit.recent_actions()

@@ -1,0 +1,174 @@
+"""Finance: price lists by date, handovers, day reconciliations and the append-only audit log.
+
+Prices are never edited: a new row with a later `effective_from` supersedes the old one, so a
+visit is always priced by the list of its own business day (S3). Handovers and reconciliations
+record who did what; every finance action also writes one `FinanceAudit` row, which nothing in
+the code updates or deletes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
+
+from ..extensions import db
+from .types import JSONType, UTCDateTime, utcnow
+
+PAYMENT_METHODS = ("cash", "wechat", "alipay", "card", "bank_transfer")
+
+
+class FeeRate(db.Model):
+    """The on-site service fee charged out of warranty (S3) from a business day onwards."""
+
+    __tablename__ = "finance_fee_rate"
+    __table_args__ = (CheckConstraint("onsite_fee_fen >= 0", name="fee_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    effective_from: Mapped[date] = mapped_column(unique=True)
+    onsite_fee_fen: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PartPrice(db.Model):
+    """A part's manufacturer's cost price (S3) from a business day onwards."""
+
+    __tablename__ = "finance_part_price"
+    __table_args__ = (
+        UniqueConstraint("part_code", "effective_from"),
+        CheckConstraint("unit_cost_fen >= 0", name="cost_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_code: Mapped[str] = mapped_column(String(100), index=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    effective_from: Mapped[date]
+    unit_cost_fen: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Handover(db.Model):
+    """Money an engineer handed to finance on returning to the office (S23).
+
+    A handover is never edited; a mistaken one is voided with a reason and recorded again.
+    """
+
+    __tablename__ = "finance_handover"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    received_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+    engineer = relationship("User", foreign_keys=[engineer_id])
+    received_by = relationship("User", foreign_keys=[received_by_id])
+    voided_by = relationship("User", foreign_keys=[voided_by_id])
+    lines: Mapped[list[HandoverLine]] = relationship(
+        back_populates="handover", order_by="HandoverLine.method"
+    )
+    receipts: Mapped[list[HandoverReceipt]] = relationship(back_populates="handover")
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line.amount_fen for line in self.lines)
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+
+class HandoverLine(db.Model):
+    """The amount handed over in one payment method."""
+
+    __tablename__ = "finance_handover_line"
+    __table_args__ = (
+        UniqueConstraint("handover_id", "method"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("finance_handover.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int]
+
+    handover: Mapped[Handover] = relationship(back_populates="lines")
+
+
+class HandoverReceipt(db.Model):
+    """A receipt (payment) that a handover says it covers."""
+
+    __tablename__ = "finance_handover_receipt"
+
+    handover_id: Mapped[int] = mapped_column(ForeignKey("finance_handover.id"), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payment.id"), primary_key=True, index=True)
+
+    handover: Mapped[Handover] = relationship(back_populates="receipts")
+    payment = relationship("Payment")
+
+
+class DayReconciliation(db.Model):
+    """Finance's verdict on one engineer's business day; `figures` is frozen once reconciled."""
+
+    __tablename__ = "finance_day_reconciliation"
+    __table_args__ = (UniqueConstraint("engineer_id", "business_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    business_day: Mapped[date] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open|reconciled|disputed
+    note: Mapped[str] = mapped_column(Text, default="")
+    # The figures and the ids of the rows they were computed from, at the moment of locking.
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+
+class FinanceAudit(db.Model):
+    """One finance action: who, when, what. Append-only: rows are inserted and never changed."""
+
+    __tablename__ = "finance_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(80))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    user = relationship("User")
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or remove an audit row."""
+
+
+@event.listens_for(FinanceAudit, "before_update")
+def _refuse_update(_mapper, _connection, target: FinanceAudit) -> None:
+    raise AppendOnlyError(f"finance_audit row {target.id} is append-only")
+
+
+@event.listens_for(FinanceAudit, "before_delete")
+def _refuse_delete(_mapper, _connection, target: FinanceAudit) -> None:
+    raise AppendOnlyError(f"finance_audit row {target.id} is append-only")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state: ORMExecuteState) -> None:
+    # Bulk UPDATE and DELETE statements on the audit model skip the per-row hooks above.
+    if (state.is_update or state.is_delete) and any(
+        m.class_ is FinanceAudit for m in state.all_mappers
+    ):
+        raise AppendOnlyError("finance_audit is append-only")

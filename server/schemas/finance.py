@@ -1,0 +1,328 @@
+"""Finance on the wire: periods, day statuses, handovers, price lists, reconciliation figures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from marshmallow import Schema, fields, post_load, validate, validates_schema
+
+from ..domain.timezone import business_day
+from ..models.finance import PAYMENT_METHODS
+from ..models.types import utcnow
+from .common import AwareDateTime, StrictSchema, ValidationError, one_of, text
+
+MAX_FEN = 10_000_000_000  # the sync layer's cap: 100 million yuan
+
+
+class PeriodQuery(StrictSchema):
+    """A period of business days (Asia/Shanghai); the last 7 days by default."""
+
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+    engineer_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+    @post_load
+    def _defaults(self, data, **kwargs):
+        today = business_day(utcnow())
+        data["to"] = data["to"] or today
+        data["from_"] = data["from_"] or data["to"] - timedelta(days=6)
+        if data["to"] < data["from_"]:
+            raise ValidationError("The period ends before it starts.", "to")
+        if (data["to"] - data["from_"]).days > 366:
+            raise ValidationError("Choose at most a year.", "to")
+        return data
+
+
+class DayStatusSchema(StrictSchema):
+    status = one_of(["open", "reconciled", "disputed"], required=True)
+    note = text(2000, load_default="")
+
+
+class HandoverCreateSchema(StrictSchema):
+    engineer_id = fields.Integer(strict=True, required=True)
+    amounts = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(PAYMENT_METHODS)),
+        values=fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_FEN)),
+        load_default=dict,
+    )
+    payment_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=36)),
+        required=True,
+        validate=validate.Length(min=1, max=1000, error="Choose the receipts it covers."),
+    )
+    note = text(2000, load_default="")
+
+
+class HandoverVoidSchema(StrictSchema):
+    reason = text(2000, required=True)
+
+
+class FeeRateCreateSchema(StrictSchema):
+    effective_from = fields.Date(required=True)
+    onsite_fee_fen = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=0, max=MAX_FEN)
+    )
+    note = text(2000, load_default="")
+
+
+class PartPriceCreateSchema(StrictSchema):
+    part_code = text(100, required=True)
+    description = text(200, load_default="")
+    effective_from = fields.Date(required=True)
+    unit_cost_fen = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=0, max=MAX_FEN)
+    )
+
+    @validates_schema
+    def _code(self, data, **kwargs):
+        if not (data.get("part_code") or "").strip():
+            raise ValidationError("Must not be blank.", "part_code")
+
+
+class FeeRateSchema(Schema):
+    id = fields.Integer()
+    effective_from = fields.Date()
+    onsite_fee_fen = fields.Integer()
+    currency = fields.String()
+    note = fields.String()
+    created_at = AwareDateTime()
+
+
+class PartPriceSchema(Schema):
+    id = fields.Integer()
+    part_code = fields.String()
+    description = fields.String()
+    effective_from = fields.Date()
+    unit_cost_fen = fields.Integer()
+    currency = fields.String()
+    created_at = AwareDateTime()
+
+
+class PaymentSchema(Schema):
+    id = fields.String()
+    visit_id = fields.Integer()
+    receipt_no = fields.String()
+    method = fields.String()
+    amount_fen = fields.Integer()
+    currency = fields.String()
+    payer = fields.String()
+    user_id = fields.Integer()
+    device_id = fields.String()
+    received_at = AwareDateTime()
+    device_time = fields.String(allow_none=True)
+
+
+class HandoverSchema(Schema):
+    id = fields.Integer()
+    engineer_id = fields.Integer()
+    engineer_name = fields.String(attribute="engineer.display_name")
+    received_by_id = fields.Integer()
+    received_at = AwareDateTime()
+    note = fields.String()
+    amounts = fields.Method("_amounts")
+    total_fen = fields.Integer()
+    receipts = fields.Method("_receipts")
+    voided_at = AwareDateTime(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+    expected_fen = fields.Method("_expected")
+    difference_fen = fields.Method("_difference")
+    difference_by_method = fields.Method("_by_method")
+
+    def _amounts(self, h):
+        return {line.method: line.amount_fen for line in h.lines}
+
+    def _receipts(self, h):
+        return sorted(r.payment.receipt_no for r in h.receipts)
+
+    def _check(self, h):
+        from ..services.finance_handover import check_handover
+
+        return check_handover(h)
+
+    def _expected(self, h):
+        return self._check(h).expected_fen
+
+    def _difference(self, h):
+        return self._check(h).difference_fen
+
+    def _by_method(self, h):
+        check = self._check(h)
+        return {m: check.difference(m) for m in check.methods}
+
+
+class CashInHandSchema(Schema):
+    engineer_id = fields.Integer(attribute="engineer.id")
+    engineer_name = fields.String(attribute="engineer.display_name")
+    total_fen = fields.Integer()
+    by_method = fields.Dict(keys=fields.String(), values=fields.Integer())
+    receipts = fields.Method("_receipts")
+    oldest_since = AwareDateTime(allow_none=True)
+    held_seconds = fields.Method("_held")
+
+    def _receipts(self, c):
+        return [p.receipt_no for p in c.receipts]
+
+    def _held(self, c):
+        held = c.held_for(utcnow())
+        return int(held.total_seconds()) if held is not None else None
+
+
+class FlagSchema(Schema):
+    code = fields.String()
+    params = fields.Dict()
+
+
+class PricedPartSchema(Schema):
+    event_id = fields.String()
+    kind = fields.String()
+    part_code = fields.String()
+    description = fields.String()
+    qty = fields.Integer()
+    phone_unit_fen = fields.Integer()
+    list_unit_fen = fields.Integer(allow_none=True)
+    unit_fen = fields.Integer()
+    price_source = fields.String()
+    counts = fields.Boolean()
+    charged = fields.Boolean()
+    line_fen = fields.Integer()
+
+
+class VisitChargesSchema(Schema):
+    visit_id = fields.Integer()
+    business_day = fields.Date()
+    in_warranty = fields.Boolean()
+    warranty_reason = fields.String()
+    inspection_only = fields.Boolean()
+    charges = fields.Method("_charges")
+    parts = fields.List(fields.Nested(PricedPartSchema))
+    fee_source = fields.String()
+    schedule_fee_fen = fields.Integer(allow_none=True)
+    visit_fee_fen = fields.Integer(allow_none=True)
+    waivers = fields.Method("_waivers")
+    flags = fields.List(fields.Nested(FlagSchema))
+    phone_total_fen = fields.Integer()
+
+    def _charges(self, vc):
+        return vc.charges.as_dict()
+
+    def _waivers(self, vc):
+        return [{"id": i, "amount_fen": a, "reason": r} for i, a, r in vc.waivers]
+
+
+class FiguresSchema(Schema):
+    owed_fen = fields.Integer()
+    collected_fen = fields.Integer()
+    handed_fen = fields.Integer()
+
+
+class AdjustmentSchema(Schema):
+    kind = fields.String()
+    ref = fields.String()
+    owed_fen = fields.Integer()
+    collected_fen = fields.Integer()
+    handed_fen = fields.Integer()
+
+
+class DaySummarySchema(Schema):
+    engineer_id = fields.Integer()
+    day = fields.Date()
+    status = fields.String()
+    locked = fields.Boolean()
+    shown = fields.Nested(FiguresSchema)
+    current = fields.Nested(FiguresSchema)
+    collected_minus_owed = fields.Integer()
+    handed_minus_collected = fields.Integer()
+    adjustments = fields.List(fields.Nested(AdjustmentSchema))
+    adjustment_totals = fields.Nested(FiguresSchema)
+    flag_count = fields.Integer()
+    note = fields.String(attribute="record.note", allow_none=True)
+
+
+class ReceiptLineSchema(Schema):
+    payment = fields.Nested(PaymentSchema)
+    day = fields.Date()
+    voided = fields.Method("_voided")
+    void_reason = fields.String(attribute="void.reason", allow_none=True)
+    counted_fen = fields.Integer()
+    handed_fen = fields.Integer()
+    handover_ids = fields.List(fields.Integer())
+
+    def _voided(self, line):
+        return line.void is not None
+
+
+class DayDetailSchema(DaySummarySchema):
+    visits = fields.Method("_visits")
+    receipts = fields.List(fields.Nested(ReceiptLineSchema))
+    allocations = fields.Method("_allocations")
+    decided_at = AwareDateTime(attribute="record.decided_at", allow_none=True)
+    decided_by_id = fields.Integer(attribute="record.decided_by_id", allow_none=True)
+
+    def _visits(self, fig):
+        return [VisitChargesSchema().dump(vc) for _, vc in fig.visits]
+
+    def _allocations(self, fig):
+        return [
+            {
+                "handover_id": a.handover_id,
+                "method": a.method,
+                "fen": a.fen,
+                "payment_id": a.payment_id,
+            }
+            for a in fig.allocations
+        ]
+
+
+class PeriodTotalsSchema(Schema):
+    owed_fen = fields.Integer()
+    collected_fen = fields.Integer()
+    handed_fen = fields.Integer()
+    adjusted_owed_fen = fields.Integer()
+    adjusted_collected_fen = fields.Integer()
+    adjusted_handed_fen = fields.Integer()
+    collected_minus_owed = fields.Integer()
+    handed_minus_collected = fields.Integer()
+    days = fields.Integer()
+    reconciled = fields.Integer()
+    disputed = fields.Integer()
+
+
+class ChartPointSchema(Schema):
+    day = fields.Date()
+    collected_fen = fields.Integer()
+    handed_fen = fields.Integer()
+
+
+class PeriodSchema(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    days = fields.List(fields.Nested(DaySummarySchema))
+    totals = fields.Nested(PeriodTotalsSchema)
+    chart = fields.List(fields.Nested(ChartPointSchema))
+
+
+class MissingReceiptsSchema(Schema):
+    prefix = fields.String()
+    engineer_id = fields.Integer(attribute="engineer.id", allow_none=True)
+    issued = fields.Method("_issued")
+    highest = fields.Integer()
+    missing = fields.List(fields.String())
+    voided = fields.Method("_voided")
+
+    def _issued(self, d):
+        return len(d.receipts)
+
+    def _voided(self, d):
+        return [
+            {"receipt_no": p.receipt_no, "reason": v.reason} for p, v in d.receipts if v is not None
+        ]
+
+
+class AuditSchema(Schema):
+    id = fields.Integer()
+    at = AwareDateTime()
+    user_id = fields.Integer()
+    user_name = fields.String(attribute="user.display_name")
+    action = fields.String()
+    subject = fields.String()
+    details = fields.Dict()

@@ -1,0 +1,155 @@
+"""CSV exports of payments, handovers and reconciliation, for a spreadsheet or the auditors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
+from ..extensions import db
+from ..models import Handover, HandoverReceipt, User
+from .finance_forms import yuan_text
+from .finance_handover import check_handover
+from .finance_reconcile import compute_days
+
+# A cell starting with one of these is a formula to a spreadsheet: customer text must stay text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    # The BOM lets spreadsheet programs in China open UTF-8 (Chinese names) correctly.
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _names() -> dict[int, str]:
+    return {uid: name for uid, name in db.session.execute(select(User.id, User.display_name))}
+
+
+def payments_csv(start: date, end: date, engineer_id: int | None = None) -> str:
+    """Every receipt of the period (by its visit's business day), voided ones marked."""
+    names = _names()
+    rows = []
+    for fig in compute_days(start, end, engineer_id).values():
+        for line in fig.receipts:
+            p = line.payment
+            rows.append(
+                [
+                    line.day.isoformat(),
+                    p.receipt_no,
+                    names.get(p.user_id, p.user_id),
+                    p.visit_id,
+                    p.method,
+                    p.amount_fen,
+                    yuan_text(p.amount_fen),
+                    p.currency,
+                    p.payer,
+                    "yes" if line.void else "no",
+                    line.void.reason if line.void else "",
+                    line.counted_fen,
+                    line.handed_fen,
+                    " ".join(str(h) for h in line.handover_ids),
+                    p.received_at.astimezone(COMPANY_TZ).isoformat(),
+                    p.device_time or "",
+                    p.device_id,
+                ]
+            )
+    header = [
+        "business_day", "receipt_no", "engineer", "visit_id", "method", "amount_fen",
+        "amount_yuan", "currency", "payer", "voided", "void_reason", "counted_fen",
+        "handed_over_fen", "handover_ids", "server_received_at", "device_time", "device_id",
+    ]  # fmt: skip
+    return _csv(header, rows)
+
+
+def handovers_csv(start: date, end: date, engineer_id: int | None = None) -> str:
+    """Every handover made in the period, one row per payment method."""
+    lo, _ = day_bounds_utc(start)
+    _, hi = day_bounds_utc(end)
+    query = (
+        select(Handover)
+        .options(
+            selectinload(Handover.lines),
+            selectinload(Handover.receipts).selectinload(HandoverReceipt.payment),
+        )
+        .where(Handover.received_at >= lo, Handover.received_at < hi)
+        .order_by(Handover.received_at, Handover.id)
+    )
+    if engineer_id is not None:
+        query = query.where(Handover.engineer_id == engineer_id)
+    names = _names()
+    rows = []
+    for h in db.session.scalars(query):
+        check = check_handover(h)
+        receipts = " ".join(sorted(r.payment.receipt_no for r in h.receipts))
+        for method in check.methods:
+            rows.append(
+                [
+                    h.id,
+                    business_day(h.received_at).isoformat(),
+                    h.received_at.astimezone(COMPANY_TZ).isoformat(),
+                    names.get(h.engineer_id, h.engineer_id),
+                    names.get(h.received_by_id, h.received_by_id),
+                    method,
+                    check.handed.get(method, 0),
+                    check.expected.get(method, 0),
+                    check.difference(method),
+                    receipts,
+                    "yes" if h.is_void else "no",
+                    h.void_reason or "",
+                    h.note,
+                ]
+            )
+    header = [
+        "handover_id", "business_day", "received_at", "engineer", "received_by", "method",
+        "handed_fen", "receipts_fen", "difference_fen", "receipts", "voided", "void_reason",
+        "note",
+    ]  # fmt: skip
+    return _csv(header, rows)
+
+
+def reconciliation_csv(start: date, end: date, engineer_id: int | None = None) -> str:
+    """One row per engineer and day: the figures shown, the differences, the adjustments."""
+    names = _names()
+    rows = []
+    for fig in compute_days(start, end, engineer_id).values():
+        shown, adj = fig.shown, fig.adjustment_totals
+        rows.append(
+            [
+                fig.day.isoformat(),
+                names.get(fig.engineer_id, fig.engineer_id),
+                fig.status,
+                shown["owed_fen"],
+                shown["collected_fen"],
+                shown["handed_fen"],
+                fig.collected_minus_owed,
+                fig.handed_minus_collected,
+                adj["owed_fen"],
+                adj["collected_fen"],
+                adj["handed_fen"],
+                fig.flag_count,
+                fig.record.note if fig.record else "",
+            ]
+        )
+    header = [
+        "business_day", "engineer", "status", "owed_fen", "collected_fen", "handed_over_fen",
+        "collected_minus_owed_fen", "handed_minus_collected_fen", "adjustment_owed_fen",
+        "adjustment_collected_fen", "adjustment_handed_fen", "price_flags", "note",
+    ]  # fmt: skip
+    return _csv(header, rows)

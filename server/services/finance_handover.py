@@ -1,0 +1,245 @@
+"""Handovers (S23): what an engineer hands to finance, the receipts it covers, and cash in hand."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Handover, HandoverLine, HandoverReceipt, Payment, PaymentVoid, Role, User
+from ..models.finance import PAYMENT_METHODS
+from ..models.types import utcnow
+from .finance_audit import record_action
+from .finance_reconcile import held_since
+
+
+def _engineer(engineer_id: Any) -> User:
+    user = db.session.get(User, engineer_id) if isinstance(engineer_id, int) else None
+    if user is None or user.role != Role.ENGINEER:
+        raise ApiError(422, "Choose an engineer.", {"engineer_id": ["No such engineer."]})
+    return user
+
+
+def live_covered_ids(exclude_handover: int | None = None) -> set[str]:
+    """Return the ids of payments covered by a handover that is not voided."""
+    query = (
+        select(HandoverReceipt.payment_id)
+        .join(Handover, Handover.id == HandoverReceipt.handover_id)
+        .where(Handover.voided_at.is_(None))
+    )
+    if exclude_handover is not None:
+        query = query.where(Handover.id != exclude_handover)
+    return set(db.session.scalars(query))
+
+
+def voided_ids(payment_ids: list[str] | None = None) -> set[str]:
+    """Return which payments (of those given, or all) have been voided."""
+    query = select(PaymentVoid.payment_id)
+    if payment_ids is not None:
+        query = query.where(PaymentVoid.payment_id.in_(payment_ids))
+    return set(db.session.scalars(query))
+
+
+def uncovered_payments(engineer_id: int) -> list[Payment]:
+    """Return the engineer's payments not voided and not yet covered by a live handover."""
+    covered = live_covered_ids()
+    rows = db.session.scalars(
+        select(Payment).where(Payment.user_id == engineer_id).order_by(Payment.receipt_no)
+    ).all()
+    voided = voided_ids([p.id for p in rows])
+    return [p for p in rows if p.id not in covered and p.id not in voided]
+
+
+@dataclass
+class HandoverCheck:
+    """A handover's amounts beside what its receipts say was collected, per method."""
+
+    handed: dict[str, int]
+    expected: dict[str, int]
+    voided_receipts: list[str] = field(default_factory=list)
+
+    @property
+    def methods(self) -> list[str]:
+        return [m for m in PAYMENT_METHODS if m in self.handed or m in self.expected]
+
+    def difference(self, method: str) -> int:
+        return self.handed.get(method, 0) - self.expected.get(method, 0)
+
+    @property
+    def handed_fen(self) -> int:
+        return sum(self.handed.values())
+
+    @property
+    def expected_fen(self) -> int:
+        return sum(self.expected.values())
+
+    @property
+    def difference_fen(self) -> int:
+        return self.handed_fen - self.expected_fen
+
+
+def check_handover(handover: Handover) -> HandoverCheck:
+    """Compare a handover with the receipts it covers (a receipt voided since counts nothing)."""
+    payments = [r.payment for r in handover.receipts]
+    voided = voided_ids([p.id for p in payments])
+    expected: dict[str, int] = defaultdict(int)
+    for p in payments:
+        if p.id not in voided:
+            expected[p.method] += p.amount_fen
+    return HandoverCheck(
+        handed={line.method: line.amount_fen for line in handover.lines},
+        expected=dict(expected),
+        voided_receipts=sorted(p.receipt_no for p in payments if p.id in voided),
+    )
+
+
+def record_handover(data: dict[str, Any], user: User) -> Handover:
+    """Record money handed over by an engineer, with the receipts it covers (S23).
+
+    `data`: engineer_id, amounts {method: fen}, payment_ids [..], note. Every receipt must be the
+    engineer's own, not voided, and not already covered by another live handover.
+    """
+    engineer = _engineer(data.get("engineer_id"))
+    amounts: dict[str, int] = data.get("amounts") or {}
+    fields: dict[str, list[str]] = {}
+    for method, fen in amounts.items():
+        if method not in PAYMENT_METHODS:
+            fields.setdefault("amounts", []).append(f"Unknown method {method!r}.")
+        elif not isinstance(fen, int) or isinstance(fen, bool) or fen < 0:
+            fields[f"amount_{method}"] = ["A whole number of fen, not negative."]
+    ids = list(dict.fromkeys(data.get("payment_ids") or []))
+    if not ids:
+        fields["payment_ids"] = ["Choose the receipts this handover covers."]
+    if fields:
+        raise ApiError(422, "The handover is not complete.", fields)
+    payments = {p.id: p for p in db.session.scalars(select(Payment).where(Payment.id.in_(ids)))}
+    covered = live_covered_ids()
+    voided = voided_ids(ids)
+    problems: list[str] = []
+    for pid in ids:
+        p = payments.get(pid)
+        if p is None:
+            problems.append(f"No receipt {pid}.")
+        elif p.user_id != engineer.id:
+            problems.append(f"{p.receipt_no} was taken by another engineer.")
+        elif pid in voided:
+            problems.append(f"{p.receipt_no} is voided.")
+        elif pid in covered:
+            problems.append(f"{p.receipt_no} is already in a handover.")
+    if problems:
+        raise ApiError(422, " ".join(problems), {"payment_ids": problems})
+    handover = Handover(
+        engineer_id=engineer.id,
+        received_by_id=user.id,
+        received_at=utcnow(),
+        note=(data.get("note") or "").strip(),
+    )
+    db.session.add(handover)
+    for method in PAYMENT_METHODS:
+        if amounts.get(method):
+            handover.lines.append(HandoverLine(method=method, amount_fen=amounts[method]))
+    for pid in ids:
+        handover.receipts.append(HandoverReceipt(payment_id=pid))
+    db.session.flush()
+    check = check_handover(handover)
+    record_action(
+        user,
+        "handover.record",
+        f"handover:{handover.id}",
+        engineer_id=engineer.id,
+        amounts={line.method: line.amount_fen for line in handover.lines},
+        receipts=sorted(payments[pid].receipt_no for pid in ids),
+        difference_fen=check.difference_fen,
+    )
+    return handover
+
+
+def void_handover(handover: Handover, reason: str, user: User) -> Handover:
+    """Void a handover recorded by mistake; its receipts count as in hand again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApiError(422, "Give a reason.", {"reason": ["Required."]})
+    if handover.is_void:
+        raise ApiError(409, "This handover is already voided.")
+    handover.voided_at = utcnow()
+    handover.voided_by_id = user.id
+    handover.void_reason = reason
+    record_action(user, "handover.void", f"handover:{handover.id}", reason=reason)
+    return handover
+
+
+def get_handover(handover_id: int) -> Handover:
+    """Return a handover with its lines and receipts, or 404."""
+    handover = db.session.scalar(
+        select(Handover)
+        .options(
+            selectinload(Handover.lines),
+            selectinload(Handover.receipts).selectinload(HandoverReceipt.payment),
+        )
+        .where(Handover.id == handover_id)
+    )
+    if handover is None:
+        raise ApiError(404, f"No handover {handover_id}.")
+    return handover
+
+
+def list_handovers(engineer_id: int | None = None, limit: int = 200) -> list[Handover]:
+    """Return the newest handovers first."""
+    query = (
+        select(Handover)
+        .options(selectinload(Handover.lines), selectinload(Handover.receipts))
+        .order_by(Handover.received_at.desc(), Handover.id.desc())
+        .limit(limit)
+    )
+    if engineer_id is not None:
+        query = query.where(Handover.engineer_id == engineer_id)
+    return list(db.session.scalars(query))
+
+
+@dataclass
+class CashInHand:
+    """What an engineer has collected and not yet handed over, and since when."""
+
+    engineer: User
+    by_method: dict[str, int]
+    receipts: list[Payment]
+    oldest_since: datetime | None
+
+    @property
+    def total_fen(self) -> int:
+        return sum(self.by_method.values())
+
+    def held_for(self, now: datetime) -> timedelta | None:
+        return now - self.oldest_since if self.oldest_since else None
+
+
+def cash_in_hand() -> list[CashInHand]:
+    """Return every engineer's money not yet handed over, the longest-held first."""
+    covered = live_covered_ids()
+    voided = voided_ids()
+    engineers = db.session.scalars(
+        select(User).where(User.role == Role.ENGINEER).order_by(User.display_name)
+    ).all()
+    out: list[CashInHand] = []
+    for engineer in engineers:
+        rows = [
+            p
+            for p in db.session.scalars(
+                select(Payment).where(Payment.user_id == engineer.id).order_by(Payment.receipt_no)
+            )
+            if p.id not in covered and p.id not in voided
+        ]
+        by_method: dict[str, int] = defaultdict(int)
+        for p in rows:
+            by_method[p.method] += p.amount_fen
+        oldest = min((held_since(p) for p in rows), default=None)
+        out.append(CashInHand(engineer, dict(by_method), rows, oldest))
+    far_future = utcnow() + timedelta(days=1)
+    out.sort(key=lambda c: (c.oldest_since or far_future, c.engineer.display_name))
+    return out

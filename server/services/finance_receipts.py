@@ -1,0 +1,89 @@
+"""The receipt register: every payment receipt per device, voids shown, gaps flagged (S23)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..domain.receipts import PAYMENT, find_gaps, format_receipt_no, parse_receipt_no
+from ..extensions import db
+from ..models import Device, Payment, PaymentVoid, User
+
+
+@dataclass
+class DeviceReceipts:
+    """One device's payment receipts: issued, voided and missing numbers."""
+
+    prefix: str
+    device: Device | None
+    engineer: User | None
+    receipts: list[tuple[Payment, PaymentVoid | None]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def highest(self) -> int:
+        return max((parse_receipt_no(p.receipt_no).seq for p, _ in self.receipts), default=0)
+
+
+@dataclass
+class ReceiptRegister:
+    devices: list[DeviceReceipts]
+    # Receipts whose number is not well formed, or whose prefix is not their device's.
+    irregular: list[tuple[Payment, str]]
+
+    @property
+    def missing_count(self) -> int:
+        return sum(len(d.missing) for d in self.devices)
+
+
+def receipt_register(engineer_id: int | None = None) -> ReceiptRegister:
+    """Group receipts by device prefix and flag every gap in each device's sequence."""
+    query = select(Payment).order_by(Payment.receipt_no)
+    if engineer_id is not None:
+        query = query.where(Payment.user_id == engineer_id)
+    payments = list(db.session.scalars(query))
+    voids = {
+        v.payment_id: v
+        for v in db.session.scalars(
+            select(PaymentVoid).where(PaymentVoid.payment_id.in_([p.id for p in payments]))
+        )
+    }
+    devices = {d.id: d for d in db.session.scalars(select(Device))}
+    by_prefix_device = {d.receipt_prefix: d for d in devices.values()}
+    groups: dict[str, list[Payment]] = defaultdict(list)
+    irregular: list[tuple[Payment, str]] = []
+    for p in payments:
+        try:
+            number = parse_receipt_no(p.receipt_no)
+        except ValueError:
+            irregular.append((p, "malformed"))
+            continue
+        if number.kind != PAYMENT:
+            irregular.append((p, "malformed"))
+            continue
+        device = devices.get(p.device_id)
+        if device is not None and device.receipt_prefix != number.prefix:
+            irregular.append((p, "prefix_mismatch"))
+        groups[number.prefix].append(p)
+    out: list[DeviceReceipts] = []
+    for prefix in sorted(groups):
+        device = by_prefix_device.get(prefix)
+        rows = sorted(groups[prefix], key=lambda p: parse_receipt_no(p.receipt_no).seq)
+        engineer = (
+            db.session.get(User, device.user_id)
+            if device
+            else db.session.get(User, rows[0].user_id)
+        )
+        gaps = find_gaps(parse_receipt_no(p.receipt_no).seq for p in rows)
+        out.append(
+            DeviceReceipts(
+                prefix=prefix,
+                device=device,
+                engineer=engineer,
+                receipts=[(p, voids.get(p.id)) for p in rows],
+                missing=[format_receipt_no(prefix, seq) for seq in gaps],
+            )
+        )
+    return ReceiptRegister(out, irregular)

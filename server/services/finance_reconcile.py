@@ -1,0 +1,570 @@
+"""Reconciliation per engineer and business day (Asia/Shanghai): owed, collected, handed over.
+
+How each figure is attributed to an (engineer, day):
+
+- **Owed** — each attended visit's charges by the rules (`visit_charges`), on the visit's
+  business day, to the visit's engineer (or, if the visit has none, to whoever took its money).
+- **Collected** — each payment not voided, on *its visit's* business day, to the engineer who
+  took it (`payment.user_id`, who holds the money). Using the visit's day, not the day the
+  server heard of it, keeps owed and collected of one visit on one day, and makes a payment
+  that syncs late land on the day it belongs to: if that day is locked it is an adjustment.
+- **Handed over** — each handover (not voided) is spread over the receipts it covers, method by
+  method, oldest receipt first, each receipt taking at most its own amount; anything handed
+  beyond its receipts goes to the latest covered receipt's day. A shortfall therefore shows on
+  the day(s) whose receipts were not paid in, and the day figures add up to the handover.
+
+A day becomes *reconciled* with the figures it was reconciled with stored in
+`DayReconciliation.figures` (with the ids of the rows behind them). From then on the stored
+figures are what the day shows; anything that changes later is listed as an adjustment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..domain.timezone import business_day, day_bounds_utc
+from ..errors import ApiError
+from ..extensions import db
+from ..models import (
+    ChargeWaiver,
+    DayReconciliation,
+    Handover,
+    HandoverReceipt,
+    PartEvent,
+    Payment,
+    PaymentVoid,
+    Role,
+    ServiceRequest,
+    User,
+    Visit,
+    VisitStatus,
+)
+from ..models.types import utcnow
+from .finance_audit import record_action
+from .visit_charges import PriceBook, VisitCharges, explain_visit_charges, load_price_book
+
+OPEN, RECONCILED, DISPUTED = "open", "reconciled", "disputed"
+STATUSES = (OPEN, RECONCILED, DISPUTED)
+ATTENDED = {
+    VisitStatus.ARRIVED,
+    VisitStatus.IN_PROGRESS,
+    VisitStatus.COMPLETED,
+    VisitStatus.NOT_FIXED,
+}
+MAX_PERIOD_DAYS = 366
+Key = tuple[int, date]
+
+
+@dataclass
+class Allocation:
+    """Part of a handover credited to one receipt (or, for an excess, to no receipt)."""
+
+    handover_id: int
+    method: str
+    fen: int
+    day: date
+    engineer_id: int
+    payment_id: str | None
+
+
+@dataclass
+class ReceiptLine:
+    """A payment as a day shows it: the receipt, its void, and what handovers credited to it."""
+
+    payment: Payment
+    day: date
+    void: PaymentVoid | None
+    handed_fen: int = 0
+    handover_ids: list[int] = field(default_factory=list)
+
+    @property
+    def counted_fen(self) -> int:
+        return 0 if self.void is not None else self.payment.amount_fen
+
+
+@dataclass
+class Adjustment:
+    """A change to a locked day after it was reconciled."""
+
+    kind: str  # late_payment | late_void | owed_changed | handed_changed
+    ref: str
+    owed_fen: int = 0
+    collected_fen: int = 0
+    handed_fen: int = 0
+
+
+@dataclass
+class DayFigures:
+    """One engineer's business day: the current figures, what was locked, and the rows behind."""
+
+    engineer_id: int
+    day: date
+    owed_fen: int = 0
+    collected_fen: int = 0
+    handed_fen: int = 0
+    visits: list[tuple[Visit, VisitCharges]] = field(default_factory=list)
+    receipts: list[ReceiptLine] = field(default_factory=list)
+    allocations: list[Allocation] = field(default_factory=list)
+    record: DayReconciliation | None = None
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.record.status if self.record is not None else OPEN
+
+    @property
+    def locked(self) -> bool:
+        return self.status == RECONCILED and self.record.figures is not None
+
+    @property
+    def shown(self) -> dict[str, int]:
+        """The figures the day shows: the locked ones once reconciled, else the current ones."""
+        source = self.record.figures if self.locked else self.current
+        return {k: source[k] for k in ("owed_fen", "collected_fen", "handed_fen")}
+
+    @property
+    def current(self) -> dict[str, int]:
+        return {
+            "owed_fen": self.owed_fen,
+            "collected_fen": self.collected_fen,
+            "handed_fen": self.handed_fen,
+        }
+
+    @property
+    def collected_minus_owed(self) -> int:
+        return self.shown["collected_fen"] - self.shown["owed_fen"]
+
+    @property
+    def handed_minus_collected(self) -> int:
+        return self.shown["handed_fen"] - self.shown["collected_fen"]
+
+    @property
+    def adjustment_totals(self) -> dict[str, int]:
+        return {
+            "owed_fen": sum(a.owed_fen for a in self.adjustments),
+            "collected_fen": sum(a.collected_fen for a in self.adjustments),
+            "handed_fen": sum(a.handed_fen for a in self.adjustments),
+        }
+
+    @property
+    def flag_count(self) -> int:
+        return sum(len(vc.flags) for _, vc in self.visits)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the figures to store when the day is locked, with the ids behind them."""
+        handed: dict[str, int] = defaultdict(int)
+        for a in self.allocations:
+            handed[str(a.handover_id)] += a.fen
+        return {
+            **self.current,
+            "visits": {str(v.id): vc.charges.total_fen for v, vc in self.visits},
+            "payments": {
+                r.payment.id: r.payment.amount_fen for r in self.receipts if r.void is None
+            },
+            "receipt_nos": {r.payment.id: r.payment.receipt_no for r in self.receipts},
+            "handed": dict(handed),
+            "locked_at": utcnow().isoformat(),
+        }
+
+
+def held_since(payment: Payment) -> datetime:
+    """Return when the money was taken: the phone's claim, bounded by the server's receipt.
+
+    A phone clock cannot make money look newer than when the server saw it, nor (a clock years
+    off) older than 30 days before that.
+    """
+    received = payment.received_at
+    try:
+        claimed = datetime.fromisoformat(payment.device_time) if payment.device_time else None
+    except ValueError:
+        claimed = None
+    if claimed is None or claimed.tzinfo is None:
+        return received
+    claimed = claimed.astimezone(UTC)
+    if received - timedelta(days=30) <= claimed <= received:
+        return claimed
+    return received
+
+
+def _visit_moment():
+    return func.coalesce(Visit.arrived_at, Visit.window_start, Visit.created_at)
+
+
+def _attended(visit: Visit, has_payments: bool) -> bool:
+    if visit.status == VisitStatus.CANCELLED:
+        return False
+    return visit.arrived_at is not None or visit.status in ATTENDED or has_payments
+
+
+def _chunks(items: list, size: int = 500) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _by_visit(model, visit_ids: list[int]) -> dict[int, list]:
+    rows: dict[int, list] = defaultdict(list)
+    for chunk in _chunks(visit_ids):
+        for row in db.session.scalars(
+            select(model).where(model.visit_id.in_(chunk)).order_by(model.received_at, model.id)
+        ):
+            rows[row.visit_id].append(row)
+    return rows
+
+
+def allocate_handover(
+    handover: Handover, covered: list[tuple[Payment, date, bool]], fallback_day: date
+) -> list[Allocation]:
+    """Spread a handover over the receipts it covers (see the module docstring).
+
+    `covered` holds (payment, its day, voided); a voided receipt takes nothing.
+    """
+    order = sorted(covered, key=lambda c: (c[1], c[0].receipt_no))
+    last_day = order[-1][1] if order else fallback_day
+    out: list[Allocation] = []
+    for line in handover.lines:
+        remaining = line.amount_fen
+        same_method = [c for c in order if c[0].method == line.method and not c[2]]
+        for payment, day, _ in same_method:
+            take = min(remaining, payment.amount_fen)
+            if take > 0:
+                out.append(
+                    Allocation(
+                        handover.id, line.method, take, day, handover.engineer_id, payment.id
+                    )
+                )
+            remaining -= take
+        if remaining > 0:
+            day = same_method[-1][1] if same_method else last_day
+            out.append(
+                Allocation(handover.id, line.method, remaining, day, handover.engineer_id, None)
+            )
+    return out
+
+
+def compute_days(
+    start: date, end: date, engineer_id: int | None = None, book: PriceBook | None = None
+) -> dict[Key, DayFigures]:
+    """Compute every (engineer, day) with any money or attended visit in [start, end]."""
+    if end < start:
+        raise ApiError(422, "The period ends before it starts.", {"to": ["Before 'from'."]})
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        raise ApiError(422, "Choose at most a year.", {"to": [f"At most {MAX_PERIOD_DAYS} days."]})
+    lo, _ = day_bounds_utc(start)
+    _, hi = day_bounds_utc(end)
+    book = book or load_price_book()
+    moment = _visit_moment()
+    query = (
+        select(Visit)
+        .options(selectinload(Visit.request).selectinload(ServiceRequest.equipment))
+        .where(moment >= lo, moment < hi)
+        .order_by(moment, Visit.id)
+    )
+    if engineer_id is not None:
+        paid_by = select(Payment.visit_id).where(Payment.user_id == engineer_id)
+        query = query.where(or_(Visit.engineer_id == engineer_id, Visit.id.in_(paid_by)))
+    visits = list(db.session.scalars(query))
+    visit_ids = [v.id for v in visits]
+    parts = _by_visit(PartEvent, visit_ids)
+    waivers = _by_visit(ChargeWaiver, visit_ids)
+    payments = _by_visit(Payment, visit_ids)
+    payment_ids = [p.id for ps in payments.values() for p in ps]
+    voids = _voids_of(payment_ids)
+
+    days: dict[Key, DayFigures] = {}
+
+    def day_of(key: Key) -> DayFigures:
+        if key not in days:
+            days[key] = DayFigures(engineer_id=key[0], day=key[1])
+        return days[key]
+
+    receipt_lines: dict[str, ReceiptLine] = {}
+    for visit in visits:
+        vday = _visit_day(visit)
+        vpayments = payments.get(visit.id, [])
+        for p in vpayments:
+            if engineer_id is not None and p.user_id != engineer_id:
+                continue
+            line = ReceiptLine(p, vday, voids.get(p.id))
+            receipt_lines[p.id] = line
+            fig = day_of((p.user_id, vday))
+            fig.receipts.append(line)
+            fig.collected_fen += line.counted_fen
+        if not _attended(visit, bool(vpayments)):
+            continue
+        owner = visit.engineer_id or (vpayments[0].user_id if vpayments else None)
+        if owner is None or (engineer_id is not None and owner != engineer_id):
+            continue
+        vc = explain_visit_charges(
+            visit, book=book, part_events=parts.get(visit.id, []), waivers=waivers.get(visit.id, [])
+        )
+        fig = day_of((owner, vday))
+        fig.visits.append((visit, vc))
+        fig.owed_fen += vc.charges.total_fen
+
+    for alloc in _allocations_touching(payment_ids, engineer_id, start, end):
+        if not start <= alloc.day <= end:
+            continue
+        fig = day_of((alloc.engineer_id, alloc.day))
+        fig.allocations.append(alloc)
+        fig.handed_fen += alloc.fen
+        if alloc.payment_id in receipt_lines:
+            line = receipt_lines[alloc.payment_id]
+            line.handed_fen += alloc.fen
+            if alloc.handover_id not in line.handover_ids:
+                line.handover_ids.append(alloc.handover_id)
+
+    records = select(DayReconciliation).where(
+        DayReconciliation.business_day >= start, DayReconciliation.business_day <= end
+    )
+    if engineer_id is not None:
+        records = records.where(DayReconciliation.engineer_id == engineer_id)
+    for record in db.session.scalars(records):
+        day_of((record.engineer_id, record.business_day)).record = record
+    for fig in days.values():
+        fig.receipts.sort(key=lambda r: r.payment.receipt_no)
+        if fig.locked:
+            fig.adjustments = _adjustments(fig)
+    return dict(sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])))
+
+
+def _visit_day(visit: Visit) -> date:
+    return business_day(visit.arrived_at or visit.window_start or visit.created_at)
+
+
+def _voids_of(payment_ids: list[str]) -> dict[str, PaymentVoid]:
+    voids: dict[str, PaymentVoid] = {}
+    for chunk in _chunks(payment_ids):
+        for v in db.session.scalars(select(PaymentVoid).where(PaymentVoid.payment_id.in_(chunk))):
+            voids[v.payment_id] = v
+    return voids
+
+
+def _allocations_touching(
+    payment_ids: list[str], engineer_id: int | None, start: date, end: date
+) -> list[Allocation]:
+    """Allocate every live handover that covers one of the payments or was made in the period."""
+    handover_ids: set[int] = set()
+    for chunk in _chunks(payment_ids):
+        handover_ids.update(
+            db.session.scalars(
+                select(HandoverReceipt.handover_id).where(HandoverReceipt.payment_id.in_(chunk))
+            )
+        )
+    lo, _ = day_bounds_utc(start)
+    _, hi = day_bounds_utc(end)
+    # A handover that covers only receipts outside the period may still put an excess inside it.
+    recent = select(Handover.id).where(Handover.received_at >= lo, Handover.received_at < hi)
+    if engineer_id is not None:
+        recent = recent.where(Handover.engineer_id == engineer_id)
+    handover_ids.update(db.session.scalars(recent))
+    out: list[Allocation] = []
+    for handover in _load_handovers(sorted(handover_ids)):
+        if handover.is_void or (engineer_id is not None and handover.engineer_id != engineer_id):
+            continue
+        out.extend(allocate_for(handover))
+    return out
+
+
+def _load_handovers(ids: list[int]) -> list[Handover]:
+    rows: list[Handover] = []
+    for chunk in _chunks(ids):
+        rows.extend(
+            db.session.scalars(
+                select(Handover)
+                .options(
+                    selectinload(Handover.lines),
+                    selectinload(Handover.receipts).selectinload(HandoverReceipt.payment),
+                )
+                .where(Handover.id.in_(chunk))
+            )
+        )
+    return rows
+
+
+def allocate_for(handover: Handover) -> list[Allocation]:
+    """Allocate one handover over its covered receipts, loading their days and voids."""
+    covered_payments = [r.payment for r in handover.receipts]
+    voids = _voids_of([p.id for p in covered_payments])
+    visits = {
+        v.id: v
+        for v in db.session.scalars(
+            select(Visit).where(Visit.id.in_({p.visit_id for p in covered_payments}))
+        )
+    }
+    covered = [(p, _visit_day(visits[p.visit_id]), p.id in voids) for p in covered_payments]
+    return allocate_handover(handover, covered, business_day(handover.received_at))
+
+
+def _adjustments(fig: DayFigures) -> list[Adjustment]:
+    """List what changed on a locked day since it was reconciled."""
+    locked = fig.record.figures
+    out: list[Adjustment] = []
+    locked_payments: dict[str, int] = locked.get("payments", {})
+    receipt_nos: dict[str, str] = locked.get("receipt_nos", {})
+    now_payments = {r.payment.id: r for r in fig.receipts}
+    for pid, line in now_payments.items():
+        if line.void is None and pid not in locked_payments:
+            out.append(
+                Adjustment("late_payment", line.payment.receipt_no, collected_fen=line.counted_fen)
+            )
+    for pid, amount in locked_payments.items():
+        line = now_payments.get(pid)
+        if line is None or line.void is not None:
+            ref = line.payment.receipt_no if line else receipt_nos.get(pid, pid)
+            out.append(Adjustment("late_void", ref, collected_fen=-amount))
+    locked_visits: dict[str, int] = locked.get("visits", {})
+    now_visits = {str(v.id): vc.charges.total_fen for v, vc in fig.visits}
+    for vid in sorted(set(locked_visits) | set(now_visits), key=int):
+        delta = now_visits.get(vid, 0) - locked_visits.get(vid, 0)
+        if delta:
+            out.append(Adjustment("owed_changed", vid, owed_fen=delta))
+    locked_handed: dict[str, int] = locked.get("handed", {})
+    now_handed: dict[str, int] = defaultdict(int)
+    for a in fig.allocations:
+        now_handed[str(a.handover_id)] += a.fen
+    for hid in sorted(set(locked_handed) | set(now_handed), key=int):
+        delta = now_handed.get(hid, 0) - locked_handed.get(hid, 0)
+        if delta:
+            out.append(Adjustment("handed_changed", hid, handed_fen=delta))
+    return out
+
+
+def day_figures(engineer_id: int, day: date) -> DayFigures:
+    """Return one engineer's day (empty figures if nothing happened on it)."""
+    get_engineer(engineer_id)
+    days = compute_days(day, day, engineer_id)
+    return days.get((engineer_id, day)) or DayFigures(
+        engineer_id=engineer_id, day=day, record=_record(engineer_id, day)
+    )
+
+
+def _record(engineer_id: int, day: date) -> DayReconciliation | None:
+    return db.session.scalar(
+        select(DayReconciliation).where(
+            DayReconciliation.engineer_id == engineer_id, DayReconciliation.business_day == day
+        )
+    )
+
+
+def get_engineer(engineer_id: int) -> User:
+    """Return the engineer or raise 404."""
+    user = db.session.get(User, engineer_id)
+    if user is None or user.role != Role.ENGINEER:
+        raise ApiError(404, f"No engineer {engineer_id}.", {"engineer_id": ["No such engineer."]})
+    return user
+
+
+def set_day_status(engineer_id: int, day: date, status: str, note: str, user: User) -> DayFigures:
+    """Mark a day reconciled (locking its figures), disputed, or open again (S23).
+
+    A reconciled day is final: what arrives for it later is shown as an adjustment.
+    """
+    if status not in STATUSES:
+        raise ApiError(422, "Unknown status.", {"status": [f"One of {', '.join(STATUSES)}."]})
+    note = (note or "").strip()
+    today = business_day(utcnow())
+    if day > today:
+        raise ApiError(422, "That day has not happened yet.", {"day": ["In the future."]})
+    fig = day_figures(engineer_id, day)
+    if fig.status == RECONCILED:
+        raise ApiError(
+            409,
+            "This day is reconciled and locked; later changes show as adjustments.",
+            {"status": ["Already reconciled."]},
+        )
+    differs = fig.collected_minus_owed != 0 or fig.handed_minus_collected != 0
+    if status == DISPUTED and not note:
+        raise ApiError(422, "Say what is disputed.", {"note": ["Required for a dispute."]})
+    if status == RECONCILED and differs and not note:
+        raise ApiError(
+            422,
+            "The figures differ; explain why the day is reconciled anyway.",
+            {"note": ["Required when the figures differ."]},
+        )
+    record = fig.record
+    if record is None:
+        record = DayReconciliation(engineer_id=engineer_id, business_day=day)
+        db.session.add(record)
+        fig.record = record
+    previous = record.status or OPEN
+    record.status = status
+    record.note = note
+    record.decided_by_id = user.id
+    record.decided_at = utcnow()
+    record.figures = fig.snapshot() if status == RECONCILED else None
+    db.session.flush()
+    record_action(
+        user,
+        f"day.{status}",
+        f"day:{engineer_id}:{day.isoformat()}",
+        previous=previous,
+        note=note,
+        **fig.current,
+    )
+    return fig
+
+
+@dataclass
+class PeriodTotals:
+    """Sums over a period, of the figures as shown plus the adjustments to locked days."""
+
+    owed_fen: int = 0
+    collected_fen: int = 0
+    handed_fen: int = 0
+    adjusted_owed_fen: int = 0
+    adjusted_collected_fen: int = 0
+    adjusted_handed_fen: int = 0
+    days: int = 0
+    reconciled: int = 0
+    disputed: int = 0
+
+    @property
+    def collected_minus_owed(self) -> int:
+        return (self.collected_fen + self.adjusted_collected_fen) - (
+            self.owed_fen + self.adjusted_owed_fen
+        )
+
+    @property
+    def handed_minus_collected(self) -> int:
+        return (self.handed_fen + self.adjusted_handed_fen) - (
+            self.collected_fen + self.adjusted_collected_fen
+        )
+
+
+def period_totals(days: Iterable[DayFigures]) -> PeriodTotals:
+    """Add up a period's days; adjustments to locked days are kept apart, never folded in."""
+    t = PeriodTotals()
+    for fig in days:
+        shown = fig.shown
+        adj = fig.adjustment_totals
+        t.owed_fen += shown["owed_fen"]
+        t.collected_fen += shown["collected_fen"]
+        t.handed_fen += shown["handed_fen"]
+        t.adjusted_owed_fen += adj["owed_fen"]
+        t.adjusted_collected_fen += adj["collected_fen"]
+        t.adjusted_handed_fen += adj["handed_fen"]
+        t.days += 1
+        t.reconciled += fig.status == RECONCILED
+        t.disputed += fig.status == DISPUTED
+    return t
+
+
+def chart_series(days: Iterable[DayFigures], start: date, end: date) -> list[dict[str, Any]]:
+    """Return collected and handed over per calendar day of the period (all engineers summed)."""
+    per_day: dict[date, list[int]] = {}
+    d = start
+    while d <= end:
+        per_day[d] = [0, 0]
+        d += timedelta(days=1)
+    for fig in days:
+        shown, adj = fig.shown, fig.adjustment_totals
+        per_day[fig.day][0] += shown["collected_fen"] + adj["collected_fen"]
+        per_day[fig.day][1] += shown["handed_fen"] + adj["handed_fen"]
+    return [{"day": d, "collected_fen": c, "handed_fen": h} for d, (c, h) in per_day.items()]

@@ -1,0 +1,335 @@
+"""Everything the field synced for one visit, gathered for the office's review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ..domain.charges import Charges, PartLine, compute_charges
+from ..domain.timezone import business_day
+from ..domain.warranty import WarrantyStatus, warranty_status
+from ..errors import ApiError
+from ..extensions import db
+from ..models import (
+    ChargeWaiver,
+    ChecklistEntry,
+    ChecklistTemplate,
+    Conflict,
+    DamageRecord,
+    Device,
+    Equipment,
+    EquipmentReceipt,
+    Feedback,
+    PartEvent,
+    Payment,
+    PaymentVoid,
+    SignOff,
+    SyncOperation,
+    User,
+    Visit,
+)
+from ..models.types import utcnow
+from .office_completeness import DamageFacts, Gap, VisitFacts, visit_gaps
+
+# Operation results the office must look at: the server did not apply them as sent.
+PROBLEM_STATUSES = ("rejected", "conflict")
+EQUIPMENT_RECEIPT_ITEM = "equipment-receipt"
+
+
+@dataclass
+class ChargesView:
+    """The charge rules' answer for a visit, or why they could not give one."""
+
+    warranty: WarrantyStatus
+    on: date
+    charges: Charges | None
+    error: str | None
+    collected_fen: int
+
+    @property
+    def difference_fen(self) -> int | None:
+        """Collected minus owed: positive is over-collected, negative is still owed."""
+        return None if self.charges is None else self.collected_fen - self.charges.total_fen
+
+
+@dataclass
+class PartRow:
+    event: PartEvent
+    reversed_by: PartEvent | None = None
+
+    @property
+    def is_correction(self) -> bool:
+        return self.event.reverses_id is not None
+
+
+@dataclass
+class VisitReview:
+    """The whole of a visit as the office reviews it."""
+
+    visit: Visit
+    checklist: list[dict[str, Any]]
+    parts: list[PartRow]
+    charges: ChargesView
+    waivers: list[ChargeWaiver]
+    payments: list[tuple[Payment, PaymentVoid | None]]
+    equipment_receipts: list[EquipmentReceipt]
+    signoffs: list[SignOff]
+    feedback: list[Feedback]
+    damages: list[DamageRecord]
+    conflicts: list[Conflict]
+    problem_operations: list[SyncOperation]
+    history: list[SyncOperation]
+    gaps: list[Gap]
+    users: dict[int, User] = field(default_factory=dict)
+    devices: dict[str, Device] = field(default_factory=dict)
+
+
+def visit_day(visit: Visit) -> date:
+    """Return the business day a visit's charges are judged on: arrival, else the appointment."""
+    moment = visit.arrived_at or visit.window_start or visit.created_at or utcnow()
+    return business_day(moment)
+
+
+def _rows(model, visit_id: int, *order) -> list:
+    return list(
+        db.session.scalars(db.select(model).where(model.visit_id == visit_id).order_by(*order))
+    )
+
+
+def visit_charges(
+    visit: Visit,
+    part_events: list[PartEvent],
+    waivers: list[ChargeWaiver],
+    payments: list[tuple[Payment, PaymentVoid | None]],
+) -> ChargesView:
+    """Apply the charge rules (S2, S3) to a visit's records, and sum what was collected."""
+    on = visit_day(visit)
+    equipment = visit.request.equipment
+    warranty = warranty_status(
+        equipment.acceptance_date if equipment else None,
+        equipment.warranty_months if equipment else None,
+        on,
+    )
+    cancelled = {e.reverses_id for e in part_events if e.reverses_id}
+    # A correction is not a part line; the event it cancels counts as reversed.
+    lines = [
+        PartLine(e.kind, e.qty, e.unit_cost_fen, reversed=e.id in cancelled)
+        for e in part_events
+        if e.reverses_id is None
+    ]
+    collected = sum(p.amount_fen for p, void in payments if void is None)
+    try:
+        charges = compute_charges(
+            warranty.in_warranty,
+            lines,
+            visit.onsite_fee_fen or 0,
+            visit.inspection_only,
+            sum(w.amount_fen for w in waivers),
+        )
+        error = None
+    except (TypeError, ValueError) as exc:
+        charges, error = None, str(exc)
+    return ChargesView(warranty, on, charges, error, collected)
+
+
+def _checklist(visit_id: int) -> list[dict[str, Any]]:
+    """Return the checklist in template order, with each item's entry (None if untouched)."""
+    template = db.session.scalar(
+        db.select(ChecklistTemplate)
+        .where(ChecklistTemplate.is_active)
+        .order_by(ChecklistTemplate.version.desc(), ChecklistTemplate.id.desc())
+        .limit(1)
+    )
+    entries = {e.item_id: e for e in _rows(ChecklistEntry, visit_id, ChecklistEntry.item_id)}
+    rows: list[dict[str, Any]] = []
+    if template is not None:
+        for section in template.body.get("sections", []):
+            for item in section.get("items", []):
+                rows.append(
+                    {
+                        "section": section.get("title", {}),
+                        "item_id": item["id"],
+                        "rule": item.get("rule"),
+                        "text": item.get("text", {}),
+                        "entry": entries.pop(item["id"], None),
+                    }
+                )
+    # Items no longer in the template still happened; show them last.
+    for item_id, entry in sorted(entries.items()):
+        rows.append({"section": {}, "item_id": item_id, "rule": None, "text": {}, "entry": entry})
+    return rows
+
+
+def facts_for(
+    visit: Visit,
+    checklist: list[dict[str, Any]],
+    charges: ChargesView,
+    signoffs: list[SignOff],
+    feedback: list[Feedback],
+    damages: list[DamageRecord],
+    receipts: list[EquipmentReceipt],
+    conflicts: list[Conflict],
+    problem_operations: list[SyncOperation],
+) -> VisitFacts:
+    """Reduce a visit's records to the facts the completeness check reads."""
+    equipment = visit.request.equipment
+    ticked = any(
+        row["item_id"] == EQUIPMENT_RECEIPT_ITEM
+        and row["entry"] is not None
+        and row["entry"].state == "done"
+        for row in checklist
+    )
+    latest = signoffs[-1] if signoffs else None
+    return VisitFacts(
+        status=visit.status,
+        has_signoff=latest is not None,
+        signoff_stale=bool(latest and latest.stale),
+        has_feedback=bool(feedback),
+        damages=tuple(
+            DamageFacts(
+                brand=d.brand,
+                model=d.model,
+                warranty_claimed=d.warranty_claimed,
+                has_purchase_proof=bool(d.purchase_proof_blob) or _on_file(d, equipment, "p"),
+                has_warranty_card=bool(d.warranty_card_blob) or _on_file(d, equipment, "w"),
+            )
+            for d in damages
+        ),
+        equipment_receipt_ticked=ticked,
+        equipment_receipts=len(receipts),
+        charges_total_fen=charges.charges.total_fen if charges.charges else None,
+        charges_error=charges.error,
+        collected_fen=charges.collected_fen,
+        open_conflicts=sum(1 for c in conflicts if c.resolved_at is None),
+        unreviewed_operations=sum(1 for o in problem_operations if o.reviewed_at is None),
+    )
+
+
+def _on_file(damage: DamageRecord, equipment, which: str) -> bool:
+    """Tell whether the proof is already on file for the damaged equipment (S20)."""
+    target = equipment
+    if damage.equipment_id is not None and (
+        equipment is None or equipment.id != damage.equipment_id
+    ):
+        target = db.session.get(Equipment, damage.equipment_id)
+    if target is None:
+        return False
+    return target.purchase_proof_on_file if which == "p" else target.warranty_card_on_file
+
+
+def review_visit(visit: Visit) -> VisitReview:
+    """Gather every record of a visit, its charges, its history and what it lacks."""
+    vid = visit.id
+    checklist = _checklist(vid)
+    part_events = _rows(PartEvent, vid, PartEvent.received_at, PartEvent.id)
+    parts = [PartRow(e) for e in part_events]
+    rows_by_id = {row.event.id: row for row in parts}
+    for row in parts:
+        target = rows_by_id.get(row.event.reverses_id or "")
+        if target is not None:
+            target.reversed_by = row.event
+    waivers = _rows(ChargeWaiver, vid, ChargeWaiver.received_at)
+    payment_rows = _rows(Payment, vid, Payment.received_at, Payment.id)
+    voids = {v.payment_id: v for v in _rows(PaymentVoid, vid, PaymentVoid.received_at)}
+    payments = [(p, voids.get(p.id)) for p in payment_rows]
+    charges = visit_charges(visit, part_events, waivers, payments)
+    receipts = _rows(EquipmentReceipt, vid, EquipmentReceipt.received_at)
+    signoffs = _rows(SignOff, vid, SignOff.received_at, SignOff.id)
+    feedback = _rows(Feedback, vid, Feedback.received_at)
+    damages = _rows(DamageRecord, vid, DamageRecord.received_at)
+    conflicts = _rows(Conflict, vid, Conflict.created_at, Conflict.id)
+    history = list(
+        db.session.scalars(
+            db.select(SyncOperation)
+            .where(SyncOperation.visit_id == vid)
+            .order_by(SyncOperation.received_at, SyncOperation.id)
+        )
+    )
+    problems = [o for o in history if o.status in PROBLEM_STATUSES]
+    facts = facts_for(
+        visit, checklist, charges, signoffs, feedback, damages, receipts, conflicts, problems
+    )
+    records: list[Any] = [
+        *(r["entry"] for r in checklist if r["entry"] is not None),
+        *part_events,
+        *waivers,
+        *payment_rows,
+        *voids.values(),
+        *receipts,
+        *signoffs,
+        *feedback,
+        *damages,
+    ]
+    user_ids = {r.user_id for r in records} | {o.user_id for o in history}
+    user_ids |= {c.resolved_by_id for c in conflicts if c.resolved_by_id}
+    user_ids |= {o.reviewed_by_id for o in history if o.reviewed_by_id}
+    device_ids = {r.device_id for r in records} | {o.device_id for o in history}
+    device_ids |= {c.device_id for c in conflicts if c.device_id}
+    users = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(user_ids)))}
+    devices = {
+        d.id: d for d in db.session.scalars(db.select(Device).where(Device.id.in_(device_ids)))
+    }
+    return VisitReview(
+        visit=visit,
+        checklist=checklist,
+        parts=parts,
+        charges=charges,
+        waivers=waivers,
+        payments=payments,
+        equipment_receipts=receipts,
+        signoffs=signoffs,
+        feedback=feedback,
+        damages=damages,
+        conflicts=conflicts,
+        problem_operations=problems,
+        history=history,
+        gaps=visit_gaps(facts),
+        users=users,
+        devices=devices,
+    )
+
+
+def resolve_conflict(conflict: Conflict, note: str, by: User) -> Conflict:
+    """Mark a recorded sync conflict resolved, with the office's note of what was decided."""
+    if conflict.resolved_at is not None:
+        raise ApiError(409, "This conflict is already resolved.")
+    now = utcnow()
+    conflict.resolved_at = now
+    conflict.resolved_by_id = by.id
+    conflict.resolution = note
+    # The operation that produced the conflict is settled by the same decision.
+    if conflict.op_id is not None:
+        operation = db.session.scalar(
+            db.select(SyncOperation).where(SyncOperation.op_id == conflict.op_id)
+        )
+        if operation is not None and operation.reviewed_at is None:
+            operation.reviewed_at = now
+            operation.reviewed_by_id = by.id
+            operation.review_note = note
+    return conflict
+
+
+def mark_operation_reviewed(
+    operation: SyncOperation, by: User, note: str | None = None
+) -> SyncOperation:
+    """Mark a refused or conflicting operation as looked at by the office, with what was done."""
+    if operation.status not in PROBLEM_STATUSES:
+        raise ApiError(409, "Only refused or conflicting operations need review.")
+    if operation.reviewed_at is not None:
+        raise ApiError(409, "This operation is already reviewed.")
+    operation.reviewed_at = utcnow()
+    operation.reviewed_by_id = by.id
+    operation.review_note = note
+    return operation
+
+
+def visits_to_review(limit: int = 200) -> list[tuple[Visit, list[Gap]]]:
+    """Return finished visits, newest first, each with what it lacks (the review queue)."""
+    visits = db.session.scalars(
+        db.select(Visit)
+        .where(Visit.status.in_(["completed", "not_fixed"]))
+        .order_by(Visit.updated_at.desc(), Visit.id.desc())
+        .limit(limit)
+    ).all()
+    return [(v, review_visit(v).gaps) for v in visits]
