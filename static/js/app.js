@@ -91,16 +91,20 @@ function restoreDetails(keys) {
   });
 }
 
-/** Draw the current screen (and the bar). */
-export async function render() {
+/**
+ * Draw the current screen (and the bar). A background refresh (new data from a sync) gives way
+ * when the engineer has started typing meanwhile: their input is never wiped.
+ */
+export async function render({ background = false } = {}) {
   const mine = ++renderCount;
-  dirty = false;
   const { session } = await currentSession();
   const { name, params } = sessionUsable(session) ? route() : { name: "signin", params: [] };
   document.body.dataset.screen = name;
   const module = await screens[name]();
   const node = await module.render({ params, session, go, save, render });
   if (mine !== renderCount) return; // a newer render started meanwhile
+  if (background && dirty) return;
+  dirty = false;
   // A refresh of the same screen (new data from a sync) keeps what the engineer had open.
   const same = shownHash === location.hash && document.body.dataset.shown === name;
   const open = same ? openDetails() : new Set();
@@ -216,7 +220,7 @@ async function boot() {
   onDatabaseClosed(() => location.reload()); // a newer version needs the database
   const saved = await getMeta("locale");
   await setLocale(saved || pickLocale(navigator.languages));
-  window.addEventListener("hashchange", render);
+  window.addEventListener("hashchange", () => render());
   window.addEventListener("online", () => {
     renderStatus();
     requestSync();
@@ -230,7 +234,7 @@ async function boot() {
   onChange((what) => {
     renderStatus();
     if (what === "session") render();
-    else if ((what === "data" || what === "outbox") && !dirty && document.body.dataset.screen !== "receipt") render();
+    else if ((what === "data" || what === "outbox") && !dirty && document.body.dataset.screen !== "receipt") render({ background: true });
   });
   await render();
   performance.mark("onsite-ready"); // the first screen is drawn: what "opens in" measures

@@ -57,9 +57,20 @@ def open_app(page: Page, url: str) -> None:
     page.wait_for_function("document.documentElement.dataset.ready === '1'")
 
 
+REGISTRATION_STATE = """async () => {
+  const r = await navigator.serviceWorker.getRegistration();
+  const s = (w) => w && w.state;
+  return r && {active: s(r.active), waiting: s(r.waiting), installing: s(r.installing)};
+}"""
+
+
 def wait_controlled(page: Page) -> None:
     """Wait until the service worker controls the page (not merely registered)."""
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
+    try:
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
+    except Exception as exc:
+        state = page.evaluate(REGISTRATION_STATE)
+        raise AssertionError(f"the service worker never took control: {state}") from exc
 
 
 def sign_in(page: Page, url: str, username: str, password: str = "pw") -> None:
