@@ -109,9 +109,11 @@ async function push(token, deviceId) {
       json: { protocol: PROTOCOL, device_id: deviceId, ops },
     });
     await adjustClock(body, sentAt, receivedAt, deviceId);
-    const settled = await settle(ops, body);
+    const { settled, missing } = await settle(ops, body);
     changed("outbox");
-    if (!settled) return;
+    // Go round again at once when something settled, or when the server named blobs it lacks
+    // (they are uploaded first next round); ops held back for another reason wait for later.
+    if (!settled && !missing) return;
   }
 }
 
@@ -128,18 +130,22 @@ async function uploadBlobs(ops, token) {
   }
 }
 
-/** Record the server's answers: remove settled ops, keep retries; return how many settled. */
+/** Record the server's answers: remove settled ops, keep retries; return {settled, missing}. */
 function settle(ops, body) {
   const byId = new Map(ops.map((op) => [op.op_id, op]));
   return tx(["outbox", "records", "visits", "problems", "blobs", "meta"], "readwrite", async (t) => {
     let settled = 0;
+    let missing = 0;
     for (const result of body.results || []) {
       const op = byId.get(result.op_id);
       if (!op || op.seq !== result.seq) continue;
       if (result.status === "retry") {
         for (const sha of result.missing_blobs || []) {
           const blob = await t.get("blobs", sha);
-          if (blob) await t.put("blobs", { ...blob, uploaded: false });
+          if (blob?.uploaded) {
+            await t.put("blobs", { ...blob, uploaded: false });
+            missing += 1;
+          }
         }
         continue;
       }
@@ -171,7 +177,7 @@ function settle(ops, body) {
     }
     const sync = (await t.get("meta", "sync")) ?? {};
     await t.put("meta", { ...sync, expected_seq: body.expected_seq, epoch: body.epoch }, "sync");
-    return settled;
+    return { settled, missing };
   });
 }
 

@@ -126,7 +126,9 @@ def sync_now(page: Page) -> None:
 
 def draw_signature(page: Page, selector: str) -> None:
     """Draw a short zigzag on a signature canvas with the mouse (pointer events)."""
-    box = page.locator(selector).bounding_box()
+    canvas = page.locator(selector)
+    canvas.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
+    box = canvas.bounding_box()
     x, y = box["x"] + 20, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()

@@ -56,7 +56,8 @@ def test_update_waits_then_carries_the_outbox_over(live_server, make, browser, f
     assert page.evaluate(SW_VERSION) == old_version
     assert outbox_ops(page) == waiting
 
-    page.click("#apply-update")
+    with page.expect_navigation():  # the new version takes over and the app reloads
+        page.click("#apply-update")
     page.wait_for_function(
         f"(async () => (await ({SW_VERSION})) === {new_version!r})()", polling=100, timeout=20_000
     )
