@@ -37,6 +37,9 @@ def asset(filename: str):
     """Serve a file of the app shell."""
     if filename.startswith(".") or "/." in filename:
         abort(404)
-    response = send_from_directory(_static_dir(), filename)
+    # Python's mimetypes may not know the manifest's type; browsers want it exact.
+    mimetype = "application/manifest+json" if filename.endswith(".webmanifest") else None
+    response = send_from_directory(_static_dir(), filename, mimetype=mimetype)
+    # The service worker caches the shell by version; the HTTP cache must not serve stale files.
     response.cache_control.no_cache = True
     return response

@@ -1,0 +1,172 @@
+// Operations in the sync protocol's format (docs/sync-protocol.md), built and checked on the phone.
+// Pure functions: no IndexedDB, no DOM, so Node's test runner checks them directly.
+// The checks mirror the server's (sync/ops.py) so that an engineer sees a mistake beside the field
+// while the customer is still there, instead of a rejection hours later.
+
+export const PROTOCOL = 1;
+export const SCHEMA_VERSION = 1;
+export const MAX_BATCH = 500;
+
+const SHORT = 100;
+const TEXT = 2000;
+const REASON = 500;
+const MAX_QTY = 10_000;
+const MAX_FEN = 10_000_000_000;
+
+export const TRANSITIONS = ["en_route", "arrived", "in_progress", "completed", "not_fixed"];
+export const CHECK_STATES = ["done", "na", "open"];
+export const PART_KINDS = ["used", "replaced", "returned"];
+export const PAYMENT_METHODS = ["cash", "wechat", "alipay", "card", "bank_transfer"];
+// Visit states in the order a visit moves through them (sync/merge.py VISIT_PROGRESS).
+export const VISIT_PROGRESS = ["scheduled", "en_route", "arrived", "in_progress"];
+export const VISIT_TERMINAL = ["completed", "not_fixed", "cancelled"];
+
+/** Return an ISO 8601 time with the device's own UTC offset, e.g. 2026-11-28T10:00:00.000+08:00. */
+export function deviceTime(ms, offsetMinutes = -new Date(ms).getTimezoneOffset()) {
+  const local = new Date(ms + offsetMinutes * 60_000).toISOString().slice(0, 23);
+  const sign = offsetMinutes < 0 ? "-" : "+";
+  const abs = Math.abs(offsetMinutes);
+  const hh = String(Math.floor(abs / 60)).padStart(2, "0");
+  const mm = String(abs % 60).padStart(2, "0");
+  return `${local}${sign}${hh}:${mm}`;
+}
+
+/** Return the record id of a checklist item: "<visit_id>:<item_id>". */
+export function checklistRecordId(visitId, itemId) {
+  return `${visitId}:${itemId}`;
+}
+
+/** Return the op envelope around a payload. */
+export function envelope({ opId, seq, kind, recordId, visitId, hlc, payload, time }) {
+  return {
+    op_id: opId,
+    seq,
+    kind,
+    record_id: recordId,
+    visit_id: visitId,
+    hlc,
+    schema_version: SCHEMA_VERSION,
+    payload,
+    device_time: time,
+  };
+}
+
+/** Return whether a visit in `current` may move to `to` (forward only, never out of an outcome). */
+export function canTransition(current, to) {
+  if (to === current || VISIT_TERMINAL.includes(current)) return false;
+  const rank = (s) => (VISIT_TERMINAL.includes(s) ? VISIT_PROGRESS.length : VISIT_PROGRESS.indexOf(s));
+  return rank(to) > rank(current);
+}
+
+// --- checks: each returns {field: message key} for what is wrong, empty when all is well ---
+
+function text(errors, payload, name, max, required = false) {
+  const v = payload[name];
+  if (typeof v !== "string") errors[name] = "error.required";
+  else if (v.length > max) errors[name] = "error.too_long";
+  else if (required && !v.trim()) errors[name] = "error.required";
+}
+
+function integer(errors, payload, name, lo, hi) {
+  const v = payload[name];
+  if (!Number.isInteger(v) || v < lo || v > hi) errors[name] = "error.number";
+}
+
+const CHECKS = {
+  "visit.transition": (p, e) => {
+    if (!TRANSITIONS.includes(p.to)) e.to = "error.choice";
+    if (p.late_reason != null) text(e, p, "late_reason", REASON);
+    if (p.outcome_summary != null) text(e, p, "outcome_summary", TEXT);
+    if (p.explanation != null) text(e, p, "explanation", TEXT);
+    // S22: a fault not fixed on site is explained to the customer.
+    if (p.to === "not_fixed" && !(p.explanation || "").trim()) e.explanation = "error.required";
+    if (p.to === "completed" && !(p.outcome_summary || "").trim()) e.outcome_summary = "error.required";
+  },
+  "checklist.set": (p, e) => {
+    if (!CHECK_STATES.includes(p.state)) e.state = "error.choice";
+    text(e, p, "note", TEXT);
+  },
+  "part.add": (p, e) => {
+    if (!PART_KINDS.includes(p.kind)) e.kind = "error.choice";
+    text(e, p, "part_code", SHORT, true);
+    text(e, p, "description", TEXT);
+    integer(e, p, "qty", 1, MAX_QTY);
+    integer(e, p, "unit_cost_fen", 0, MAX_FEN);
+  },
+  "payment.record": (p, e) => {
+    if (!PAYMENT_METHODS.includes(p.method)) e.method = "error.choice";
+    integer(e, p, "amount_fen", 1, MAX_FEN);
+    text(e, p, "payer", SHORT);
+  },
+  "payment.void": (p, e) => text(e, p, "reason", REASON, true),
+  "charge.waive": (p, e) => {
+    integer(e, p, "amount_fen", 1, MAX_FEN);
+    text(e, p, "reason", REASON, true);
+  },
+  "equipment_receipt.issue": (p, e) => {
+    text(e, p, "description", TEXT, true);
+    for (const f of ["brand", "model", "serial"]) text(e, p, f, SHORT);
+    text(e, p, "accessories", TEXT);
+    text(e, p, "condition", TEXT);
+    text(e, p, "customer_name", SHORT, true);
+    if (!p.signature_blob) e.signature_blob = "error.signature";
+  },
+  "damage.record": (p, e) => {
+    text(e, p, "brand", SHORT, true);
+    text(e, p, "model", SHORT, true);
+    text(e, p, "description", TEXT);
+    // S20: in warranty, the purchase proof and the warranty card are collected.
+    if (p.warranty_claimed && !p.purchase_proof_blob) e.purchase_proof_blob = "error.photo";
+    if (p.warranty_claimed && !p.warranty_card_blob) e.warranty_card_blob = "error.photo";
+  },
+  "feedback.submit": (p, e) => {
+    integer(e, p, "satisfaction", 1, 5);
+    text(e, p, "comments", TEXT);
+  },
+  "signoff.sign": (p, e) => {
+    text(e, p, "customer_name", SHORT, true);
+    if (!p.signature_blob) e.signature_blob = "error.signature";
+  },
+};
+
+/** Return {field: message key} for what is wrong with a payload of `kind`; {} when it is fine. */
+export function checkPayload(kind, payload) {
+  const errors = {};
+  const check = CHECKS[kind];
+  if (!check) throw new RangeError(`unknown op kind ${kind}`);
+  check(payload, errors);
+  return errors;
+}
+
+/** Return a full visit.transition payload: every field present, null where not given. */
+export function transitionPayload(to, fields = {}) {
+  return {
+    to,
+    late_reason: fields.late_reason ?? null,
+    customer_informed: fields.customer_informed ?? null,
+    permission_granted: fields.permission_granted ?? null,
+    outcome_summary: fields.outcome_summary ?? null,
+    explanation: fields.explanation ?? null,
+    escalate: fields.escalate ?? null,
+  };
+}
+
+/** Parse a yuan amount typed by a person ("12", "12.5", "1,234.50") into integer fen, or null. */
+export function parseYuan(text) {
+  if (typeof text !== "string") return null;
+  const clean = text.replace(/[,\s¥]/g, "");
+  const m = /^(\d{1,11})(?:\.(\d{1,2}))?$/.exec(clean);
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] || "").padEnd(2, "0"));
+}
+
+/** Return the blob hashes an op refers to (what must be uploaded before it is pushed). */
+export function blobRefs(op) {
+  const p = op.payload;
+  let refs = [];
+  if (op.kind === "equipment_receipt.issue" || op.kind === "signoff.sign") refs = [p.signature_blob];
+  else if (op.kind === "damage.record") {
+    refs = [p.purchase_proof_blob, p.warranty_card_blob, ...(p.photo_blobs || [])];
+  }
+  return refs.filter(Boolean);
+}

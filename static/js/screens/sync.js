@@ -1,0 +1,58 @@
+// Sync status in full: online or not, what waits, the last sync, and what the server refused or
+// flagged, in words an engineer understands.
+
+import { tx } from "../db.js";
+import { t } from "../i18n.js";
+import { pendingOps } from "../outbox.js";
+import { dismissProblem, loadStatus } from "../store.js";
+import { requestSync } from "../sync.js";
+import { workIsOld } from "../storage.js";
+import { h } from "../ui.js";
+import { problemText, when } from "./common.js";
+
+/** Return the Sync screen. */
+export async function render(ctx) {
+  const s = await loadStatus();
+  const ops = await pendingOps();
+  const allProblems = await tx(["problems"], "readonly", (tr) => tr.all("problems"));
+  allProblems.sort((a, b) => (a.at < b.at ? 1 : -1));
+  return h(
+    "section",
+    { class: "screen sync" },
+    h("h1", {}, t("sync.title")),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, t("sync.connection")),
+      h("dd", { id: "sync-online" }, navigator.onLine ? t("status.online") : t("status.offline")),
+      h("dt", {}, t("sync.waiting")),
+      h("dd", { id: "sync-waiting" }, String(s.waiting)),
+      h("dt", {}, t("sync.last")),
+      h("dd", {}, s.sync.last_success ? when(s.sync.last_success) : t("status.never")),
+      s.sync.last_error ? h("dt", {}, t("sync.last_error")) : null,
+      s.sync.last_error ? h("dd", {}, t(`status.error.${s.sync.last_error}`)) : null,
+    ),
+    workIsOld(s.oldest) ? h("p", { class: "warn" }, t("sync.old_work")) : null,
+    h("button", { type: "button", class: "primary", id: "sync-now-big", disabled: !navigator.onLine, onclick: async () => { await requestSync(); ctx.render(); } }, t("status.sync_now")),
+    h("h2", {}, t("sync.problems")),
+    allProblems.length
+      ? h(
+          "ul",
+          { class: "list", id: "problems" },
+          allProblems.map((p) =>
+            h(
+              "li",
+              { class: p.seen ? "" : "warn", dataset: { status: p.status, kind: p.kind } },
+              h("p", {}, problemText(p)),
+              p.reason ? h("details", {}, h("summary", {}, t("sync.details")), h("p", { class: "small" }, p.reason)) : null,
+              p.seen ? null : h("button", { type: "button", class: "secondary small-btn", onclick: async () => { await dismissProblem(p.id); ctx.render(); } }, t("sync.dismiss")),
+            ),
+          ),
+        )
+      : h("p", { class: "empty" }, t("sync.no_problems")),
+    h("h2", {}, t("sync.outbox")),
+    ops.length
+      ? h("ol", { class: "list", id: "outbox" }, ops.map((op) => h("li", {}, `#${op.seq} · ${t(`kind.${op.kind}`)} · ${when(op.device_time)}`)))
+      : h("p", { class: "empty" }, t("sync.outbox_empty")),
+  );
+}

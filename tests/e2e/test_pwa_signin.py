@@ -1,0 +1,90 @@
+"""Sign-in once online; a revoked sign-in asks to sign in again and keeps the outbox; a photo
+the server lost is uploaded again before its op is re-sent."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from server.extensions import db
+from server.models import Blob, ChecklistEntry, Device, SignOff, SyncOperation
+from server.services.accounts import revoke_device
+from tests.e2e.pwa_helpers import (
+    PHONE,
+    draw_signature,
+    make_visit,
+    open_app,
+    outbox_count,
+    sign_in,
+    wait_synced,
+    wait_until,
+)
+
+
+def test_wrong_password_and_non_engineers_are_told(live_server, make, browser):
+    make.user("engineer", username="wang")
+    make.user("office", username="clerk")
+    page = browser.new_context(viewport=PHONE, locale="en-US").new_page()
+    open_app(page, live_server.url)
+    page.fill("#signin-form [name=username]", "wang")
+    page.fill("#signin-form [name=password]", "nope")
+    page.click("#signin-submit")
+    expect(page.locator("#signin-error")).to_have_text("Wrong username or password.")
+    page.fill("#signin-form [name=username]", "clerk")
+    page.fill("#signin-form [name=password]", "pw")
+    page.click("#signin-submit")
+    expect(page.locator("#signin-error")).to_have_text("Only engineers use this app.")
+
+
+def test_revoked_sign_in_asks_again_and_keeps_the_outbox(live_server, make, browser, fresh):
+    engineer = make.user("engineer", username="wang")
+    visit = make_visit(make, engineer)
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    page = context.new_page()
+    sign_in(page, live_server.url, "wang")
+    page.goto(f"{live_server.url}/app/#/visit/{visit.id}")
+    page.wait_for_selector("#checklist")
+    context.set_offline(True)
+    page.click("[data-item=kit] [data-value=done]")
+    expect(page.locator("[data-item=kit]")).to_have_attribute("data-state", "done")
+
+    revoke_device(db.session.query(Device).one())
+    db.session.commit()
+    context.set_offline(False)
+    page.wait_for_selector("#signin-form")
+    expect(page.locator("#signin-waiting")).to_contain_text("1 entries")
+    assert outbox_count(page) == 1
+    fresh()
+    assert db.session.query(SyncOperation).count() == 0
+
+    sign_in(page, live_server.url, "wang")
+    fresh()
+    assert db.session.get(ChecklistEntry, (visit.id, "kit")).state == "done"
+
+
+def test_a_lost_signature_is_uploaded_again(live_server, make, browser, fresh):
+    engineer = make.user("engineer", username="wang")
+    visit = make_visit(make, engineer)
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    page = context.new_page()
+    sign_in(page, live_server.url, "wang")
+    page.goto(f"{live_server.url}/app/#/visit/{visit.id}/signoff")
+    # The first upload "succeeds" but never reaches the server: the push then names the blob.
+    uploads: list[str] = []
+
+    def lose_first(route):
+        uploads.append(route.request.url)
+        if len(uploads) == 1:
+            return route.fulfill(status=201, json={"created": True})
+        return route.continue_()
+
+    page.route("**/api/sync/blobs/*", lose_first)
+    page.fill("#signoff-form [name=customer_name]", "周老师")
+    draw_signature(page, "#signature")
+    page.click("#signoff-save")
+    wait_until(page, lambda: len(uploads) >= 2, what="the second upload")
+    wait_synced(page)
+    fresh()
+    signoff = db.session.query(SignOff).one()
+    assert db.session.get(Blob, signoff.signature_blob) is not None
+    statuses = [op.status for op in db.session.query(SyncOperation)]
+    assert statuses == ["applied"]
