@@ -172,7 +172,7 @@ def bench_floor(app, device_id, visit_id, engineer_id, ops) -> float:
     now = utcnow()
     with app.app_context():
         top = db.session.execute(text("SELECT coalesce(max(position), 0) FROM sync_change"))
-        base = top.scalar() + 1_000_000
+        base = top.scalar() + 1
         started = time.perf_counter()
         with db.engine.begin() as conn:
             for i in range(0, len(ops), BATCH):
@@ -239,6 +239,10 @@ def bench_floor(app, device_id, visit_id, engineer_id, ops) -> float:
                         for j, o in enumerate(batch)
                     ],
                 )
+            # Numbered as the real feed is: the counter covers every stored position.
+            conn.execute(
+                text("UPDATE sync_counter SET value = :v WHERE id = 1"), {"v": base + len(ops) - 1}
+            )
         return time.perf_counter() - started
 
 
@@ -321,14 +325,21 @@ def _end_cursor(client, headers, cursor: str) -> str:
             return cursor
 
 
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def run(db_url: str | None, big_rows: int) -> dict:
     figures: dict = {}
     with database(db_url) as url:
         app = build_app(url)
         client, headers, device_id, visit_id, engineer_id, customer_id = setup_field(app)
         ops = make_ops(device_id, visit_id, OPS)
+        say(f"pushing {OPS} ops")
         push_s = bench_push(client, headers, device_id, ops)
+        say("floor")
         floor_s = bench_floor(app, device_id, visit_id, engineer_id, ops)
+        say("pulling")
         pull_s, pulled = bench_pull_all(client, headers)
         figures.update(
             database=url.split("://")[0],
@@ -351,7 +362,9 @@ def run(db_url: str | None, big_rows: int) -> dict:
         fill_feed(app, max(0, 1000 - total), customer_id)
         small_1k = bench_small_pull(client, headers, device_id, visit_id, seq)
         seq += 50
+        say(f"storing {big_rows} more feed rows")
         fill_feed(app, big_rows, customer_id)
+        say("small pull")
         small_1m = bench_small_pull(client, headers, device_id, visit_id, seq)
         figures.update(
             pull10_ms_with_1k=round(small_1k * 1000, 2),
