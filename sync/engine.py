@@ -137,6 +137,7 @@ def apply_push(
         raise BatchTooLarge(f"a push may carry at most {MAX_BATCH} ops (got {len(ops)})")
     state = store.lock_device(device_id)
     envelopes = [read_envelope(raw) for raw in ops]
+    store.prefetch(device_id, [e.raw for e in envelopes if isinstance(e.raw, Mapping)])
     # An op without a readable seq cannot be placed in the device's sequence, so it is not counted.
     results = [
         OpResult(e.op_id, None, "rejected", "seq: must be an integer >= 1; op not processed")

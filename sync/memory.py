@@ -42,6 +42,9 @@ class MemoryStore:
         """Store the device's state."""
         self.devices[device_id] = state
 
+    def prefetch(self, device_id: str, ops: list[Any]) -> None:
+        """Do nothing: every lookup is already a dict access."""
+
     def op_by_seq(self, device_id: str, seq: int) -> OpRecord | None:
         """Return the op recorded for (device_id, seq)."""
         return self.ops_by_seq.get((device_id, seq))

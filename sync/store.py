@@ -7,6 +7,7 @@ device's ``last_seq`` commit together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -126,6 +127,10 @@ class Store(Protocol):
 
     def save_device(self, device_id: str, state: DeviceState) -> None:
         """Store the device's last_seq and last_hlc."""
+        ...
+
+    def prefetch(self, device_id: str, ops: list[Mapping[str, Any]]) -> None:
+        """Load, in a few queries, what the engine will ask about these ops; may do nothing."""
         ...
 
     def op_by_seq(self, device_id: str, seq: int) -> OpRecord | None:

@@ -6,7 +6,7 @@ so an op's effects, its op record and the device's last_seq commit together or n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -57,6 +57,18 @@ ENTITY_MODELS: dict[str, type] = {
     "damage": DamageRecord,
     "feedback": Feedback,
     "signoff": SignOff,
+}
+# The record each kind of op writes.
+KIND_ENTITY = {
+    "checklist.set": "checklist_item",
+    "part.add": "part_event",
+    "payment.record": "payment",
+    "payment.void": "payment_void",
+    "charge.waive": "charge_waiver",
+    "equipment_receipt.issue": "equipment_receipt",
+    "damage.record": "damage",
+    "feedback.submit": "feedback",
+    "signoff.sign": "signoff",
 }
 # Engine field name -> column name, where they differ.
 RENAMED = {"part_event": {"reverses": "reverses_id"}}
@@ -113,12 +125,25 @@ def visit_record(visit: Visit) -> Record:
     return record
 
 
+class BatchAborted(Exception):
+    """A batched push cannot be finished as a batch; the caller redoes it op by op."""
+
+
 class SqlStore:
     """The Store protocol over the app's database session, for one device's request."""
 
-    def __init__(self, user: User | None) -> None:
+    def __init__(self, user: User | None, batched: bool = False) -> None:
         self.user = user
         self.session = db.session
+        # Batched: no SAVEPOINT and no flush per op; the caller flushes once at the end and, if
+        # that (or an op that fails after writing) goes wrong, redoes the push unbatched.
+        self.batched = batched
+        self._writes = 0
+        self._rows: dict[tuple[str, str], Any] = {}
+        self._written: dict[tuple[str, int], dict[str, Record]] = {}
+        self._ops_by_seq: dict[tuple[str, int], OpRecord] = {}
+        self._ops_by_id: dict[str, OpRecord] = {}
+        self._absent_op_ids: set[str] = set()
         # Read-through caches for one push: every write goes through this store, and a
         # rolled-back savepoint clears them, so they always equal the transaction's state.
         self._records: dict[tuple[str, str], Record | None] = {}
@@ -130,6 +155,11 @@ class SqlStore:
         self._records.clear()
         self._for_visit.clear()
         self._visit_records.clear()
+        self._rows.clear()
+        self._written.clear()
+        self._ops_by_seq.clear()
+        self._ops_by_id.clear()
+        self._absent_op_ids.clear()
 
     # --- devices and ops ---
 
@@ -163,10 +193,51 @@ class SqlStore:
         SyncOperation.received_at,
     )
 
+    def prefetch(self, device_id: str, ops: list[Mapping[str, Any]]) -> None:
+        """Load the ops already recorded and the records these ops name, a query per kind."""
+        op_ids = [o["op_id"] for o in ops if isinstance(o.get("op_id"), str)]
+        seqs = [o["seq"] for o in ops if isinstance(o.get("seq"), int)]
+        if op_ids or seqs:
+            found = self.session.execute(
+                select(*self._OP_COLUMNS).where(
+                    or_(
+                        SyncOperation.op_id.in_(op_ids),
+                        (SyncOperation.device_id == device_id) & SyncOperation.seq.in_(seqs),
+                    )
+                )
+            ).all()
+            for row in found:
+                record = self._to_op_record(row)
+                self._ops_by_seq[(record.device_id, record.seq)] = record
+                if record.op_id is not None:
+                    self._ops_by_id[record.op_id] = record
+            self._absent_op_ids = set(op_ids) - set(self._ops_by_id)
+        wanted: dict[str, set[str]] = {}
+        for o in ops:
+            entity = KIND_ENTITY.get(o.get("kind"))  # type: ignore[arg-type]
+            if entity is not None and isinstance(o.get("record_id"), str):
+                wanted.setdefault(entity, set()).add(o["record_id"])
+        for entity, keys in wanted.items():
+            model = ENTITY_MODELS[entity]
+            if entity == "checklist_item":
+                visits = {int(k.split(":")[0]) for k in keys if k.split(":")[0].isdigit()}
+                rows = self.session.scalars(select(model).where(model.visit_id.in_(visits))).all()
+                loaded = {f"{r.visit_id}:{r.item_id}": r for r in rows}
+            else:
+                rows = self.session.scalars(select(model).where(model.id.in_(keys))).all()
+                loaded = {str(r.id): r for r in rows}
+            for key in keys:
+                row = loaded.get(key)
+                cache_key = (entity, key)
+                if row is not None:
+                    self._rows[cache_key] = row
+                self._records[cache_key] = self._to_record(entity, row) if row else None
+
     def _op_record(self, where) -> OpRecord | None:
         row = self.session.execute(select(*self._OP_COLUMNS).where(*where)).first()
-        if row is None:
-            return None
+        return self._to_op_record(row) if row is not None else None
+
+    def _to_op_record(self, row) -> OpRecord:
         return OpRecord(
             device_id=row.device_id,
             seq=row.seq,
@@ -179,10 +250,16 @@ class SqlStore:
 
     def op_by_seq(self, device_id: str, seq: int) -> OpRecord | None:
         """Return the op recorded for (device_id, seq)."""
+        recorded = self._ops_by_seq.get((device_id, seq))
+        if recorded is not None:
+            return recorded
         return self._op_record((SyncOperation.device_id == device_id, SyncOperation.seq == seq))
 
     def op_by_id(self, op_id: str) -> OpRecord | None:
         """Return the op recorded under op_id."""
+        recorded = self._ops_by_id.get(op_id)
+        if recorded is not None or op_id in self._absent_op_ids:
+            return recorded
         return self._op_record((SyncOperation.op_id == op_id,))
 
     def record_op(self, record: OpRecord) -> None:
@@ -197,6 +274,9 @@ class SqlStore:
             value = field(name, str)
             return value[:limit] if value is not None else None
 
+        self._ops_by_seq[(record.device_id, record.seq)] = record
+        if record.op_id is not None:
+            self._ops_by_id[record.op_id] = record
         self.session.add(
             SyncOperation(
                 op_id=record.op_id,
@@ -222,10 +302,20 @@ class SqlStore:
         """Undo the block's writes (and its queued feed changes) if it raises.
 
         A database constraint that refuses a write (a receipt number already used, say) rejects
-        the op instead of failing the whole push.
+        the op instead of failing the whole push. Batched, an op that fails before writing
+        anything needs no undo; one that fails after writing aborts the batch (BatchAborted).
         """
         pending = self.session.info.setdefault(changes.PENDING, [])
         mark = len(pending)
+        if self.batched:
+            writes = self._writes
+            try:
+                yield
+            except BaseException:
+                if self._writes != writes:
+                    raise BatchAborted("an op failed after writing") from None
+                raise
+            return
         nested = self.session.begin_nested()
         try:
             yield
@@ -248,13 +338,20 @@ class SqlStore:
         return self.session.get(Visit, visit_id)
 
     def _row(self, entity: str, key: Key) -> Any:
+        cache_key = (entity, str(key))
+        if cache_key in self._rows:
+            return self._rows[cache_key]
         model = ENTITY_MODELS[entity]
         if entity == "checklist_item":
             visit_id, _, item_id = str(key).partition(":")
             if not visit_id.isdigit():
                 return None
-            return self.session.get(model, (int(visit_id), item_id))
-        return self.session.get(model, str(key))
+            row = self.session.get(model, (int(visit_id), item_id))
+        else:
+            row = self.session.get(model, str(key))
+        if row is not None:
+            self._rows[cache_key] = row
+        return row
 
     def _to_record(self, entity: str, row: Any) -> Record:
         renamed = {v: k for k, v in RENAMED.get(entity, {}).items()}
@@ -307,9 +404,11 @@ class SqlStore:
         cache_key = (entity, str(key))
         known = self._records.get(cache_key)
         row = None if cache_key in self._records and known is None else self._row(entity, key)
+        self._writes += 1
         if row is None:
             row = model(user_id=self.user.id, **values)
             self.session.add(row)
+            self._rows[cache_key] = row
             merged = {**data}
         else:
             for name, value in values.items():
@@ -321,6 +420,7 @@ class SqlStore:
             merged["id"] = str(key)
         self._records[cache_key] = merged
         visit_id = merged.get("visit_id")
+        self._written.setdefault((entity, visit_id), {})[str(key)] = merged
         self._for_visit.pop((entity, visit_id), None)
 
     def _put_visit(self, visit_id: int, data: Record) -> None:
@@ -344,6 +444,7 @@ class SqlStore:
                 request.first_arrival_at = visit.arrived_at
         self._move_request(visit, data.get("status"))
         self._visit_records.pop(visit_id, None)
+        self._writes += 1
 
     def _move_request(self, visit: Visit, status: str | None) -> None:
         """Carry a visit's progress into its register entry (S29/S30 stay the office's call)."""
@@ -363,11 +464,14 @@ class SqlStore:
         if cache_key not in self._for_visit:
             model = ENTITY_MODELS[entity]
             rows = self.session.scalars(select(model).where(model.visit_id == visit_id)).all()
-            self._for_visit[cache_key] = [self._to_record(entity, row) for row in rows]
+            found = {str(r["id"]): r for r in (self._to_record(entity, row) for row in rows)}
+            found.update(self._written.get(cache_key, {}))
+            self._for_visit[cache_key] = list(found.values())
         return [dict(r) for r in self._for_visit[cache_key]]
 
     def record_conflict(self, conflict: ConflictRecord) -> None:
         """Keep the value that lost the merge beside the one kept, for the office."""
+        self._writes += 1
         self.session.add(
             Conflict(
                 visit_id=conflict.visit_id,
@@ -384,6 +488,7 @@ class SqlStore:
 
     def record_change(self, change: Change) -> None:
         """Queue a change for the pull feed; it is numbered as the transaction commits."""
+        self._writes += 1
         visit_id = change.visit_id
         customer_id = None
         if visit_id is not None:
