@@ -26,8 +26,11 @@ FINANCE_ROLES = (Role.FINANCE, Role.ADMIN)
 
 
 def hash_password(password: str) -> str:
-    """Hash a password for storage (scrypt via werkzeug)."""
-    return generate_password_hash(password)
+    """Hash a password for storage (scrypt via werkzeug unless the config says otherwise)."""
+    from flask import current_app
+
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    return generate_password_hash(password, method=method)
 
 
 def check_password(user: User, password: str) -> bool:

@@ -72,3 +72,5 @@ class TestConfig(Config):
         self.SECRET_KEY = "test-secret"
         self.SQLALCHEMY_DATABASE_URI = database_url
         self.WTF_CSRF_ENABLED = True
+        # Hashing is deliberately slow; the suite makes hundreds of users.
+        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

@@ -128,16 +128,19 @@ def apply_push(
     now_ms: int,
     *,
     max_ahead_ms: int = hlc.DEFAULT_MAX_AHEAD_MS,
+    client_epoch: str | None = None,
 ) -> PushResult:
     """Apply a device's ops in seq order, exactly once, and answer for each.
 
     The caller has authenticated device_id and commits the transaction after this returns.
+    ``client_epoch`` is the epoch the device last heard from the server (R35).
     """
     if len(ops) > MAX_BATCH:
         raise BatchTooLarge(f"a push may carry at most {MAX_BATCH} ops (got {len(ops)})")
     state = store.lock_device(device_id)
     envelopes = [read_envelope(raw) for raw in ops]
     store.prefetch(device_id, [e.raw for e in envelopes if isinstance(e.raw, Mapping)])
+    state = _bridge_restore_gap(store, device_id, state, envelopes, client_epoch)
     # An op without a readable seq cannot be placed in the device's sequence, so it is not counted.
     results = [
         OpResult(e.op_id, None, "rejected", "seq: must be an integer >= 1; op not processed")
@@ -167,6 +170,45 @@ def apply_push(
         hlc=hlc.format(now_ms, 0, hlc.SERVER_NODE),
         server_time_ms=now_ms,
     )
+
+
+# A device that synced with a server since restored from a backup skips, never waits forever.
+def _bridge_restore_gap(
+    store: Store,
+    device_id: str,
+    state: DeviceState,
+    envelopes: list[Envelope],
+    client_epoch: str | None,
+) -> DeviceState:
+    """Accept a device's sequence after a restore, recording the ops the restore lost (R35).
+
+    The device deleted ops the old server acknowledged; the restored server never saw them. Its
+    next op then lies beyond ``last_seq + 1`` for good, so the gap is recorded for the office and
+    bridged, instead of answering ``retry`` forever. Only a device that names another epoch than
+    the server's is bridged: within one epoch a gap is always waited for (R6).
+    """
+    if client_epoch is None or client_epoch == store.epoch():
+        return state
+    ahead = [e.seq for e in envelopes if e.seq is not None and e.seq > state.last_seq]
+    if not ahead or min(ahead) <= state.last_seq + 1:
+        return state
+    first_lost, last_lost = state.last_seq + 1, min(ahead) - 1
+    store.record_conflict(
+        ConflictRecord(
+            id=f"restore-gap:{device_id}:{first_lost}-{last_lost}",
+            entity="device",
+            record_id=device_id,
+            visit_id=None,
+            kept={"last_seq": state.last_seq, "epoch": store.epoch()},
+            other={"first_seq": min(ahead), "epoch": client_epoch},
+            device_id=device_id,
+            reason=(
+                f"the server was restored from a backup: ops {first_lost}..{last_lost} of this "
+                "device were acknowledged before the restore and are not here; re-enter them"
+            ),
+        )
+    )
+    return DeviceState(last_seq=last_lost, last_hlc=state.last_hlc)
 
 
 def _replayed(store: Store, device_id: str, env: Envelope) -> OpResult:

@@ -76,7 +76,7 @@ class ConflictRecord:
     id: str  # the op_id of the op that produced the conflict
     entity: str
     record_id: str
-    visit_id: int
+    visit_id: int | None  # None for a device-level record (a gap left by a restore)
     kept: Record | None
     other: Record
     device_id: str

@@ -284,6 +284,11 @@ class DeviceClient:
     def put(self, url, **kw):
         return self.client.put(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
 
+    def patch(self, url, json=None, **kw):
+        return self.client.patch(
+            url, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw
+        )
+
 
 @pytest.fixture
 def login(app):

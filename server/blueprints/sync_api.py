@@ -54,7 +54,7 @@ def push(data):
     db.session.commit()
     now_ms = SqlStore(user).now_ms()
     try:
-        result = _apply(user, device_id, data["ops"], now_ms)
+        result = _apply(user, device_id, data["ops"], now_ms, data["epoch"])
     except BatchTooLarge as exc:
         raise ApiError(413, str(exc), {"ops": [str(exc)]}) from None
     device = db.session.get(Device, device_id)
@@ -65,7 +65,7 @@ def push(data):
     return result.to_wire()
 
 
-def _apply(user, device_id: str, ops: list, now_ms: int):
+def _apply(user, device_id: str, ops: list, now_ms: int, client_epoch: str | None):
     """Apply a push as one batch (one flush), or op by op when the batch cannot stand.
 
     Nearly every push is a batch of fresh, valid ops: written with one flush it costs a few
@@ -75,12 +75,14 @@ def _apply(user, device_id: str, ops: list, now_ms: int):
     """
     try:
         with db.session.no_autoflush:
-            result = apply_push(SqlStore(user, batched=True), device_id, ops, now_ms)
+            result = apply_push(
+                SqlStore(user, batched=True), device_id, ops, now_ms, client_epoch=client_epoch
+            )
         db.session.flush()
         return result
     except (BatchAborted, IntegrityError):
         db.session.rollback()
-    return apply_push(SqlStore(user), device_id, ops, now_ms)
+    return apply_push(SqlStore(user), device_id, ops, now_ms, client_epoch=client_epoch)
 
 
 @blp.route("/pull", methods=["GET"])

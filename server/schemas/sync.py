@@ -9,6 +9,8 @@ class PushSchema(StrictSchema):
     protocol = fields.Integer(required=True)
     device_id = fields.String(required=True, validate=validate.Length(max=36))
     app_version = fields.String(validate=validate.Length(max=40), allow_none=True)
+    # The epoch the device last heard; after a restore it lets the server bridge the lost ops.
+    epoch = fields.String(validate=validate.Length(max=40), allow_none=True, load_default=None)
     ops = fields.List(fields.Raw(), required=True)
 
 

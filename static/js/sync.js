@@ -103,10 +103,12 @@ async function push(token, deviceId) {
     const ops = await tx(["outbox"], "readonly", (t) => t.all("outbox", null, MAX_BATCH));
     if (!ops.length) return;
     await uploadBlobs(ops, token);
+    // The epoch last heard lets a server restored from a backup bridge what it lost (R35).
+    const { sync } = await syncState();
     const { body, sentAt, receivedAt } = await call("/api/sync/push", {
       method: "POST",
       token,
-      json: { protocol: PROTOCOL, device_id: deviceId, ops },
+      json: { protocol: PROTOCOL, device_id: deviceId, epoch: sync?.epoch ?? null, ops },
     });
     await adjustClock(body, sentAt, receivedAt, deviceId);
     const { settled, missing } = await settle(ops, body);

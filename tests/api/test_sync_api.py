@@ -499,3 +499,29 @@ def test_r27a_pull_cursor_moves_past_other_engineers_changes(field):
     assert phone.pull_all() == []
     head = db.session.scalar(select(func.max(SyncChange.position)))
     assert int(phone.cursor.split(":")[1]) == head > before
+
+
+def test_r35_a_phone_that_synced_before_a_restore_is_not_stuck(field):
+    from server.services.defaults import new_epoch
+
+    phone, visit = field["phone"], field["visit"]
+    phone.op("checklist.set", visit.id, {"item_id": "kit", "state": "done", "note": ""})
+    old_epoch = phone.push()["epoch"]
+    # The restore: the database forgets the device's last op; the admin runs `onsite new-epoch`.
+    db.session.execute(text("UPDATE device SET last_seq = 0"))
+    db.session.execute(text("DELETE FROM sync_operation"))
+    db.session.commit()
+    new_epoch()
+    phone.op("checklist.set", visit.id, {"item_id": "on-time", "state": "done", "note": ""})
+    stuck = phone.dev.post(
+        "/api/sync/push", json={"protocol": 1, "device_id": phone.device_id, "ops": phone.outbox}
+    )
+    assert stuck.get_json()["results"][0]["status"] == "retry"  # no epoch named: waits
+    answer = phone.dev.post(
+        "/api/sync/push",
+        json={"protocol": 1, "device_id": phone.device_id, "epoch": old_epoch, "ops": phone.outbox},
+    )
+    body = answer.get_json()
+    assert body["results"][0]["status"] == "applied" and body["epoch"] != old_epoch
+    gap = db.session.scalars(select(Conflict).where(Conflict.entity == "device")).one()
+    assert gap.record_id == phone.device_id and "ops 1..1" in gap.reason

@@ -241,3 +241,26 @@ def test_r32_push_response_wire_shape(store, phone):
     assert body["results"] == [
         {"op_id": body["results"][0]["op_id"], "seq": 1, "status": "applied"}
     ]
+
+
+def test_r35_after_a_restore_a_device_naming_another_epoch_is_bridged_and_the_gap_recorded():
+    from sync_helpers import DEV_A, NOW, Phone, checklist, make_store
+
+    from sync.engine import apply_push
+
+    store = make_store()
+    phone = Phone(DEV_A)
+    lost = [phone.op("checklist.set", checklist("kit")) for _ in range(3)]
+    assert lost[-1]["seq"] == 3
+    nxt = phone.op("checklist.set", checklist("on-time"))
+    # Same epoch: a gap is waited for.
+    same = apply_push(store, DEV_A, [nxt], NOW, client_epoch=store.epoch())
+    assert [r.status for r in same.results] == ["retry"] and same.expected_seq == 1
+    # The device last heard another epoch: the server was restored; bridge and record the gap.
+    bridged = apply_push(store, DEV_A, [nxt], NOW, client_epoch="before-restore")
+    assert [r.status for r in bridged.results] == ["applied"] and bridged.expected_seq == 5
+    (gap,) = store.conflicts
+    assert gap.entity == "device" and "ops 1..3" in gap.reason
+    # No epoch named (an older app): never bridged.
+    store2 = make_store()
+    assert apply_push(store2, DEV_A, [nxt], NOW).results[0].status == "retry"
