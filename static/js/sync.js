@@ -79,7 +79,8 @@ export async function syncOnce() {
       await updateSync({ last_error: "auth", running: false });
       return "auth";
     }
-    const kind = error instanceof OfflineError ? "offline" : "server";
+    // 426: this app speaks an older protocol than the server; unsent work stays until updated.
+    const kind = error instanceof OfflineError ? "offline" : error?.status === 426 ? "upgrade" : "server";
     await updateSync({ last_error: kind, last_error_detail: String(error.message).slice(0, 300), online: kind !== "offline", running: false });
     return kind;
   }
