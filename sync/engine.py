@@ -6,6 +6,7 @@ own ``Store``; ``now_ms`` is passed in so the engine never reads a clock.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -195,7 +196,10 @@ def _bridge_restore_gap(
     first_lost, last_lost = state.last_seq + 1, min(ahead) - 1
     store.record_conflict(
         ConflictRecord(
-            id=f"restore-gap:{device_id}:{first_lost}-{last_lost}",
+            # No op produced it: a name-based UUID keeps one record per gap, in an op id's size.
+            id=str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"onsite:gap:{device_id}:{first_lost}-{last_lost}")
+            ),
             entity="device",
             record_id=device_id,
             visit_id=None,

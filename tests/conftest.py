@@ -79,6 +79,14 @@ def _wipe(app) -> None:
         tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
+                # A browser test's server thread may still be finishing a request: end it, so
+                # the truncation neither waits on its locks nor deadlocks with it.
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
                 conn.execute(
                     text(
                         "TRUNCATE "
