@@ -11,10 +11,12 @@ from server.services.accounts import revoke_device
 from tests.e2e.pwa_helpers import (
     PHONE,
     draw_signature,
+    idb,
     make_visit,
     open_app,
     outbox_count,
     sign_in,
+    sync_now,
     wait_synced,
     wait_until,
 )
@@ -68,20 +70,23 @@ def test_a_lost_signature_is_uploaded_again(live_server, make, browser, fresh):
     page = context.new_page()
     sign_in(page, live_server.url, "wang")
     page.goto(f"{live_server.url}/app/#/visit/{visit.id}/signoff")
-    # The first upload "succeeds" but never reaches the server: the push then names the blob.
-    uploads: list[str] = []
-
-    def lose_first(route):
-        uploads.append(route.request.url)
-        if len(uploads) == 1:
-            return route.fulfill(status=201, json={"created": True})
-        return route.continue_()
-
-    page.route("**/api/sync/blobs/*", lose_first)
+    # Sign with no signal, then make the phone believe the signature was uploaded although the
+    # server never got it (an upload whose answer was a lie, or a server restored since).
+    # page.route cannot stage this reliably: requests through a service worker escape it.
+    context.set_offline(True)
     page.fill("#signoff-form [name=customer_name]", "周老师")
     draw_signature(page, "#signature")
     page.click("#signoff-save")
-    wait_until(page, lambda: len(uploads) >= 2, what="the second upload")
+    wait_until(page, lambda: outbox_count(page) >= 1, what="the sign-off in the outbox")
+    marked = idb(
+        page,
+        "return tx(['blobs'], 'readwrite', async (t) => { const all = await t.all('blobs');"
+        " for (const b of all) await t.put('blobs', { ...b, uploaded: true });"
+        " return all.length; });",
+    )
+    assert marked == 1
+    context.set_offline(False)
+    sync_now(page)
     wait_synced(page)
     fresh()
     signoff = db.session.query(SignOff).one()
