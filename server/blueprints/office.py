@@ -281,7 +281,14 @@ def index():
         "parts": len(office_parts.returned_parts("pending")),
         "follow_ups": len(office_followups.follow_ups("open")),
     }
-    return render_template("office/index.html", counts=counts)
+    # Ops a restore from backup lost (sync rule R35): only the office can have them re-entered.
+    restore_gaps = db.session.scalars(
+        db.select(Conflict)
+        .where(Conflict.entity == "device", Conflict.resolved_at.is_(None))
+        .order_by(Conflict.created_at.desc())
+        .limit(50)
+    ).all()
+    return render_template("office/index.html", counts=counts, restore_gaps=restore_gaps)
 
 
 # --- SLA board ---

@@ -525,3 +525,23 @@ def test_r35_a_phone_that_synced_before_a_restore_is_not_stuck(field):
     assert body["results"][0]["status"] == "applied" and body["epoch"] != old_epoch
     gap = db.session.scalars(select(Conflict).where(Conflict.entity == "device")).one()
     assert gap.record_id == phone.device_id and "ops 1..1" in gap.reason
+
+
+def test_r35_the_office_home_page_lists_work_lost_in_a_restore(field, login):
+    from server.services.defaults import new_epoch
+
+    phone, visit, make = field["phone"], field["visit"], field["make"]
+    phone.op("checklist.set", visit.id, {"item_id": "kit", "state": "done", "note": ""})
+    old_epoch = phone.push()["epoch"]
+    db.session.execute(text("UPDATE device SET last_seq = 0"))
+    db.session.execute(text("DELETE FROM sync_operation"))
+    db.session.commit()
+    new_epoch()
+    phone.op("checklist.set", visit.id, {"item_id": "on-time", "state": "done", "note": ""})
+    phone.dev.post(
+        "/api/sync/push",
+        json={"protocol": 1, "device_id": phone.device_id, "epoch": old_epoch, "ops": phone.outbox},
+    )
+    page = login(make.user("office")).get("/office/?lang=en").get_data(as_text=True)
+    assert "Work lost in a server restore" in page
+    assert phone.device_id in page and "ops 1..1" in page
