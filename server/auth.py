@@ -133,7 +133,7 @@ def require_device(view: F) -> F:
 
 def init_app(app: Flask) -> None:
     """Load the principal for every request and check CSRF for cookie-authenticated writes."""
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    # CSRF is checked below, only for cookie-authenticated writes.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
 
     @app.before_request

@@ -10,6 +10,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .schemas.common import ErrorSchema
+
 # Named constraints make migrations portable between SQLite batch mode and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -26,6 +28,9 @@ class Base(DeclarativeBase):
 
 class OnsiteApi(Api):
     """flask-smorest's Api, leaving error handling to server.errors (one shape everywhere)."""
+
+    # The OpenAPI description documents the error shape server.errors really sends.
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self) -> None:
         return None

@@ -98,9 +98,6 @@ def _wipe(app) -> None:
                 conn.execute(text("PRAGMA foreign_keys=OFF"))
                 for table in reversed(tables):
                     conn.execute(text(f'DELETE FROM "{table}"'))
-                conn.execute(text("DELETE FROM sqlite_sequence")) if conn.execute(
-                    text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
-                ).first() else None
                 conn.execute(text("PRAGMA foreign_keys=ON"))
             conn.execute(text("INSERT INTO sync_counter (id, value) VALUES (1, 0)"))
         from server.services.defaults import ensure_defaults

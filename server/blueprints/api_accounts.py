@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from ..auth import OFFICE_ROLES, authenticate, current_user, require_roles
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Device, Role
+from ..models import Device, Role, User
 from ..models.types import utcnow
 from ..schemas.accounts import DeviceLoginResultSchema, DeviceLoginSchema, DeviceSchema, UserSchema
 from ..services.accounts import revoke_device, sign_in_device
@@ -71,8 +71,6 @@ def revoke(device_id: str):
 @require_roles(*OFFICE_ROLES, Role.FINANCE)
 def engineers():
     """List active engineers, for dispatch."""
-    from ..models import User
-
     return db.session.scalars(
         db.select(User).where(User.role == Role.ENGINEER, User.is_active).order_by(User.username)
     ).all()

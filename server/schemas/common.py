@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 
 class StrictSchema(Schema):
@@ -45,11 +45,6 @@ def one_of(choices, required: bool = False, **kwargs) -> fields.String:
     )
 
 
-class PageArgs(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-
-
 class PageMeta(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
@@ -70,9 +65,3 @@ class ErrorSchema(Schema):
     error = fields.String(required=True)
     message = fields.String(required=True)
     fields_ = fields.Dict(data_key="fields")
-
-
-def require_one(data: dict, *names: str) -> None:
-    """Raise unless at least one of the fields is present."""
-    if not any(data.get(n) is not None for n in names):
-        raise ValidationError(f"Give at least one of: {', '.join(names)}.", names[0])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marshmallow import Schema, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..domain.timezone import business_day
 from ..models.finance import PAYMENT_METHODS
 from ..models.types import utcnow
-from .common import AwareDateTime, StrictSchema, ValidationError, one_of, text
+from .common import AwareDateTime, StrictSchema, one_of, text
 
 MAX_FEN = 10_000_000_000  # the sync layer's cap: 100 million yuan
 

@@ -1,9 +1,9 @@
 """The service register on the wire."""
 
-from marshmallow import fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..models import Channel, Level, RequestStatus
-from .common import AwareDateTime, StrictSchema, ValidationError, one_of, text
+from .common import AwareDateTime, StrictSchema, one_of, text
 
 
 class CallbackSchema(StrictSchema):

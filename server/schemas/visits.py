@@ -1,9 +1,9 @@
 """Visits on the wire."""
 
-from marshmallow import fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..models import VisitStatus
-from .common import AwareDateTime, StrictSchema, ValidationError, one_of, text
+from .common import AwareDateTime, StrictSchema, one_of, text
 
 
 def _check_window(data: dict) -> None:

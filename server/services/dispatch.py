@@ -6,12 +6,15 @@ from typing import Any
 
 from sqlalchemy import func, update
 
+from sync.engine import emit_visit_snapshot, mark_stale_signoffs
+
 from ..errors import ApiError
 from ..extensions import db
 from ..models import RequestStatus, Role, ServiceRequest, User, Visit, VisitAssignment, VisitStatus
 from ..models.types import utcnow
 from . import changes
 from .snapshots import customer_snapshot, equipment_snapshot
+from .sync_store import SqlStore, visit_record
 
 CLOSED_VISIT = {VisitStatus.COMPLETED, VisitStatus.NOT_FIXED, VisitStatus.CANCELLED}
 
@@ -30,10 +33,6 @@ def get_engineer(engineer_id: int) -> User:
 
 def _announce(visit: Visit, previous_engineer_id: int | None) -> None:
     """Queue the feed entries that bring the visit to its engineer and take it from the last."""
-    from sync.engine import emit_visit_snapshot
-
-    from .sync_store import SqlStore, visit_record
-
     session = db.session()
     db.session.flush()
     now = utcnow()
@@ -154,6 +153,9 @@ def update_visit(visit: Visit, data: dict[str, Any]) -> Visit:
             "The window must end after it starts.",
             {"window_end": ["Must be after window_start."]},
         )
+    if "onsite_fee_fen" in data or "inspection_only" in data:
+        # What the customer signed for may no longer hold (sync rule R25).
+        mark_stale_signoffs(SqlStore(None), visit.id, "the office changed the visit's charges")
     _announce(visit, previous)
     return visit
 

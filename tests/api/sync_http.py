@@ -11,6 +11,7 @@ from typing import Any
 from sync import hlc
 from sync.digest import digest_visit
 from sync.engine import visit_view
+from tests.sync.sync_helpers import transition as transition  # re-exported for the tests
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
@@ -111,19 +112,6 @@ def server_digest(visit_id: int) -> str:
     from server.services.sync_store import SqlStore
 
     return digest_visit(visit_view(SqlStore(None), visit_id))
-
-
-def transition(to: str, **kw: Any) -> dict[str, Any]:
-    base = {
-        "to": to,
-        "late_reason": None,
-        "customer_informed": None,
-        "permission_granted": None,
-        "outcome_summary": None,
-        "explanation": None,
-        "escalate": None,
-    }
-    return {**base, **kw}
 
 
 def part(qty: int = 1, unit_cost_fen: int = 1000, **kw: Any) -> dict[str, Any]:

@@ -545,3 +545,26 @@ def test_r35_the_office_home_page_lists_work_lost_in_a_restore(field, login):
     page = login(make.user("office")).get("/office/?lang=en").get_data(as_text=True)
     assert "Work lost in a server restore" in page
     assert phone.device_id in page and "ops 1..1" in page
+
+
+def test_r25_an_office_change_to_the_charges_after_sign_off_marks_it_stale(field, login):
+    phone, visit, make = field["phone"], field["visit"], field["make"]
+    phone.op("part.add", visit.id, part(qty=1, unit_cost_fen=500))
+    phone.push()
+    blob = phone.upload()
+    phone.op(
+        "signoff.sign",
+        visit.id,
+        {
+            "customer_name": "周老師",
+            "signature_blob": blob,
+            "digest": server_digest(visit.id),
+            "signed_hlc": phone.clock,
+        },
+    )
+    assert phone.push()["results"][0]["server_state"]["stale"] is False
+    office = login(make.user("office"))
+    assert office.patch(f"/api/visits/{visit.id}", json={"onsite_fee_fen": 1}).status_code == 200
+    db.session.expire_all()
+    signoff = db.session.scalars(select(SignOff)).one()
+    assert signoff.stale is True and "office changed" in signoff.stale_reason
