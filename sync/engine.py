@@ -14,12 +14,13 @@ from typing import Any
 
 from sync import hlc, merge
 from sync.digest import digest_visit, visit_signoff_view
+from sync.limits import RECEIPT_SEQ_DIGITS, REQUEST_LIMITS
 from sync.ops import MAX_BATCH, Envelope, Op, ValidationError, parse_op, read_envelope
 from sync.store import Change, ConflictRecord, DeviceState, OpRecord, Record, Store
 from sync.versions import TooNew, TooOld, upgrade
 
 DEFAULT_PULL_LIMIT = 500
-MAX_PULL_LIMIT = 1000
+MAX_PULL_LIMIT = REQUEST_LIMITS["pull_limit"]
 SNAPSHOT_ENTITIES = (
     "checklist_item",
     "part_event",
@@ -185,10 +186,14 @@ def _bridge_restore_gap(
 
     The device deleted ops the old server acknowledged; the restored server never saw them. Its
     next op then lies beyond ``last_seq + 1`` for good, so the gap is recorded for the office and
-    bridged, instead of answering ``retry`` forever. Only a device that names another epoch than
-    the server's is bridged: within one epoch a gap is always waited for (R6).
+    bridged, instead of answering ``retry`` forever. Only a device that names a previous epoch of
+    this server is bridged: within one epoch, or from an epoch the server never had, a gap is
+    waited for (R6).
     """
     if client_epoch is None or client_epoch == store.epoch():
+        return state
+    if not store.is_past_epoch(client_epoch):
+        # An epoch this server never had proves no restore: the gap is waited for (R6).
         return state
     ahead = [e.seq for e in envelopes if e.seq is not None and e.seq > state.last_seq]
     if not ahead or min(ahead) <= state.last_seq + 1:
@@ -331,6 +336,9 @@ class _Ctx:
         """Insert an insert-only record; return the result unless the caller should go on."""
         key = self.op.record_id
         existing = self.store.get(entity, key)
+        if existing is not None and existing.get("visit_id") != self.op.visit_id:
+            # Another visit's record (perhaps another engineer's): answer without its content.
+            raise Rejection(f"record_id: {entity} {key} already exists on another visit")
         decision = merge.insert_only_decision(existing, content)
         if decision == "duplicate":
             return self.result("duplicate", f"{entity} {key} is already stored", existing)
@@ -348,11 +356,38 @@ def _apply(store: Store, device_id: str, op: Op, stamp: str, now_ms: int) -> OpR
     visit = store.get("visit", op.visit_id)
     if visit is None:
         raise Rejection(f"visit {op.visit_id} does not exist")
+    if op.kind in RECEIPT_KINDS:
+        problem = receipt_no_problem(
+            op.payload["receipt_no"], RECEIPT_KINDS[op.kind], store.receipt_prefix(device_id)
+        )
+        if problem is not None:
+            raise Rejection(f"payload.receipt_no: {problem}")
     ctx = _Ctx(store, device_id, op, stamp, now_ms, visit)
     result = APPLIERS[op.kind](ctx)
     if result.status == "applied" and op.kind != "signoff.sign":
         mark_stale_signoffs(store, op.visit_id, f"visit changed after sign-off by op {op.op_id}")
     return result
+
+
+# The letter that starts each kind's receipt numbers (server/domain/receipts.py, S21, S23).
+RECEIPT_KINDS = {"payment.record": "R", "equipment_receipt.issue": "E"}
+
+
+def receipt_no_problem(number: str, letter: str, prefix: str | None) -> str | None:
+    """Return why a device may not issue this receipt number, or None if it may.
+
+    A number is LETTER-PREFIX-SEQ; the prefix must be the sending device's own, so that no device
+    can take (squat) another's numbers, and SEQ is 1 to 16 ASCII digits, not zero. A store that
+    gives devices no prefix (None) leaves the number unchecked.
+    """
+    if prefix is None:
+        return None
+    head, _, seq = number.rpartition("-")
+    if head != f"{letter}-{prefix}":
+        return f"must start with {letter}-{prefix}-, this device's own receipt prefix"
+    if not (seq.isascii() and seq.isdigit()) or len(seq) > RECEIPT_SEQ_DIGITS or int(seq) == 0:
+        return f"must end in a sequence number of 1 to {RECEIPT_SEQ_DIGITS} digits, not zero"
+    return None
 
 
 def _transition(ctx: _Ctx) -> OpResult:
@@ -590,8 +625,10 @@ def format_cursor(epoch: str, position: int) -> str:
 def parse_cursor(cursor: str) -> tuple[str, int]:
     """Decode a pull cursor, raising CursorError if it is malformed."""
     epoch, sep, pos = cursor.rpartition(":")
-    if not sep or not epoch or not pos.isdigit():
-        raise CursorError(f"malformed cursor {cursor!r}: expected '<epoch>:<position>'")
+    # ASCII digits only: str.isdigit() also takes "٣", and int() would read it.
+    if not sep or not epoch or not (pos.isascii() and pos.isdigit()) or len(pos) > 18:
+        shown = cursor[:100].encode("ascii", "backslashreplace").decode()
+        raise CursorError(f"malformed cursor {shown!r}: expected '<epoch>:<position>'")
     return epoch, int(pos)
 
 

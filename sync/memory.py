@@ -30,6 +30,8 @@ class MemoryStore:
         self.changes: list[Change] = []
         self.blobs: set[str] = set()
         self.assignments: dict[str, set[int]] = {}
+        self.prefixes: dict[str, str] = {}  # device id -> receipt prefix; absent: unchecked
+        self.past_epochs: set[str] = set()
         self.position = 0
 
     # --- the Store protocol ---
@@ -132,6 +134,14 @@ class MemoryStore:
         """Return the epoch."""
         return self._epoch
 
+    def is_past_epoch(self, epoch: str) -> bool:
+        """Return whether the store ran under epoch before a restore."""
+        return epoch in self.past_epochs
+
+    def receipt_prefix(self, device_id: str) -> str | None:
+        """Return the device's receipt prefix, if the test gave it one."""
+        return self.prefixes.get(device_id)
+
     def now_ms(self) -> int:
         """Return the store's fixed clock."""
         return self._now_ms
@@ -160,6 +170,7 @@ class MemoryStore:
 
     def restore_epoch(self, epoch: str) -> None:
         """Pretend the database was restored from a backup under a new epoch."""
+        self.past_epochs.add(self._epoch)
         self._epoch = epoch
 
     def _snapshot(self) -> tuple[Any, ...]:

@@ -189,6 +189,14 @@ class Store(Protocol):
         """Return the server's epoch; it changes when the database is restored or reset."""
         ...
 
+    def is_past_epoch(self, epoch: str) -> bool:
+        """Return whether epoch was once this server's (before a restore started a new one)."""
+        ...
+
+    def receipt_prefix(self, device_id: str) -> str | None:
+        """Return the device's own receipt-number prefix, or None if devices have none."""
+        ...
+
     def now_ms(self) -> int:
         """Return the server's clock in Unix milliseconds."""
         ...

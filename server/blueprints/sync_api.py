@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from sync.engine import BatchTooLarge, CursorError, apply_push, build_pull, parse_cursor
+from sync.limits import REQUEST_LIMITS
 
 from ..auth import require_device
 from ..errors import ApiError
@@ -24,7 +25,7 @@ blp = Blueprint("sync_api", __name__, url_prefix="/api/sync", description="Sync 
 
 PROTOCOL = 1
 BLOB_TYPES = {"image/png", "image/jpeg", "image/webp"}
-MAX_BLOB_BYTES = 2 * 1024 * 1024
+MAX_BLOB_BYTES = REQUEST_LIMITS["blob_bytes"]
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sync.limits import text_limit
+
 from ..extensions import db
 from .types import JSONType, UTCDateTime, utcnow
 
@@ -48,8 +50,8 @@ class PartEvent(_Captured, db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
-    part_code: Mapped[str] = mapped_column(String(64))
-    description: Mapped[str] = mapped_column(String(200))
+    part_code: Mapped[str] = mapped_column(String(text_limit("part.add", "part_code")))
+    description: Mapped[str] = mapped_column(String(text_limit("part.add", "description")))
     qty: Mapped[int]
     unit_cost_fen: Mapped[int]
     reverses_id: Mapped[str | None] = mapped_column(ForeignKey("part_event.id"), unique=True)
@@ -96,7 +98,9 @@ class EquipmentReceipt(_Captured, db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
     receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
-    description: Mapped[str] = mapped_column(String(400))
+    description: Mapped[str] = mapped_column(
+        String(text_limit("equipment_receipt.issue", "description"))
+    )
     brand: Mapped[str] = mapped_column(String(120), default="")
     model: Mapped[str] = mapped_column(String(120), default="")
     serial: Mapped[str] = mapped_column(String(120), default="")
