@@ -115,9 +115,7 @@ def clean_text(value: str) -> str:
     """Return `value` with NULs and lone surrogates replaced by U+FFFD, so it can be stored."""
     if text_problem(value) is None:
         return value
-    return "".join(
-        "\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in value
-    )
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in value)
 
 
 def storable(value: Any, depth: int = 0) -> Any:

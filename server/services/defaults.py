@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 
 from ..extensions import db
-from ..models.types import utcnow
 from ..models import ChecklistTemplate, ServerState, SyncCounter
+from ..models.types import utcnow
 from . import changes
 
 CHECKLIST_FILE = Path(__file__).resolve().parent.parent / "data" / "visit-checklist.json"

@@ -613,7 +613,8 @@ def _is_key(record_id: str) -> bool:
     if UUID_RE.fullmatch(record_id):
         return True
     visit, sep, item = record_id.partition(":")
-    return bool(sep) and visit.isascii() and visit.isdigit() and len(visit) <= 10 and len(item) <= 64
+    digits = visit.isascii() and visit.isdigit() and len(visit) <= 10
+    return bool(sep) and digits and len(item) <= 64
 
 
 def _constraint(exc: IntegrityError) -> str:

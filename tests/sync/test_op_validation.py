@@ -3,7 +3,7 @@
 import pytest
 from sync_helpers import DEV_A, DEV_B, Phone, checklist, payment
 
-from sync import limits, ops
+from sync import limits
 from sync.ops import ValidationError, parse_op, read_envelope
 
 
