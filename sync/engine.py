@@ -356,6 +356,16 @@ def _apply(store: Store, device_id: str, op: Op, stamp: str, now_ms: int) -> OpR
     visit = store.get("visit", op.visit_id)
     if visit is None:
         raise Rejection(f"visit {op.visit_id} does not exist")
+    moved, heard_ms = store.reassigned(device_id, op.visit_id)
+    if moved and heard_ms is not None and hlc.parse(op.hlc).wall_ms >= heard_ms:
+        # R36: recorded after the phone was told the visit is someone else's now.
+        why = (
+            f"visit {op.visit_id} was reassigned, and this phone had been told so before this "
+            f"{op.kind} was recorded; not applied"
+        )
+        told = _Ctx(store, device_id, op, stamp, now_ms, visit)
+        told.conflict("visit", str(op.visit_id), None, _refused_op(op, stamp, now_ms), why)
+        return OpResult(op.op_id, op.seq, "conflict", why)
     if op.kind in RECEIPT_KINDS:
         problem = receipt_no_problem(
             op.payload["receipt_no"], RECEIPT_KINDS[op.kind], store.receipt_prefix(device_id)
@@ -366,7 +376,46 @@ def _apply(store: Store, device_id: str, op: Op, stamp: str, now_ms: int) -> OpR
     result = APPLIERS[op.kind](ctx)
     if result.status == "applied" and op.kind != "signoff.sign":
         mark_stale_signoffs(store, op.visit_id, f"visit changed after sign-off by op {op.op_id}")
+    if moved and result.status == "applied":
+        # R36: real field work captured before the phone heard of the reassignment: kept, and
+        # shown to the office beside the new engineer's work.
+        why = (
+            f"{op.kind} recorded by the previous engineer's phone before it heard that visit "
+            f"{op.visit_id} was reassigned; kept, check it against the new engineer's work"
+        )
+        record = _refused_op(op, stamp, now_ms)
+        ctx.conflict(KIND_RECORD.get(op.kind, "visit"), _record_key(op), None, record, why)
     return result
+
+
+# The record each kind of op writes (a transition writes the visit itself).
+KIND_RECORD = {
+    "checklist.set": "checklist_item",
+    "part.add": "part_event",
+    "payment.record": "payment",
+    "payment.void": "payment_void",
+    "charge.waive": "charge_waiver",
+    "equipment_receipt.issue": "equipment_receipt",
+    "damage.record": "damage",
+    "feedback.submit": "feedback",
+    "signoff.sign": "signoff",
+}
+
+
+def _record_key(op: Op) -> str:
+    return str(op.visit_id) if op.kind == "visit.transition" else op.record_id
+
+
+def _refused_op(op: Op, stamp: str, now_ms: int) -> Record:
+    """The op as the office is shown it beside the visit: kind, record and what it held."""
+    return {
+        "kind": op.kind,
+        "record_id": op.record_id,
+        **op.payload,
+        "hlc": stamp,
+        "device_time": op.device_time,
+        "received_ms": now_ms,
+    }
 
 
 # The letter that starts each kind's receipt numbers (server/domain/receipts.py, S21, S23).

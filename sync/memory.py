@@ -32,6 +32,8 @@ class MemoryStore:
         self.assignments: dict[str, set[int]] = {}
         self.prefixes: dict[str, str] = {}  # device id -> receipt prefix; absent: unchecked
         self.past_epochs: set[str] = set()
+        # (device id, visit id) -> when the device heard the visit was reassigned (None: not yet)
+        self.moved: dict[tuple[str, int], int | None] = {}
         self.position = 0
 
     # --- the Store protocol ---
@@ -133,6 +135,11 @@ class MemoryStore:
     def epoch(self) -> str:
         """Return the epoch."""
         return self._epoch
+
+    def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
+        """Return whether the visit was moved from the device, and when it heard (tests set it)."""
+        key = (device_id, visit_id)
+        return (key in self.moved, self.moved.get(key))
 
     def is_past_epoch(self, epoch: str) -> bool:
         """Return whether the store ran under epoch before a restore."""

@@ -185,6 +185,11 @@ class Store(Protocol):
         """Return whether the device may record field data on the visit."""
         ...
 
+    def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
+        """Return whether the visit was taken from the device's engineer, and when (server ms)
+        the device first pulled that news, or None if it has not yet (R36)."""
+        ...
+
     def epoch(self) -> str:
         """Return the server's epoch; it changes when the database is restored or reset."""
         ...

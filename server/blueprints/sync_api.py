@@ -18,7 +18,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Blob, Device, SyncCounter
 from ..schemas.sync import BlobResultSchema, PullArgs, PullPageSchema, PushResultSchema, PushSchema
-from ..services.sync_store import BatchAborted, SqlStore, ms_to_datetime
+from ..services.sync_store import BatchAborted, SqlStore, ms_to_datetime, note_revokes_heard
 from . import api_guard
 
 blp = Blueprint("sync_api", __name__, url_prefix="/api/sync", description="Sync protocol")
@@ -105,6 +105,9 @@ def pull(args):
         page = build_pull(store, g.user, cursor, args["limit"])
     except CursorError as exc:
         raise ApiError(400, str(exc), {"cursor": [str(exc)]}) from None
+    if any(c.op == "revoke" for c in page.changes):
+        note_revokes_heard(g.device.id, g.user.id, page.changes)
+        db.session.commit()
     return page.to_wire()
 
 

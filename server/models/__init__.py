@@ -37,7 +37,7 @@ from .office import (
 )
 from .requests import OPEN_STATUSES, Callback, Channel, Level, RequestStatus, ServiceRequest
 from .sync_state import ChecklistTemplate, ServerState, SyncChange, SyncCounter, SyncOperation
-from .visits import Visit, VisitAssignment, VisitStatus
+from .visits import RevokeNotice, Visit, VisitAssignment, VisitStatus
 
 __all__ = [
     "OPEN_STATUSES",
@@ -75,6 +75,7 @@ __all__ = [
     "PaymentVoid",
     "RequestStatus",
     "ReturnedPartHandling",
+    "RevokeNotice",
     "Role",
     "ServerState",
     "ServiceRequest",

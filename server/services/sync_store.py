@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sync import hlc
@@ -34,6 +34,7 @@ from ..models import (
     PartEvent,
     Payment,
     PaymentVoid,
+    RevokeNotice,
     ServerState,
     ServiceRequest,
     SignOff,
@@ -590,6 +591,16 @@ class SqlStore:
         state = self.session.get(ServerState, "epoch")
         return state.value if state is not None else "none"
 
+    def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
+        """Return whether the visit was taken from this engineer, and when the device heard it."""
+        visit = self._visit(visit_id)
+        if visit is None or visit.engineer_id == self.user.id:
+            return False, None
+        notice = self.session.get(RevokeNotice, (device_id, visit_id))
+        if notice is None or notice.heard_at < _last_unassigned(visit_id, self.user.id):
+            return True, None
+        return True, datetime_to_ms(notice.heard_at)
+
     def is_past_epoch(self, epoch: str) -> bool:
         """Return whether epoch was this server's before `onsite new-epoch` replaced it."""
         key = past_epoch_key(epoch)
@@ -602,6 +613,33 @@ class SqlStore:
     def now_ms(self) -> int:
         """Return the server's clock in Unix milliseconds."""
         return datetime_to_ms(datetime.now(UTC))
+
+
+def _last_unassigned(visit_id: int, engineer_id: int) -> datetime:
+    last = db.session.scalar(
+        select(func.max(VisitAssignment.unassigned_at)).where(
+            VisitAssignment.visit_id == visit_id, VisitAssignment.engineer_id == engineer_id
+        )
+    )
+    return last if last is not None else datetime.min.replace(tzinfo=UTC)
+
+
+def note_revokes_heard(device_id: str, user_id: int, changes_pulled: list[Change]) -> None:
+    """Remember when a device first pulled the news that a visit was taken from its engineer.
+
+    Ops the phone stamps after this moment are refused as conflicts (R36); a notice older than
+    the visit's latest reassignment belongs to an earlier one and is renewed.
+    """
+    now = datetime.now(UTC)
+    for change in changes_pulled:
+        if change.entity != "visit" or change.op != "revoke" or not str(change.id).isdigit():
+            continue
+        visit_id = int(change.id)
+        notice = db.session.get(RevokeNotice, (device_id, visit_id))
+        if notice is None:
+            db.session.add(RevokeNotice(device_id=device_id, visit_id=visit_id, heard_at=now))
+        elif notice.heard_at < _last_unassigned(visit_id, user_id):
+            notice.heard_at = now
 
 
 def _fits_int32(value: Any) -> bool:

@@ -11,11 +11,12 @@ import json
 import uuid
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select
-from sync_http import HttpPhone, part, payment
+from sync_http import HttpPhone, part, payment, transition
 
 from server.extensions import db
-from server.models import Payment, SyncOperation
+from server.models import Conflict, Payment, SyncOperation, Visit
 from sync.limits import INT32_MAX, MAX_FEN, text_limit
 
 
@@ -256,3 +257,47 @@ def test_a_conflict_about_another_visits_record_reveals_none_of_it(field, make, 
     result = phone.push()["results"][0]
     assert result["status"] == "rejected" and "server_state" not in result
     assert "4242" not in json.dumps(result) and other.device_id not in json.dumps(result)
+
+
+def test_reassignment_keeps_work_recorded_before_the_phone_heard_and_refuses_what_came_after(
+    field, make, login, signed_device
+):
+    """Fault 4 (R36): eng1's payment and `completed` after hearing of the move are not applied."""
+    phone, visit = field["phone"], field["visit"]
+    with freeze_time("2026-11-30T02:00:00Z") as clock:
+        phone.pull_all()
+        # Offline on site: recorded before the office moved the visit, or before the phone heard.
+        before = phone.op(
+            "checklist.set", visit.id, {"item_id": "kit", "state": "done", "note": ""}
+        )
+        second_engineer = make.user("engineer")
+        office = login(make.user("office"))
+        clock.tick(60)
+        moved = office.patch(f"/api/visits/{visit.id}", json={"engineer_id": second_engineer.id})
+        assert moved.status_code == 200
+        clock.tick(60)
+        assert phone.push()["results"][0]["status"] == "applied"
+        db.session.expire_all()
+        flagged = db.session.scalars(select(Conflict).where(Conflict.op_id == before["op_id"]))
+        assert [c.reason for c in flagged] and "previous engineer" in flagged_reason(before)
+        # The phone pulls: now it knows the visit is not its engineer's any more.
+        assert ("visit", "revoke") in {(c["entity"], c["op"]) for c in phone.pull_all()}
+        clock.tick(60)
+        pay = phone.op("payment.record", visit.id, payment(1000, phone.receipt_no()))
+        done = phone.op("visit.transition", visit.id, transition("completed", outcome_summary="x"))
+        results = phone.push()["results"]
+    assert [r["status"] for r in results] == ["conflict", "conflict"]
+    db.session.expire_all()
+    assert db.session.get(Payment, pay["record_id"]) is None
+    assert db.session.get(Visit, visit.id).status != "completed"
+    refused = db.session.scalars(
+        select(Conflict).where(Conflict.op_id.in_([pay["op_id"], done["op_id"]]))
+    )
+    assert len(list(refused)) == 2
+
+
+def flagged_reason(op: dict) -> str:
+    return " ".join(
+        c.reason or ""
+        for c in db.session.scalars(select(Conflict).where(Conflict.op_id == op["op_id"]))
+    )

@@ -1,4 +1,4 @@
-"""Sync at the edges: part and equipment-receipt columns as wide as the op limits allow.
+"""Sync at the edges: op columns as wide as the op limits; when a phone heard of a reassignment.
 
 Revision ID: 0005
 Revises: 0004
@@ -7,6 +7,7 @@ Create Date: 2026-11-30 21:30:00
 """
 from alembic import op
 import sqlalchemy as sa
+import server.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0005'
@@ -23,6 +24,14 @@ WIDENED = [
 
 
 def upgrade():
+    op.create_table('revoke_notice',
+    sa.Column('device_id', sa.String(length=36), nullable=False),
+    sa.Column('visit_id', sa.Integer(), nullable=False),
+    sa.Column('heard_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_revoke_notice_device_id_device')),
+    sa.ForeignKeyConstraint(['visit_id'], ['visit.id'], name=op.f('fk_revoke_notice_visit_id_visit')),
+    sa.PrimaryKeyConstraint('device_id', 'visit_id', name=op.f('pk_revoke_notice'))
+    )
     for table, column, old, new in WIDENED:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column(
@@ -32,6 +41,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('revoke_notice')
     for table, column, old, new in reversed(WIDENED):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column(
