@@ -273,6 +273,8 @@ def _process(
             raise Rejection(str(e)) from None
         refs = op.blob_refs()
         missing = sorted(set(refs) - store.existing_blobs(refs))
+        lost = store.lost_blobs(missing)
+        missing = [m for m in missing if m not in lost]
         if missing:
             return (
                 OpResult(env.op_id, env.seq, "retry", "blobs missing", missing_blobs=missing),
@@ -280,7 +282,7 @@ def _process(
             )
         stamp = merge.effective_stamp(op.hlc, state.last_hlc, now_ms, max_ahead_ms)
         with store.savepoint():
-            result = _apply(store, device_id, op, stamp, now_ms)
+            result = _apply(store, device_id, op, stamp, now_ms, lost)
     except Rejection as r:
         result = OpResult(env.op_id, env.seq, "rejected", r.reason)
     store.record_op(
@@ -349,8 +351,15 @@ class _Ctx:
         return None
 
 
-def _apply(store: Store, device_id: str, op: Op, stamp: str, now_ms: int) -> OpResult:
-    """Apply one validated op inside its savepoint."""
+def _apply(
+    store: Store,
+    device_id: str,
+    op: Op,
+    stamp: str,
+    now_ms: int,
+    lost: Mapping[str, str] | None = None,
+) -> OpResult:
+    """Apply one validated op inside its savepoint; `lost` are its blobs given up as lost."""
     if not store.may_write(device_id, op.visit_id):
         raise Rejection(f"visit {op.visit_id} is not assigned to this device")
     visit = store.get("visit", op.visit_id)
@@ -376,6 +385,13 @@ def _apply(store: Store, device_id: str, op: Op, stamp: str, now_ms: int) -> OpR
     result = APPLIERS[op.kind](ctx)
     if result.status == "applied" and op.kind != "signoff.sign":
         mark_stale_signoffs(store, op.visit_id, f"visit changed after sign-off by op {op.op_id}")
+    if lost and result.status == "applied":
+        # R13a: the record stands without the photo or signature; the office sees the gap.
+        why = "; ".join(
+            f"blob {sha[:12]} lost on the phone: {reason}" for sha, reason in lost.items()
+        )
+        record = {**_refused_op(op, stamp, now_ms), "lost_blobs": dict(lost)}
+        ctx.conflict(KIND_RECORD.get(op.kind, "visit"), _record_key(op), None, record, why)
     if moved and result.status == "applied":
         # R36: real field work captured before the phone heard of the reassignment: kept, and
         # shown to the office beside the new engineer's work.

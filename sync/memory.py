@@ -32,6 +32,7 @@ class MemoryStore:
         self.assignments: dict[str, set[int]] = {}
         self.prefixes: dict[str, str] = {}  # device id -> receipt prefix; absent: unchecked
         self.past_epochs: set[str] = set()
+        self.lost: dict[str, str] = {}  # blob hash -> the reason a phone gave it up
         # (device id, visit id) -> when the device heard the visit was reassigned (None: not yet)
         self.moved: dict[tuple[str, int], int | None] = {}
         self.position = 0
@@ -126,6 +127,10 @@ class MemoryStore:
     def existing_blobs(self, hashes: list[str]) -> set[str]:
         """Return the hashes held."""
         return {h for h in hashes if h in self.blobs}
+
+    def lost_blobs(self, hashes: list[str]) -> dict[str, str]:
+        """Return the given-up blobs among hashes, with their reasons."""
+        return {h: self.lost[h] for h in hashes if h in self.lost}
 
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Return whether the device is assigned the visit (unrestricted devices may write all)."""

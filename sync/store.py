@@ -181,6 +181,10 @@ class Store(Protocol):
         """Return the subset of hashes whose blobs the server holds."""
         ...
 
+    def lost_blobs(self, hashes: list[str]) -> dict[str, str]:
+        """Return, of these hashes, the blobs a phone gave up as lost, with the reason given."""
+        ...
+
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Return whether the device may record field data on the visit."""
         ...

@@ -4,6 +4,7 @@ from .accounts import Device, Role, User
 from .customers import Customer, Equipment
 from .field import (
     Blob,
+    BlobLoss,
     ChargeWaiver,
     ChecklistEntry,
     Conflict,
@@ -42,6 +43,7 @@ from .visits import RevokeNotice, Visit, VisitAssignment, VisitStatus
 __all__ = [
     "OPEN_STATUSES",
     "Blob",
+    "BlobLoss",
     "Callback",
     "Channel",
     "ChargeWaiver",

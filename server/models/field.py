@@ -169,6 +169,21 @@ class Blob(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class BlobLoss(db.Model):
+    """A photo or signature a phone lost before uploading it, given up with the engineer's reason.
+
+    Ops naming it are then applied without it (instead of waiting forever, R13) and the office
+    is shown the gap beside the record.
+    """
+
+    __tablename__ = "blob_loss"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Conflict(db.Model):
     """Something the merge rules could not settle alone, with both sides, for the office."""
 

@@ -24,6 +24,7 @@ from ..domain.warranty import warranty_status
 from ..extensions import db
 from ..models import (
     Blob,
+    BlobLoss,
     ChargeWaiver,
     ChecklistEntry,
     Conflict,
@@ -566,6 +567,15 @@ class SqlStore:
         if not hashes:
             return set()
         return set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(hashes))))
+
+    def lost_blobs(self, hashes: list[str]) -> dict[str, str]:
+        """Return the blobs among hashes that a phone gave up as lost, with their reasons."""
+        if not hashes:
+            return {}
+        rows = self.session.execute(
+            select(BlobLoss.sha256, BlobLoss.reason).where(BlobLoss.sha256.in_(hashes))
+        )
+        return {sha: reason for sha, reason in rows}
 
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Let an engineer record on a visit they are or were sent on (their work is never lost)."""

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
-from sync_http import HttpPhone, part, payment, transition
+from sync_http import PNG, HttpPhone, part, payment, transition
 
 from server.extensions import db
 from server.models import Conflict, Payment, SyncOperation, Visit
@@ -301,3 +301,58 @@ def flagged_reason(op: dict) -> str:
         c.reason or ""
         for c in db.session.scalars(select(Conflict).where(Conflict.op_id == op["op_id"]))
     )
+
+
+def _receipt_with(phone: HttpPhone, sha: str) -> dict:
+    return {**_receipt(phone), "signature_blob": sha}
+
+
+def test_a_second_phone_downloads_its_engineers_blobs_cacheably_and_others_get_404(
+    field, make, signed_device
+):
+    phone, visit = field["phone"], field["visit"]
+    sha = phone.upload()
+    phone.op("equipment_receipt.issue", visit.id, _receipt_with(phone, sha))
+    assert phone.push()["results"][0]["status"] == "applied"
+    second = signed_device(field["engineer"])  # a reinstalled app: a new device
+    response = second.get(f"/api/sync/blobs/{sha}")
+    assert response.status_code == 200 and response.data == PNG
+    assert response.mimetype == "image/png"
+    assert "immutable" in response.headers["Cache-Control"]
+    assert "private" in response.headers["Cache-Control"]
+    again = second.get(
+        f"/api/sync/blobs/{sha}", headers={"If-None-Match": response.headers["ETag"]}
+    )
+    assert again.status_code == 304 and again.data == b""
+    stranger = signed_device(make.user("engineer"))
+    refused = stranger.get(f"/api/sync/blobs/{sha}")
+    assert refused.status_code == 404 and refused.get_json()["fields"] == {"sha256": ["Not found."]}
+    assert stranger.get("/api/sync/blobs/" + "0" * 64).status_code == 404
+    assert stranger.get("/api/sync/blobs/nothex").status_code == 422
+
+
+def test_a_lost_blob_given_up_with_a_reason_unblocks_the_outbox_and_the_office_sees_it(
+    field, login
+):
+    phone, visit, make = field["phone"], field["visit"], field["make"]
+    lost = "cd" * 32  # the phone lost this photo before it was uploaded
+    phone.op("equipment_receipt.issue", visit.id, _receipt_with(phone, lost))
+    phone.op("checklist.set", visit.id, {"item_id": "kit", "state": "done", "note": ""})
+    first = phone.push()["results"]
+    assert [r["status"] for r in first] == ["retry", "retry"] and first[0]["missing_blobs"] == [
+        lost
+    ]
+    bad = phone.dev.post(f"/api/sync/blobs/{lost}/lost", json={"reason": "a\x00"})
+    assert bad.status_code == 422 and "reason" in bad.get_json()["fields"]
+    given_up = phone.dev.post(f"/api/sync/blobs/{lost}/lost", json={"reason": "手機重設，簽名遺失"})
+    assert given_up.status_code == 201
+    again = phone.dev.post(f"/api/sync/blobs/{lost}/lost", json={"reason": "again"})
+    assert again.status_code == 200 and again.get_json()["reason"] == "手機重設，簽名遺失"
+    assert [r["status"] for r in phone.push()["results"]] == ["applied", "applied"]
+    db.session.expire_all()
+    gap = db.session.scalars(select(Conflict).where(Conflict.visit_id == visit.id)).all()
+    assert any("手機重設，簽名遺失" in (c.reason or "") for c in gap)
+    page = login(make.user("office")).get(f"/office/visits/{visit.id}")
+    assert page.status_code == 200 and "手機重設，簽名遺失" in page.get_data(as_text=True)
+    stored = phone.upload()
+    assert phone.dev.post(f"/api/sync/blobs/{stored}/lost", json={"reason": "x"}).status_code == 409

@@ -1,4 +1,4 @@
-"""Sync at the edges: op columns as wide as the op limits; when a phone heard of a reassignment.
+"""Sync at the edges: op columns as wide as the op limits; reassignment notices; lost blobs.
 
 Revision ID: 0005
 Revises: 0004
@@ -32,6 +32,14 @@ def upgrade():
     sa.ForeignKeyConstraint(['visit_id'], ['visit.id'], name=op.f('fk_revoke_notice_visit_id_visit')),
     sa.PrimaryKeyConstraint('device_id', 'visit_id', name=op.f('pk_revoke_notice'))
     )
+    op.create_table('blob_loss',
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('device_id', sa.String(length=36), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_blob_loss_device_id_device')),
+    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_blob_loss'))
+    )
     for table, column, old, new in WIDENED:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column(
@@ -42,6 +50,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('revoke_notice')
+    op.drop_table('blob_loss')
     for table, column, old, new in reversed(WIDENED):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column(
