@@ -111,6 +111,9 @@ class PullPage:
             "resync": self.resync,
             "changes": [c.to_wire() for c in self.changes],
             "server_time": iso_utc(self.server_time_ms),
+            # The phone merges this into its clock: whatever it records after applying the page
+            # is stamped later than the page (R36 tells work before a reassignment from after).
+            "hlc": hlc.format(self.server_time_ms, 0, hlc.SERVER_NODE),
         }
 
 

@@ -106,7 +106,7 @@ def pull(args):
     except CursorError as exc:
         raise ApiError(400, str(exc), {"cursor": [str(exc)]}) from None
     if any(c.op == "revoke" for c in page.changes):
-        note_revokes_heard(g.device.id, g.user.id, page.changes)
+        note_revokes_heard(g.device.id, g.user.id, page.changes, page.server_time_ms)
         db.session.commit()
     return page.to_wire()
 

@@ -71,6 +71,7 @@ class PullPageSchema(Schema):
     resync = fields.Boolean()
     changes = fields.List(fields.Nested(ChangeSchema))
     server_time = fields.String()
+    hlc = fields.String()
 
 
 class BlobResultSchema(Schema):

@@ -634,13 +634,16 @@ def _last_unassigned(visit_id: int, engineer_id: int) -> datetime:
     return last if last is not None else datetime.min.replace(tzinfo=UTC)
 
 
-def note_revokes_heard(device_id: str, user_id: int, changes_pulled: list[Change]) -> None:
+def note_revokes_heard(
+    device_id: str, user_id: int, changes_pulled: list[Change], heard_ms: int
+) -> None:
     """Remember when a device first pulled the news that a visit was taken from its engineer.
 
-    Ops the phone stamps after this moment are refused as conflicts (R36); a notice older than
+    heard_ms is the page's server time, whose clock stamp the phone merges: ops it records after
+    applying the page are stamped later, and are refused as conflicts (R36). A notice older than
     the visit's latest reassignment belongs to an earlier one and is renewed.
     """
-    now = datetime.now(UTC)
+    now = ms_to_datetime(heard_ms)
     for change in changes_pulled:
         if change.entity != "visit" or change.op != "revoke" or not str(change.id).isdigit():
             continue
