@@ -60,3 +60,15 @@ export async function lostBlobs() {
 export async function giveUpBlob(sha, reason) {
   await call(`/api/sync/blobs/${sha}/lost`, { method: "POST", token: await token(), json: { reason }, allow: [200, 409] });
 }
+
+/** Return an <img> for a blob; its picture arrives when the blob is had (at once, or fetched). */
+export function blobImage(sha, alt) {
+  const img = document.createElement("img");
+  img.alt = alt;
+  img.className = "blob";
+  img.dataset.sha = sha;
+  blobUrl(sha).then((url) => {
+    if (url) img.src = url;
+  });
+  return img;
+}
