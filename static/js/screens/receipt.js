@@ -32,7 +32,7 @@ export async function render(ctx) {
           r.accessories ? h("p", {}, t("receipt_e.accessories"), ": ", r.accessories) : null,
           r.condition ? h("p", {}, t("receipt_e.condition"), ": ", r.condition) : null,
           h("p", {}, t("signoff.customer_name"), ": ", r.customer_name),
-          r.signature_blob ? blobImage(r.signature_blob, t("signoff.signature")) : null,
+          r.signature_blob ? blobImage(r.signature_blob, t("signature.area")) : null,
         ];
   return h(
     "section",
