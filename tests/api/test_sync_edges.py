@@ -356,3 +356,12 @@ def test_a_lost_blob_given_up_with_a_reason_unblocks_the_outbox_and_the_office_s
     assert page.status_code == 200 and "手機重設，簽名遺失" in page.get_data(as_text=True)
     stored = phone.upload()
     assert phone.dev.post(f"/api/sync/blobs/{stored}/lost", json={"reason": "x"}).status_code == 409
+
+
+def test_a_reject_kept_before_the_fix_still_renders(app):
+    """Fault 3, rows already stored: the office's JSON view replaces what cannot be encoded."""
+    from server.blueprints.office import _json_text
+
+    shown = _json_text({"payload": {"description": "a\udfffb\x00"}, "n": float("nan")})
+    assert "\ufffd" in shown
+    shown.encode("utf-8")
