@@ -155,6 +155,7 @@ class SqlStore:
         self._for_visit: dict[tuple[str, int], list[Record]] = {}
         self._visit_records: dict[int, Record] = {}
         self._may_write: dict[int, bool] = {}
+        self._prefixes: dict[str, str | None] = {}
 
     def _forget(self) -> None:
         self._records.clear()
@@ -617,8 +618,12 @@ class SqlStore:
         return len(key) <= 40 and self.session.get(ServerState, key) is not None
 
     def receipt_prefix(self, device_id: str) -> str | None:
-        """Return the device's own receipt prefix."""
-        return self.session.scalar(select(Device.receipt_prefix).where(Device.id == device_id))
+        """Return the device's own receipt prefix (read once per push)."""
+        if device_id not in self._prefixes:
+            self._prefixes[device_id] = self.session.scalar(
+                select(Device.receipt_prefix).where(Device.id == device_id)
+            )
+        return self._prefixes[device_id]
 
     def now_ms(self) -> int:
         """Return the server's clock in Unix milliseconds."""
