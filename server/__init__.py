@@ -30,7 +30,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         )
     app.config["STATIC_DIR"] = str(STATIC_DIR)
 
-    from . import auth, errors, i18n
+    from . import auth, errors, i18n, json_guard
     from .extensions import api, compress, csrf, db, migrate
 
     db.init_app(app)
@@ -39,6 +39,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     compress.init_app(app)
     api.init_app(app)
     errors.init_app(app)
+    json_guard.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
     _enable_sqlite_pragmas(app)

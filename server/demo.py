@@ -194,10 +194,45 @@ def load_demo() -> bool:
     )
     register.record_phone_response(r5, {"at": r5.received_at + timedelta(minutes=10)})
     register.record_result(r5, {"result": "巡检完成,设备运行正常", "status": RequestStatus.CLOSED})
+    _todays_visits(users, customers, equipment, new_request)
     db.session.add(ServerState(key="demo_loaded", value=now.isoformat()))
     db.session.commit()
     load_finance_demo()
     return True
+
+
+# Each engineer gets at least one visit in warranty (nothing charged, S2) and one out of it
+# (fee and parts, S3) today, so the phone shows both kinds of charges screen.
+TODAYS_VISITS = [
+    # (engineer, equipment index, problem, symptoms, hours from now)
+    ("eng1", 1, "录像机硬盘告警", "NVR 面板提示 3 号盘读写错误", 2),
+    ("eng2", 2, "服务器风扇异响", "机柜内有持续高频噪声,管理口显示风扇 4 转速低", 1),
+    ("eng3", 5, "服务器无法开机", "按电源键无反应,电源指示灯不亮", 1),
+    ("eng3", 3, "UPS 旁路告警", "UPS 转旁路运行,面板显示逆变器故障", 3),
+]
+
+
+def _todays_visits(users, customers, equipment, new_request) -> None:
+    from .domain.timezone import business_day, day_bounds_utc
+
+    now = utcnow()
+    _, end = day_bounds_utc(business_day(now))
+    for engineer, index, problem, symptoms, hours in TODAYS_VISITS:
+        item = equipment[index]
+        customer = next(c for c in customers if c.id == item.customer_id)
+        request = new_request(customer, item, problem, symptoms, "hotline", 30)
+        register.record_phone_response(request, {"at": request.received_at + timedelta(minutes=10)})
+        # Late in the evening the window is earlier today (overdue), never tomorrow.
+        start = min(now + timedelta(hours=hours), end - timedelta(hours=1))
+        dispatch.schedule_visit(
+            request,
+            {
+                "engineer_id": users[engineer].id,
+                "window_start": start,
+                "window_end": start + timedelta(hours=1),
+                "onsite_fee_fen": 30000,
+            },
+        )
 
 
 # --- Finance demo: fee schedule, part price list, and two engineers' recent days --------------
@@ -206,17 +241,22 @@ def load_demo() -> bool:
 def load_finance_demo() -> None:
     """Add the fee schedule, part prices and a few synced-looking visits with money (S2, S3, S23).
 
-    The field records are written as the sync layer stores them, so the reconciliation pages show
-    real figures: an open day with cash still in hand, and a day with a short handover and a part
-    the phone priced differently from the price list.
+    The field records go through the sync engine from the demo engineers' phones, the path real
+    field data takes, so the phone, the office and finance show one story: an open day with cash
+    still in hand, and a day with a short handover and a part the phone priced differently from
+    the price list.
     """
     import uuid
     from datetime import UTC, datetime, time
 
+    from sync import hlc
+    from sync.engine import apply_push
+
     from .auth import hash_token, new_token
     from .domain.timezone import COMPANY_TZ, business_day
-    from .models import Device, FeeRate, PartEvent, PartPrice, Payment, PaymentVoid, Visit
+    from .models import Device, FeeRate, PartPrice, Visit
     from .services.finance_handover import record_handover
+    from .services.sync_store import SqlStore
 
     users = {u.username: u for u in db.session.scalars(db.select(User))}
     today = business_day(utcnow())
@@ -258,15 +298,40 @@ def load_finance_demo() -> None:
         db.session.add(device)
         return device
 
-    def captured(device: Device, at: datetime) -> dict:
-        return {
-            "device_id": device.id,
-            "user_id": device.user_id,
-            "op_id": str(uuid.uuid4()),
-            "hlc": f"{int(at.timestamp() * 1000):015d}-00000-{device.id}",
-            "device_time": at.astimezone(COMPANY_TZ).isoformat(),
-            "received_at": at,
-        }
+    class DemoPhone:
+        """The demo engineer's phone: its ops go through the sync engine, as a real phone's do."""
+
+        def __init__(self, device: Device, engineer: User) -> None:
+            self.device, self.engineer = device, engineer
+            self.seq, self.clock = 0, None
+            self.ops: list[dict] = []
+            self.receipts = 0
+
+        def op(self, kind: str, v: Visit, payload: dict, at: datetime, record_id=None) -> dict:
+            self.seq += 1
+            self.clock = hlc.tick(self.clock, int(at.timestamp() * 1000), self.device.id)
+            op = {
+                "op_id": str(uuid.uuid4()), "seq": self.seq, "kind": kind,
+                "record_id": record_id or str(uuid.uuid4()), "visit_id": v.id,
+                "hlc": self.clock, "schema_version": 1, "payload": payload,
+                "device_time": at.astimezone(COMPANY_TZ).isoformat(),
+            }  # fmt: skip
+            self.ops.append(op)
+            return op
+
+        def receipt_no(self) -> str:
+            self.receipts += 1
+            return f"R-{self.device.receipt_prefix}-{self.receipts:06d}"
+
+        def sync(self, at: datetime) -> None:
+            """Push the outbox as the phone would have when it came back online at `at`."""
+            db.session.flush()
+            result = apply_push(
+                SqlStore(self.engineer), self.device.id, self.ops, int(at.timestamp() * 1000)
+            )
+            bad = [r for r in result.results if r.status != "applied"]
+            assert not bad, bad  # demo data that the engine refuses is a bug in the demo
+            self.ops = []
 
     def visit(engineer: User, serial: str, problem: str, arrived: datetime) -> Visit:
         item = db.session.scalar(db.select(Equipment).where(Equipment.serial_number == serial))
@@ -293,53 +358,64 @@ def load_finance_demo() -> None:
                 "onsite_fee_fen": 30000,
             },
         )
-        v.arrived_at, v.departed_at, v.status = arrived, arrived + timedelta(hours=1), "completed"
+        db.session.flush()
         return v
 
-    def part(device, v, code, qty, fen, at):
-        db.session.add(
-            PartEvent(id=str(uuid.uuid4()), visit_id=v.id, kind="replaced", part_code=code,
-                      description=code, qty=qty, unit_cost_fen=fen, **captured(device, at))
-        )  # fmt: skip
+    def arrive(ph: DemoPhone, v: Visit, at: datetime) -> None:
+        ph.op("visit.transition", v, _transition("arrived", permission_granted=True), at)
 
-    def pay(device, v, seq, method, fen, payer, at) -> Payment:
-        row = Payment(
-            id=str(uuid.uuid4()), visit_id=v.id, method=method, amount_fen=fen, currency="CNY",
-            payer=payer, receipt_no=f"R-{device.receipt_prefix}-{seq:06d}", **captured(device, at),
-        )  # fmt: skip
-        db.session.add(row)
-        return row
+    def complete(ph: DemoPhone, v: Visit, outcome: str, at: datetime) -> None:
+        ph.op("visit.transition", v, _transition("completed", outcome_summary=outcome), at)
+
+    def part(ph: DemoPhone, v: Visit, code: str, qty: int, fen: int, at: datetime) -> None:
+        payload = {"kind": "replaced", "part_code": code, "description": code, "qty": qty,
+                   "unit_cost_fen": fen, "reverses": None}  # fmt: skip
+        ph.op("part.add", v, payload, at)
+
+    def pay(ph: DemoPhone, v: Visit, method: str, fen: int, payer: str, at: datetime) -> str:
+        payload = {"method": method, "amount_fen": fen, "currency": "CNY", "payer": payer,
+                   "receipt_no": ph.receipt_no()}  # fmt: skip
+        return ph.op("payment.record", v, payload, at)["record_id"]
 
     # Yesterday, 李强 (eng2): four UPS batteries out of warranty; paid in cash and WeChat, one
     # receipt voided for a typing slip; nothing handed over yet, so the cash is still in hand.
-    eng2, p2 = users["eng2"], phone(users["eng2"], "DEMA")
+    eng2 = users["eng2"]
+    p2 = DemoPhone(phone(eng2, "DEMA"), eng2)
     yesterday = today - timedelta(days=1)
     at = shanghai(yesterday, 10, 30)
     v1 = visit(eng2, "AS2104300155", "UPS 蓄电池鼓包", at)
-    db.session.flush()
-    part(p2, v1, "UPS-BATT-12V9AH", 4, 18500, at)
-    pay(p2, v1, 1, "cash", 50000, "马经理", at + timedelta(minutes=50))
-    wrong = pay(p2, v1, 2, "wechat", 140000, "马经理", at + timedelta(minutes=52))
-    db.session.flush()
-    db.session.add(
-        PaymentVoid(id=str(uuid.uuid4()), payment_id=wrong.id, visit_id=v1.id,
-                    reason="金额录错(1400 应为 540)", **captured(p2, at + timedelta(minutes=53)))
-    )  # fmt: skip
-    pay(p2, v1, 3, "wechat", 54000, "马经理", at + timedelta(minutes=55))
+    arrive(p2, v1, at)
+    part(p2, v1, "UPS-BATT-12V9AH", 4, 18500, at + timedelta(minutes=30))
+    complete(p2, v1, "更换 4 节蓄电池,UPS 自检通过", at + timedelta(minutes=48))
+    pay(p2, v1, "cash", 50000, "马经理", at + timedelta(minutes=50))
+    wrong = pay(p2, v1, "wechat", 140000, "马经理", at + timedelta(minutes=52))
+    void = {"payment_id": wrong, "reason": "金额录错(1400 应为 540)"}
+    p2.op("payment.void", v1, void, at + timedelta(minutes=53))
+    pay(p2, v1, "wechat", 54000, "马经理", at + timedelta(minutes=55))
+    p2.sync(at + timedelta(hours=1))
 
     # Two days ago, 张伟 (eng1): a server disk; the phone still had the old, higher price, so the
     # customer paid 30 yuan more than the list says; the cash came in 10 yuan short.
-    eng1, p1 = users["eng1"], phone(users["eng1"], "DEMB")
+    eng1 = users["eng1"]
+    p1 = DemoPhone(phone(eng1, "DEMB"), eng1)
     before = today - timedelta(days=2)
     at = shanghai(before, 15)
     v2 = visit(eng1, "J30A8K2X", "服务器 2 号盘预故障", at)
-    db.session.flush()
-    part(p1, v2, "HDD-4T-SAS", 1, 55000, at)
-    paid = pay(p1, v2, 1, "cash", 85000, "马经理", at + timedelta(minutes=70))
-    db.session.flush()
+    arrive(p1, v2, at)
+    part(p1, v2, "HDD-4T-SAS", 1, 55000, at + timedelta(minutes=40))
+    complete(p1, v2, "更换 2 号硬盘,RAID 重建完成", at + timedelta(minutes=65))
+    paid = pay(p1, v2, "cash", 85000, "马经理", at + timedelta(minutes=70))
+    p1.sync(at + timedelta(hours=2))
     record_handover(
-        {"engineer_id": eng1.id, "amounts": {"cash": 84000}, "payment_ids": [paid.id],
+        {"engineer_id": eng1.id, "amounts": {"cash": 84000}, "payment_ids": [paid],
          "note": "差 10 元,工程师称找零"},
         users["finance"],
     )  # fmt: skip
     db.session.commit()
+
+
+def _transition(to: str, **fields) -> dict:
+    """A full visit.transition payload, as the phone sends it."""
+    names = ("late_reason", "customer_informed", "permission_granted", "outcome_summary",
+             "explanation", "escalate")  # fmt: skip
+    return {"to": to, **{name: fields.get(name) for name in names}}

@@ -5,7 +5,7 @@
 // on their word (message "skip-waiting"); the outbox lives in IndexedDB, which the new version
 // opens unchanged, so unsent work is carried over.
 
-const VERSION = "2026.11.30-ff2659b6"; // bench/shell_size.py --stamp keeps the hash in step
+const VERSION = "2026.11.30-53183904"; // bench/shell_size.py --stamp keeps the hash in step
 const PREFIX = "onsite-app-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 
@@ -22,6 +22,7 @@ const PRECACHE = [
   "i18n/zh-Hant.json",
   "js/api.js",
   "js/app.js",
+  "js/blobs.js",
   "js/bus.js",
   "js/db.js",
   "js/i18n.js",

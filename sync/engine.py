@@ -14,12 +14,13 @@ from typing import Any
 
 from sync import hlc, merge
 from sync.digest import digest_visit, visit_signoff_view
+from sync.limits import RECEIPT_SEQ_DIGITS, REQUEST_LIMITS
 from sync.ops import MAX_BATCH, Envelope, Op, ValidationError, parse_op, read_envelope
 from sync.store import Change, ConflictRecord, DeviceState, OpRecord, Record, Store
 from sync.versions import TooNew, TooOld, upgrade
 
 DEFAULT_PULL_LIMIT = 500
-MAX_PULL_LIMIT = 1000
+MAX_PULL_LIMIT = REQUEST_LIMITS["pull_limit"]
 SNAPSHOT_ENTITIES = (
     "checklist_item",
     "part_event",
@@ -110,6 +111,9 @@ class PullPage:
             "resync": self.resync,
             "changes": [c.to_wire() for c in self.changes],
             "server_time": iso_utc(self.server_time_ms),
+            # The phone merges this into its clock: whatever it records after applying the page
+            # is stamped later than the page (R36 tells work before a reassignment from after).
+            "hlc": hlc.format(self.server_time_ms, 0, hlc.SERVER_NODE),
         }
 
 
@@ -185,10 +189,14 @@ def _bridge_restore_gap(
 
     The device deleted ops the old server acknowledged; the restored server never saw them. Its
     next op then lies beyond ``last_seq + 1`` for good, so the gap is recorded for the office and
-    bridged, instead of answering ``retry`` forever. Only a device that names another epoch than
-    the server's is bridged: within one epoch a gap is always waited for (R6).
+    bridged, instead of answering ``retry`` forever. Only a device that names a previous epoch of
+    this server is bridged: within one epoch, or from an epoch the server never had, a gap is
+    waited for (R6).
     """
     if client_epoch is None or client_epoch == store.epoch():
+        return state
+    if not store.is_past_epoch(client_epoch):
+        # An epoch this server never had proves no restore: the gap is waited for (R6).
         return state
     ahead = [e.seq for e in envelopes if e.seq is not None and e.seq > state.last_seq]
     if not ahead or min(ahead) <= state.last_seq + 1:
@@ -268,6 +276,8 @@ def _process(
             raise Rejection(str(e)) from None
         refs = op.blob_refs()
         missing = sorted(set(refs) - store.existing_blobs(refs))
+        lost = store.lost_blobs(missing)
+        missing = [m for m in missing if m not in lost]
         if missing:
             return (
                 OpResult(env.op_id, env.seq, "retry", "blobs missing", missing_blobs=missing),
@@ -275,7 +285,7 @@ def _process(
             )
         stamp = merge.effective_stamp(op.hlc, state.last_hlc, now_ms, max_ahead_ms)
         with store.savepoint():
-            result = _apply(store, device_id, op, stamp, now_ms)
+            result = _apply(store, device_id, op, stamp, now_ms, lost)
     except Rejection as r:
         result = OpResult(env.op_id, env.seq, "rejected", r.reason)
     store.record_op(
@@ -331,6 +341,9 @@ class _Ctx:
         """Insert an insert-only record; return the result unless the caller should go on."""
         key = self.op.record_id
         existing = self.store.get(entity, key)
+        if existing is not None and existing.get("visit_id") != self.op.visit_id:
+            # Another visit's record (perhaps another engineer's): answer without its content.
+            raise Rejection(f"record_id: {entity} {key} already exists on another visit")
         decision = merge.insert_only_decision(existing, content)
         if decision == "duplicate":
             return self.result("duplicate", f"{entity} {key} is already stored", existing)
@@ -341,18 +354,108 @@ class _Ctx:
         return None
 
 
-def _apply(store: Store, device_id: str, op: Op, stamp: str, now_ms: int) -> OpResult:
-    """Apply one validated op inside its savepoint."""
+def _apply(
+    store: Store,
+    device_id: str,
+    op: Op,
+    stamp: str,
+    now_ms: int,
+    lost: Mapping[str, str] | None = None,
+) -> OpResult:
+    """Apply one validated op inside its savepoint; `lost` are its blobs given up as lost."""
     if not store.may_write(device_id, op.visit_id):
         raise Rejection(f"visit {op.visit_id} is not assigned to this device")
     visit = store.get("visit", op.visit_id)
     if visit is None:
         raise Rejection(f"visit {op.visit_id} does not exist")
+    moved, heard_ms = store.reassigned(device_id, op.visit_id)
+    if moved and heard_ms is not None and hlc.parse(op.hlc).wall_ms >= heard_ms:
+        # R36: recorded after the phone was told the visit is someone else's now.
+        why = (
+            f"visit {op.visit_id} was reassigned, and this phone had been told so before this "
+            f"{op.kind} was recorded; not applied"
+        )
+        told = _Ctx(store, device_id, op, stamp, now_ms, visit)
+        told.conflict("visit", str(op.visit_id), None, _refused_op(op, stamp, now_ms), why)
+        return OpResult(op.op_id, op.seq, "conflict", why)
+    if op.kind in RECEIPT_KINDS:
+        problem = receipt_no_problem(
+            op.payload["receipt_no"], RECEIPT_KINDS[op.kind], store.receipt_prefix(device_id)
+        )
+        if problem is not None:
+            raise Rejection(f"payload.receipt_no: {problem}")
     ctx = _Ctx(store, device_id, op, stamp, now_ms, visit)
     result = APPLIERS[op.kind](ctx)
     if result.status == "applied" and op.kind != "signoff.sign":
         mark_stale_signoffs(store, op.visit_id, f"visit changed after sign-off by op {op.op_id}")
+    if lost and result.status == "applied":
+        # R13a: the record stands without the photo or signature; the office sees the gap.
+        why = "; ".join(
+            f"blob {sha[:12]} lost on the phone: {reason}" for sha, reason in lost.items()
+        )
+        record = {**_refused_op(op, stamp, now_ms), "lost_blobs": dict(lost)}
+        ctx.conflict(KIND_RECORD.get(op.kind, "visit"), _record_key(op), None, record, why)
+    if moved and result.status == "applied":
+        # R36: real field work captured before the phone heard of the reassignment: kept, and
+        # shown to the office beside the new engineer's work.
+        why = (
+            f"{op.kind} recorded by the previous engineer's phone before it heard that visit "
+            f"{op.visit_id} was reassigned; kept, check it against the new engineer's work"
+        )
+        record = _refused_op(op, stamp, now_ms)
+        ctx.conflict(KIND_RECORD.get(op.kind, "visit"), _record_key(op), None, record, why)
     return result
+
+
+# The record each kind of op writes (a transition writes the visit itself).
+KIND_RECORD = {
+    "checklist.set": "checklist_item",
+    "part.add": "part_event",
+    "payment.record": "payment",
+    "payment.void": "payment_void",
+    "charge.waive": "charge_waiver",
+    "equipment_receipt.issue": "equipment_receipt",
+    "damage.record": "damage",
+    "feedback.submit": "feedback",
+    "signoff.sign": "signoff",
+}
+
+
+def _record_key(op: Op) -> str:
+    return str(op.visit_id) if op.kind == "visit.transition" else op.record_id
+
+
+def _refused_op(op: Op, stamp: str, now_ms: int) -> Record:
+    """The op as the office is shown it beside the visit: kind, record and what it held."""
+    return {
+        "kind": op.kind,
+        "record_id": op.record_id,
+        **op.payload,
+        "hlc": stamp,
+        "device_time": op.device_time,
+        "received_ms": now_ms,
+    }
+
+
+# The letter that starts each kind's receipt numbers (server/domain/receipts.py, S21, S23).
+RECEIPT_KINDS = {"payment.record": "R", "equipment_receipt.issue": "E"}
+
+
+def receipt_no_problem(number: str, letter: str, prefix: str | None) -> str | None:
+    """Return why a device may not issue this receipt number, or None if it may.
+
+    A number is LETTER-PREFIX-SEQ; the prefix must be the sending device's own, so that no device
+    can take (squat) another's numbers, and SEQ is 1 to 16 ASCII digits, not zero. A store that
+    gives devices no prefix (None) leaves the number unchecked.
+    """
+    if prefix is None:
+        return None
+    head, _, seq = number.rpartition("-")
+    if head != f"{letter}-{prefix}":
+        return f"must start with {letter}-{prefix}-, this device's own receipt prefix"
+    if not (seq.isascii() and seq.isdigit()) or len(seq) > RECEIPT_SEQ_DIGITS or int(seq) == 0:
+        return f"must end in a sequence number of 1 to {RECEIPT_SEQ_DIGITS} digits, not zero"
+    return None
 
 
 def _transition(ctx: _Ctx) -> OpResult:
@@ -590,8 +693,10 @@ def format_cursor(epoch: str, position: int) -> str:
 def parse_cursor(cursor: str) -> tuple[str, int]:
     """Decode a pull cursor, raising CursorError if it is malformed."""
     epoch, sep, pos = cursor.rpartition(":")
-    if not sep or not epoch or not pos.isdigit():
-        raise CursorError(f"malformed cursor {cursor!r}: expected '<epoch>:<position>'")
+    # ASCII digits only: str.isdigit() also takes "٣", and int() would read it.
+    if not sep or not epoch or not (pos.isascii() and pos.isdigit()) or len(pos) > 18:
+        shown = cursor[:100].encode("ascii", "backslashreplace").decode()
+        raise CursorError(f"malformed cursor {shown!r}: expected '<epoch>:<position>'")
     return epoch, int(pos)
 
 

@@ -30,6 +30,11 @@ class MemoryStore:
         self.changes: list[Change] = []
         self.blobs: set[str] = set()
         self.assignments: dict[str, set[int]] = {}
+        self.prefixes: dict[str, str] = {}  # device id -> receipt prefix; absent: unchecked
+        self.past_epochs: set[str] = set()
+        self.lost: dict[str, str] = {}  # blob hash -> the reason a phone gave it up
+        # (device id, visit id) -> when the device heard the visit was reassigned (None: not yet)
+        self.moved: dict[tuple[str, int], int | None] = {}
         self.position = 0
 
     # --- the Store protocol ---
@@ -123,6 +128,10 @@ class MemoryStore:
         """Return the hashes held."""
         return {h for h in hashes if h in self.blobs}
 
+    def lost_blobs(self, hashes: list[str]) -> dict[str, str]:
+        """Return the given-up blobs among hashes, with their reasons."""
+        return {h: self.lost[h] for h in hashes if h in self.lost}
+
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Return whether the device is assigned the visit (unrestricted devices may write all)."""
         allowed = self.assignments.get(device_id)
@@ -131,6 +140,19 @@ class MemoryStore:
     def epoch(self) -> str:
         """Return the epoch."""
         return self._epoch
+
+    def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
+        """Return whether the visit was moved from the device, and when it heard (tests set it)."""
+        key = (device_id, visit_id)
+        return (key in self.moved, self.moved.get(key))
+
+    def is_past_epoch(self, epoch: str) -> bool:
+        """Return whether the store ran under epoch before a restore."""
+        return epoch in self.past_epochs
+
+    def receipt_prefix(self, device_id: str) -> str | None:
+        """Return the device's receipt prefix, if the test gave it one."""
+        return self.prefixes.get(device_id)
 
     def now_ms(self) -> int:
         """Return the store's fixed clock."""
@@ -160,6 +182,7 @@ class MemoryStore:
 
     def restore_epoch(self, epoch: str) -> None:
         """Pretend the database was restored from a backup under a new epoch."""
+        self.past_epochs.add(self._epoch)
         self._epoch = epoch
 
     def _snapshot(self) -> tuple[Any, ...]:

@@ -9,18 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from sync import hlc
+from sync.limits import MAX_BATCH as MAX_BATCH  # the engine's import; the figure is in limits
+from sync.limits import (
+    MAX_PHOTOS,
+    clean_text,
+    int_limit,
+    text_limit,
+    text_problem,
+)
 from sync.merge import DEVICE_TRANSITIONS
 
-MAX_BATCH = 500
 CURRENT_SCHEMA_VERSION = 1
-
-# Caps keep one op small enough to store and show; they are generous for real field work.
-SHORT = 100  # codes, names, receipt numbers
-TEXT = 2000  # notes, descriptions, comments
-REASON = 500
-MAX_PHOTOS = 20
-MAX_QTY = 10_000
-MAX_FEN = 10_000_000_000  # 100 million yuan: far above any visit, far below 2**53
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
@@ -100,7 +99,9 @@ def _int(lo: int, hi: int) -> Check:
         if isinstance(v, bool) or not isinstance(v, int):
             raise _Bad(f"must be an integer from {lo} to {hi}")
         if not lo <= v <= hi:
-            raise _Bad(f"must be from {lo} to {hi} (got {v})")
+            # A huge integer is not quoted back: Python refuses to print one past 4300 digits.
+            shown = v if abs(v) < 10**20 else "a larger number"
+            raise _Bad(f"must be from {lo} to {hi} (got {shown})")
         return v
 
     return check
@@ -112,10 +113,13 @@ def _str(max_len: int, *, nonempty: bool = False, pattern: re.Pattern[str] | Non
             raise _Bad("must be a string")
         if len(v) > max_len:
             raise _Bad(f"must be at most {max_len} characters")
+        problem = text_problem(v)
+        if problem is not None:
+            raise _Bad(problem)
         if nonempty and not v.strip():
             raise _Bad("is required and must not be blank")
         if pattern is not None and pattern.fullmatch(v) is None:
-            raise _Bad(f"is not a valid value ({v[:80]!r})")
+            raise _Bad(f"is not a valid value ({v[:80].encode('ascii', 'backslashreplace')!r})")
         return v
 
     return check
@@ -129,7 +133,7 @@ def _bool(v: Any) -> bool:
 
 def _enum(*allowed: str) -> Check:
     def check(v: Any) -> str:
-        if v not in allowed:
+        if not isinstance(v, str) or v not in allowed:
             raise _Bad(f"must be one of {', '.join(allowed)}")
         return v
 
@@ -161,6 +165,8 @@ def _list(inner: Check, max_items: int) -> Check:
 
 
 def _hlc(v: Any) -> str:
+    if not isinstance(v, str) or len(v) > text_limit("envelope", "hlc"):
+        raise _Bad("must be a clock stamp string")
     try:
         hlc.parse(v)
     except hlc.HLCError as e:
@@ -169,12 +175,14 @@ def _hlc(v: Any) -> str:
 
 
 def _iso_datetime(v: Any) -> str:
-    if not isinstance(v, str) or len(v) > 40:
+    if not isinstance(v, str) or len(v) > text_limit("envelope", "device_time"):
         raise _Bad("must be an ISO 8601 date-time string")
     try:
         parsed = datetime.fromisoformat(v)
     except ValueError:
         raise _Bad("must be an ISO 8601 date-time with offset") from None
+    if text_problem(v) is not None:
+        raise _Bad("must be an ISO 8601 date-time string")
     if parsed.tzinfo is None:
         raise _Bad("must carry a UTC offset, e.g. +08:00")
     return v
@@ -182,64 +190,88 @@ def _iso_datetime(v: Any) -> str:
 
 _uuid = _str(36, pattern=UUID_RE)
 _sha = _str(64, pattern=SHA256_RE)
-_fen = _int(1, MAX_FEN)
+
+
+def _t(kind: str, name: str, **kw: Any) -> Check:
+    """A string check sized from the limits table."""
+    return _str(text_limit(kind, name), **kw)
+
+
+def _i(kind: str, name: str) -> Check:
+    """An integer check bounded from the limits table."""
+    return _int(*int_limit(kind, name))
+
+
+_T = "visit.transition"
+_P = "part.add"
+_E = "equipment_receipt.issue"
+_D = "damage.record"
 
 PAYLOADS: dict[str, dict[str, Check]] = {
-    "visit.transition": {
+    _T: {
         "to": _enum(*DEVICE_TRANSITIONS),
-        "late_reason": _nullable(_str(REASON)),
+        "late_reason": _nullable(_t(_T, "late_reason")),
         "customer_informed": _nullable(_bool),
         "permission_granted": _nullable(_bool),
-        "outcome_summary": _nullable(_str(TEXT)),
-        "explanation": _nullable(_str(TEXT)),
+        "outcome_summary": _nullable(_t(_T, "outcome_summary")),
+        "explanation": _nullable(_t(_T, "explanation")),
         "escalate": _nullable(_bool),
     },
     "checklist.set": {
-        "item_id": _str(64, pattern=ITEM_ID_RE),
+        "item_id": _t("checklist.set", "item_id", pattern=ITEM_ID_RE),
         "state": _enum("done", "na", "open"),
-        "note": _str(TEXT),
+        "note": _t("checklist.set", "note"),
     },
-    "part.add": {
+    _P: {
         "kind": _enum("used", "replaced", "returned"),
-        "part_code": _str(SHORT, nonempty=True),
-        "description": _str(TEXT),
-        "qty": _int(1, MAX_QTY),
-        "unit_cost_fen": _int(0, MAX_FEN),
+        "part_code": _t(_P, "part_code", nonempty=True),
+        "description": _t(_P, "description"),
+        "qty": _i(_P, "qty"),
+        "unit_cost_fen": _i(_P, "unit_cost_fen"),
         "reverses": _nullable(_uuid),
     },
     "payment.record": {
         "method": _enum("cash", "wechat", "alipay", "card", "bank_transfer"),
-        "amount_fen": _fen,
+        "amount_fen": _i("payment.record", "amount_fen"),
         "currency": _enum("CNY"),
-        "payer": _str(SHORT),
-        "receipt_no": _str(SHORT, nonempty=True),
+        "payer": _t("payment.record", "payer"),
+        "receipt_no": _t("payment.record", "receipt_no", nonempty=True),
     },
-    "payment.void": {"payment_id": _uuid, "reason": _str(REASON, nonempty=True)},
-    "charge.waive": {"amount_fen": _int(0, MAX_FEN), "reason": _str(REASON, nonempty=True)},
-    "equipment_receipt.issue": {
-        "receipt_no": _str(SHORT, nonempty=True),
-        "description": _str(TEXT, nonempty=True),
-        "brand": _str(SHORT),
-        "model": _str(SHORT),
-        "serial": _str(SHORT),
-        "accessories": _str(TEXT),
-        "condition": _str(TEXT),
-        "customer_name": _str(SHORT, nonempty=True),
+    "payment.void": {
+        "payment_id": _uuid,
+        "reason": _t("payment.void", "reason", nonempty=True),
+    },
+    "charge.waive": {
+        "amount_fen": _i("charge.waive", "amount_fen"),
+        "reason": _t("charge.waive", "reason", nonempty=True),
+    },
+    _E: {
+        "receipt_no": _t(_E, "receipt_no", nonempty=True),
+        "description": _t(_E, "description", nonempty=True),
+        "brand": _t(_E, "brand"),
+        "model": _t(_E, "model"),
+        "serial": _t(_E, "serial"),
+        "accessories": _t(_E, "accessories"),
+        "condition": _t(_E, "condition"),
+        "customer_name": _t(_E, "customer_name", nonempty=True),
         "signature_blob": _nullable(_sha),
     },
-    "damage.record": {
-        "equipment_id": _nullable(_int(1, 2**53 - 1)),
-        "brand": _str(SHORT, nonempty=True),
-        "model": _str(SHORT, nonempty=True),
-        "description": _str(TEXT),
+    _D: {
+        "equipment_id": _nullable(_i(_D, "equipment_id")),
+        "brand": _t(_D, "brand", nonempty=True),
+        "model": _t(_D, "model", nonempty=True),
+        "description": _t(_D, "description"),
         "warranty_claimed": _bool,
         "purchase_proof_blob": _nullable(_sha),
         "warranty_card_blob": _nullable(_sha),
         "photo_blobs": _list(_sha, MAX_PHOTOS),
     },
-    "feedback.submit": {"satisfaction": _int(1, 5), "comments": _str(TEXT)},
+    "feedback.submit": {
+        "satisfaction": _i("feedback.submit", "satisfaction"),
+        "comments": _t("feedback.submit", "comments"),
+    },
     "signoff.sign": {
-        "customer_name": _str(SHORT, nonempty=True),
+        "customer_name": _t("signoff.sign", "customer_name", nonempty=True),
         "signature_blob": _sha,
         "digest": _sha,
         "signed_hlc": _hlc,
@@ -248,12 +280,12 @@ PAYLOADS: dict[str, dict[str, Check]] = {
 
 ENVELOPE: dict[str, Check] = {
     "op_id": _uuid,
-    "seq": _int(1, 2**53 - 1),
+    "seq": _i("envelope", "seq"),
     "kind": _enum(*KINDS),
-    "record_id": _str(SHORT + 64, nonempty=True),
-    "visit_id": _int(1, 2**53 - 1),
+    "record_id": _t("envelope", "record_id", nonempty=True),
+    "visit_id": _i("envelope", "visit_id"),
     "hlc": _hlc,
-    "schema_version": _int(0, 2**31 - 1),
+    "schema_version": _i("envelope", "schema_version"),
     "payload": lambda v: v,  # checked per kind below
     "device_time": _iso_datetime,
 }
@@ -277,7 +309,9 @@ def _check_fields(
     for name in data:
         if name not in spec:
             # Unknown fields are refused: a newer app sends a newer schema_version instead.
-            errors.append(FieldError(prefix + str(name), "is not a known field"))
+            # The name is the sender's text: cut and cleaned before it is quoted back and stored.
+            shown = clean_text(str(name)[:64])
+            errors.append(FieldError(prefix + shown, "is not a known field"))
     return out
 
 

@@ -181,12 +181,29 @@ class Store(Protocol):
         """Return the subset of hashes whose blobs the server holds."""
         ...
 
+    def lost_blobs(self, hashes: list[str]) -> dict[str, str]:
+        """Return, of these hashes, the blobs a phone gave up as lost, with the reason given."""
+        ...
+
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Return whether the device may record field data on the visit."""
         ...
 
+    def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
+        """Return whether the visit was taken from the device's engineer, and when (server ms)
+        the device first pulled that news, or None if it has not yet (R36)."""
+        ...
+
     def epoch(self) -> str:
         """Return the server's epoch; it changes when the database is restored or reset."""
+        ...
+
+    def is_past_epoch(self, epoch: str) -> bool:
+        """Return whether epoch was once this server's (before a restore started a new one)."""
+        ...
+
+    def receipt_prefix(self, device_id: str) -> str | None:
+        """Return the device's own receipt-number prefix, or None if devices have none."""
         ...
 
     def now_ms(self) -> int:

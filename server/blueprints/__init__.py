@@ -16,6 +16,7 @@ def register_blueprints(app: Flask) -> None:
         office,
         pwa,
         sync_api,
+        sync_blobs,
     )
 
     for blp in (
@@ -24,6 +25,7 @@ def register_blueprints(app: Flask) -> None:
         api_requests.blp,
         api_visits.blp,
         sync_api.blp,
+        sync_blobs.blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(home.bp)

@@ -28,6 +28,8 @@ from flask import (
 )
 from marshmallow import ValidationError
 
+from sync.limits import storable
+
 from ..auth import OFFICE_ROLES, current_user
 from ..domain.charges import format_fen
 from ..domain.timezone import COMPANY_TZ
@@ -142,8 +144,12 @@ bp.add_app_template_filter(lambda fen: format_fen(fen) if fen is not None else "
 
 @bp.app_template_filter("office_json")
 def _json_text(value: Any) -> str:
-    """Show stored JSON readably (Chinese as itself); a plain string, so Jinja escapes it."""
-    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    """Show stored JSON readably (Chinese as itself); a plain string, so Jinja escapes it.
+
+    Rows kept before the server cleaned what it stores (issue 9) may hold lone surrogates or NUL:
+    they are shown replaced, so the page still renders.
+    """
+    return json.dumps(storable(value), ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
 @bp.app_context_processor

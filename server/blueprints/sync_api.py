@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from sync.engine import BatchTooLarge, CursorError, apply_push, build_pull, parse_cursor
+from sync.limits import REQUEST_LIMITS
 
 from ..auth import require_device
 from ..errors import ApiError
@@ -18,14 +19,14 @@ from ..extensions import db
 from ..models import Blob, Device, SyncCounter
 from ..schemas.sync import BlobResultSchema, PullArgs, PullPageSchema, PushResultSchema, PushSchema
 from ..services.accounts import record_outbox_report
-from ..services.sync_store import BatchAborted, SqlStore, ms_to_datetime
+from ..services.sync_store import BatchAborted, SqlStore, ms_to_datetime, note_revokes_heard
 from . import api_guard
 
 blp = Blueprint("sync_api", __name__, url_prefix="/api/sync", description="Sync protocol")
 
 PROTOCOL = 1
 BLOB_TYPES = {"image/png", "image/jpeg", "image/webp"}
-MAX_BLOB_BYTES = 2 * 1024 * 1024
+MAX_BLOB_BYTES = REQUEST_LIMITS["blob_bytes"]
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -106,6 +107,9 @@ def pull(args):
         page = build_pull(store, g.user, cursor, args["limit"])
     except CursorError as exc:
         raise ApiError(400, str(exc), {"cursor": [str(exc)]}) from None
+    if any(c.op == "revoke" for c in page.changes):
+        note_revokes_heard(g.device.id, g.user.id, page.changes, page.server_time_ms)
+        db.session.commit()
     return page.to_wire()
 
 

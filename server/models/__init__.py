@@ -4,6 +4,7 @@ from .accounts import Device, Role, User
 from .customers import Customer, Equipment
 from .field import (
     Blob,
+    BlobLoss,
     ChargeWaiver,
     ChecklistEntry,
     Conflict,
@@ -37,11 +38,12 @@ from .office import (
 )
 from .requests import OPEN_STATUSES, Callback, Channel, Level, RequestStatus, ServiceRequest
 from .sync_state import ChecklistTemplate, ServerState, SyncChange, SyncCounter, SyncOperation
-from .visits import Visit, VisitAssignment, VisitStatus
+from .visits import RevokeNotice, Visit, VisitAssignment, VisitStatus
 
 __all__ = [
     "OPEN_STATUSES",
     "Blob",
+    "BlobLoss",
     "Callback",
     "Channel",
     "ChargeWaiver",
@@ -75,6 +77,7 @@ __all__ = [
     "PaymentVoid",
     "RequestStatus",
     "ReturnedPartHandling",
+    "RevokeNotice",
     "Role",
     "ServerState",
     "ServiceRequest",

@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sync.limits import text_limit
+
 from ..extensions import db
 from .types import JSONType, UTCDateTime, utcnow
 
@@ -48,8 +50,8 @@ class PartEvent(_Captured, db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
-    part_code: Mapped[str] = mapped_column(String(64))
-    description: Mapped[str] = mapped_column(String(200))
+    part_code: Mapped[str] = mapped_column(String(text_limit("part.add", "part_code")))
+    description: Mapped[str] = mapped_column(String(text_limit("part.add", "description")))
     qty: Mapped[int]
     unit_cost_fen: Mapped[int]
     reverses_id: Mapped[str | None] = mapped_column(ForeignKey("part_event.id"), unique=True)
@@ -96,7 +98,9 @@ class EquipmentReceipt(_Captured, db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
     receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
-    description: Mapped[str] = mapped_column(String(400))
+    description: Mapped[str] = mapped_column(
+        String(text_limit("equipment_receipt.issue", "description"))
+    )
     brand: Mapped[str] = mapped_column(String(120), default="")
     model: Mapped[str] = mapped_column(String(120), default="")
     serial: Mapped[str] = mapped_column(String(120), default="")
@@ -162,6 +166,21 @@ class Blob(db.Model):
     size: Mapped[int]
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by_device: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlobLoss(db.Model):
+    """A photo or signature a phone lost before uploading it, given up with the engineer's reason.
+
+    Ops naming it are then applied without it (instead of waiting forever, R13) and the office
+    is shown the gap beside the record.
+    """
+
+    __tablename__ = "blob_loss"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id"))
+    reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -65,3 +65,17 @@ class VisitAssignment(db.Model):
     engineer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     unassigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RevokeNotice(db.Model):
+    """When a device first pulled the news that a visit was taken from its engineer.
+
+    Work the phone recorded before this moment is real field work and is kept (flagged for the
+    office); what it recorded after is refused as a conflict (docs/sync-protocol.md, R36).
+    """
+
+    __tablename__ = "revoke_notice"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id"), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), primary_key=True)
+    heard_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from sync.limits import MAX_FEN
+
 from ..domain.timezone import business_day
 from ..models.finance import PAYMENT_METHODS
 from ..models.types import utcnow
 from .common import AwareDateTime, StrictSchema, one_of, text
-
-MAX_FEN = 10_000_000_000  # the sync layer's cap: 100 million yuan
 
 
 class PeriodQuery(StrictSchema):

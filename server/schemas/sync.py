@@ -1,6 +1,8 @@
 """The sync endpoints on the wire (the ops themselves are validated by the sync package)."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+
+from sync.limits import MAX_SEQ, REQUEST_LIMITS, text_problem
 
 from .common import StrictSchema
 
@@ -10,21 +12,35 @@ MAX_OUTBOX_REPORT = 100_000
 class OutboxReportSchema(StrictSchema):
     """What the phone holds unsent as it pushes (this push's ops included)."""
 
-    high_seq = fields.Integer(required=True, validate=validate.Range(min=0, max=2**31 - 1))
+    high_seq = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_SEQ))
     payment_seqs = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_SEQ)),
         load_default=list,
         validate=validate.Length(max=MAX_OUTBOX_REPORT),
     )
 
 
+def _text(name: str) -> list:
+    """Length from the limits table, and text that can be stored (no NUL, no lone surrogate)."""
+    return [validate.Length(max=REQUEST_LIMITS[name]), _refuse_bad_text]
+
+
+def _refuse_bad_text(value: str) -> bool:
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValidationError(problem[:1].upper() + problem[1:] + ".")
+    return True
+
+
 class PushSchema(StrictSchema):
-    protocol = fields.Integer(required=True)
-    device_id = fields.String(required=True, validate=validate.Length(max=36))
-    app_version = fields.String(validate=validate.Length(max=40), allow_none=True)
+    # strict: "1" is not the protocol number 1.
+    protocol = fields.Integer(required=True, strict=True)
+    device_id = fields.String(required=True, validate=_text("device_id"))
+    app_version = fields.String(validate=_text("app_version"), allow_none=True)
     # The epoch the device last heard; after a restore it lets the server bridge the lost ops.
-    epoch = fields.String(validate=validate.Length(max=40), allow_none=True, load_default=None)
-    ops = fields.List(fields.Raw(), required=True)
+    epoch = fields.String(validate=_text("epoch"), allow_none=True, load_default=None)
+    # A null op is the engine's to reject alone (R9); the whole push is not refused for it.
+    ops = fields.List(fields.Raw(allow_none=True), required=True)
     outbox = fields.Nested(OutboxReportSchema, load_default=None, allow_none=True)
 
 
@@ -49,8 +65,10 @@ class PushResultSchema(Schema):
 
 
 class PullArgs(StrictSchema):
-    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
-    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String(load_default=None, validate=_text("cursor"))
+    limit = fields.Integer(
+        load_default=None, validate=validate.Range(min=1, max=REQUEST_LIMITS["pull_limit"])
+    )
 
 
 class ChangeSchema(Schema):
@@ -67,6 +85,7 @@ class PullPageSchema(Schema):
     resync = fields.Boolean()
     changes = fields.List(fields.Nested(ChangeSchema))
     server_time = fields.String()
+    hlc = fields.String()
 
 
 class BlobResultSchema(Schema):

@@ -73,7 +73,12 @@ def _number_pending(session: Session) -> None:
     )
 
 
-def _discard_pending(session: Session, *_args: Any) -> None:
+def _discard_pending(session: Session, previous_transaction: Any) -> None:
+    # Only the outer transaction's end drops the queue: a rolled-back savepoint (one refused op
+    # of a push) takes back only its own changes (SqlStore.savepoint trims them), and the ops
+    # applied before it must still be published.
+    if previous_transaction.nested or previous_transaction.parent is not None:
+        return
     session.info.pop(PENDING, None)
 
 
@@ -85,4 +90,4 @@ def install() -> None:
     session_cls = Session
     if not event.contains(session_cls, "before_commit", _number_pending):
         event.listen(session_cls, "before_commit", _number_pending)
-        event.listen(session_cls, "after_rollback", _discard_pending)
+        event.listen(session_cls, "after_soft_rollback", _discard_pending)

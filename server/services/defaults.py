@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..extensions import db
 from ..models import ChecklistTemplate, ServerState, SyncCounter
+from ..models.types import utcnow
 from . import changes
 
 CHECKLIST_FILE = Path(__file__).resolve().parent.parent / "data" / "visit-checklist.json"
@@ -49,13 +50,23 @@ def ensure_defaults() -> None:
     db.session.commit()
 
 
+def past_epoch_key(epoch: str) -> str:
+    """Name the server_state row that remembers a previous epoch (R35 bridges only from one)."""
+    return f"past_epoch:{epoch}"
+
+
 def new_epoch() -> str:
-    """Give the server a new epoch (after restoring a backup), so every client resyncs."""
+    """Give the server a new epoch (after restoring a backup), so every client resyncs.
+
+    The old epoch is remembered: a phone naming it after the restore lost acknowledged ops, and
+    its sequence gap is bridged (R35); an epoch never seen here is not.
+    """
     state = db.session.get(ServerState, "epoch")
     value = uuid.uuid4().hex[:12]
     if state is None:
         db.session.add(ServerState(key="epoch", value=value))
     else:
+        db.session.merge(ServerState(key=past_epoch_key(state.value), value=utcnow().isoformat()))
         state.value = value
     db.session.commit()
     return value

@@ -11,17 +11,20 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sync import hlc
 from sync.engine import Rejection
+from sync.limits import INT32_MAX, storable
+from sync.ops import UUID_RE
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
 
 from ..domain.warranty import warranty_status
 from ..extensions import db
 from ..models import (
     Blob,
+    BlobLoss,
     ChargeWaiver,
     ChecklistEntry,
     Conflict,
@@ -32,6 +35,7 @@ from ..models import (
     PartEvent,
     Payment,
     PaymentVoid,
+    RevokeNotice,
     ServerState,
     ServiceRequest,
     SignOff,
@@ -43,6 +47,7 @@ from ..models import (
     VisitAssignment,
 )
 from . import changes
+from .defaults import past_epoch_key
 from .snapshots import visit_snapshot
 from .visit_charges import visit_business_day
 
@@ -150,6 +155,7 @@ class SqlStore:
         self._for_visit: dict[tuple[str, int], list[Record]] = {}
         self._visit_records: dict[int, Record] = {}
         self._may_write: dict[int, bool] = {}
+        self._prefixes: dict[str, str | None] = {}
 
     def _forget(self) -> None:
         self._records.clear()
@@ -195,8 +201,10 @@ class SqlStore:
 
     def prefetch(self, device_id: str, ops: list[Mapping[str, Any]]) -> None:
         """Load the ops already recorded and the records these ops name, a query per kind."""
-        op_ids = [o["op_id"] for o in ops if isinstance(o.get("op_id"), str)]
-        seqs = [o["seq"] for o in ops if isinstance(o.get("seq"), int)]
+        # Only what could be a stored key is looked up: a list as `kind`, or a seq past what the
+        # column holds, must reach the op's own rejection, not fail the query.
+        op_ids = [o["op_id"] for o in ops if UUID_RE.fullmatch(str(o.get("op_id")))]
+        seqs = [o["seq"] for o in ops if _fits_int32(o.get("seq"))]
         if op_ids or seqs:
             found = self.session.execute(
                 select(*self._OP_COLUMNS).where(
@@ -214,13 +222,16 @@ class SqlStore:
             self._absent_op_ids = set(op_ids) - set(self._ops_by_id)
         wanted: dict[str, set[str]] = {}
         for o in ops:
-            entity = KIND_ENTITY.get(o.get("kind"))  # type: ignore[arg-type]
-            if entity is not None and isinstance(o.get("record_id"), str):
+            kind = o.get("kind")
+            entity = KIND_ENTITY.get(kind) if isinstance(kind, str) else None
+            record_id = o.get("record_id")
+            if entity is not None and isinstance(record_id, str) and _is_key(record_id):
                 wanted.setdefault(entity, set()).add(o["record_id"])
         for entity, keys in wanted.items():
             model = ENTITY_MODELS[entity]
             if entity == "checklist_item":
-                visits = {int(k.split(":")[0]) for k in keys if k.split(":")[0].isdigit()}
+                visits = {int(k.split(":")[0]) for k in keys}
+                visits = {v for v in visits if _fits_int32(v)}
                 rows = self.session.scalars(select(model).where(model.visit_id.in_(visits))).all()
                 loaded = {f"{r.visit_id}:{r.item_id}": r for r in rows}
             else:
@@ -264,7 +275,10 @@ class SqlStore:
 
     def record_op(self, record: OpRecord) -> None:
         """Store a processed op with its result; the table's unique keys back exactly-once."""
-        raw = record.op if isinstance(record.op, dict) else {"raw": record.op}
+        # Kept as sent, except what no database column can hold (NUL, lone surrogates, NaN,
+        # integers past 64 bits): those are replaced, so the office can always show the op.
+        raw = storable(record.op if isinstance(record.op, dict) else {"raw": record.op})
+        result = storable(record.result)
 
         def field(name: str, kind: type) -> Any:
             value = raw.get(name)
@@ -273,6 +287,10 @@ class SqlStore:
         def text(name: str, limit: int) -> str | None:
             value = field(name, str)
             return value[:limit] if value is not None else None
+
+        def integer(name: str) -> int | None:
+            value = field(name, int)
+            return value if value is not None and -INT32_MAX <= value <= INT32_MAX else None
 
         self._ops_by_seq[(record.device_id, record.seq)] = record
         if record.op_id is not None:
@@ -285,14 +303,14 @@ class SqlStore:
                 seq=record.seq,
                 kind=text("kind", 40),
                 record_id=text("record_id", 80),
-                visit_id=field("visit_id", int),
+                visit_id=integer("visit_id"),
                 hlc=text("hlc", 80),
-                schema_version=field("schema_version", int),
+                schema_version=integer("schema_version"),
                 raw=raw,
                 device_time=text("device_time", 40),
                 status=record.status,
-                reason=record.result.get("reason"),
-                result=record.result,
+                reason=result.get("reason"),
+                result=result,
                 received_at=ms_to_datetime(record.received_ms),
             )
         )
@@ -344,7 +362,7 @@ class SqlStore:
         model = ENTITY_MODELS[entity]
         if entity == "checklist_item":
             visit_id, _, item_id = str(key).partition(":")
-            if not visit_id.isdigit():
+            if not (visit_id.isascii() and visit_id.isdigit() and len(visit_id) <= 10):
                 return None
             row = self.session.get(model, (int(visit_id), item_id))
         else:
@@ -551,6 +569,15 @@ class SqlStore:
             return set()
         return set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(hashes))))
 
+    def lost_blobs(self, hashes: list[str]) -> dict[str, str]:
+        """Return the blobs among hashes that a phone gave up as lost, with their reasons."""
+        if not hashes:
+            return {}
+        rows = self.session.execute(
+            select(BlobLoss.sha256, BlobLoss.reason).where(BlobLoss.sha256.in_(hashes))
+        )
+        return {sha: reason for sha, reason in rows}
+
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Let an engineer record on a visit they are or were sent on (their work is never lost)."""
         if visit_id not in self._may_write:
@@ -575,9 +602,75 @@ class SqlStore:
         state = self.session.get(ServerState, "epoch")
         return state.value if state is not None else "none"
 
+    def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
+        """Return whether the visit was taken from this engineer, and when the device heard it."""
+        visit = self._visit(visit_id)
+        if visit is None or visit.engineer_id == self.user.id:
+            return False, None
+        notice = self.session.get(RevokeNotice, (device_id, visit_id))
+        if notice is None or notice.heard_at < _last_unassigned(visit_id, self.user.id):
+            return True, None
+        return True, datetime_to_ms(notice.heard_at)
+
+    def is_past_epoch(self, epoch: str) -> bool:
+        """Return whether epoch was this server's before `onsite new-epoch` replaced it."""
+        key = past_epoch_key(epoch)
+        return len(key) <= 40 and self.session.get(ServerState, key) is not None
+
+    def receipt_prefix(self, device_id: str) -> str | None:
+        """Return the device's own receipt prefix (read once per push)."""
+        if device_id not in self._prefixes:
+            self._prefixes[device_id] = self.session.scalar(
+                select(Device.receipt_prefix).where(Device.id == device_id)
+            )
+        return self._prefixes[device_id]
+
     def now_ms(self) -> int:
         """Return the server's clock in Unix milliseconds."""
         return datetime_to_ms(datetime.now(UTC))
+
+
+def _last_unassigned(visit_id: int, engineer_id: int) -> datetime:
+    last = db.session.scalar(
+        select(func.max(VisitAssignment.unassigned_at)).where(
+            VisitAssignment.visit_id == visit_id, VisitAssignment.engineer_id == engineer_id
+        )
+    )
+    return last if last is not None else datetime.min.replace(tzinfo=UTC)
+
+
+def note_revokes_heard(
+    device_id: str, user_id: int, changes_pulled: list[Change], heard_ms: int
+) -> None:
+    """Remember when a device first pulled the news that a visit was taken from its engineer.
+
+    heard_ms is the page's server time, whose clock stamp the phone merges: ops it records after
+    applying the page are stamped later, and are refused as conflicts (R36). A notice older than
+    the visit's latest reassignment belongs to an earlier one and is renewed.
+    """
+    now = ms_to_datetime(heard_ms)
+    for change in changes_pulled:
+        if change.entity != "visit" or change.op != "revoke" or not str(change.id).isdigit():
+            continue
+        visit_id = int(change.id)
+        notice = db.session.get(RevokeNotice, (device_id, visit_id))
+        if notice is None:
+            db.session.add(RevokeNotice(device_id=device_id, visit_id=visit_id, heard_at=now))
+        elif notice.heard_at < _last_unassigned(visit_id, user_id):
+            notice.heard_at = now
+
+
+def _fits_int32(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT32_MAX
+
+
+def _is_key(record_id: str) -> bool:
+    """Tell whether a record id can name a stored row (a UUID, or "<visit_id>:<item_id>")."""
+    if UUID_RE.fullmatch(record_id):
+        return True
+    visit, sep, item = record_id.partition(":")
+    digits = visit.isascii() and visit.isdigit() and len(visit) <= 10
+    return bool(sep) and digits and len(item) <= 64
 
 
 def _constraint(exc: IntegrityError) -> str:

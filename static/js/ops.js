@@ -7,11 +7,113 @@ export const PROTOCOL = 1;
 export const SCHEMA_VERSION = 1;
 export const MAX_BATCH = 500;
 
-const SHORT = 100;
-const TEXT = 2000;
-const REASON = 500;
-const MAX_QTY = 10_000;
-const MAX_FEN = 10_000_000_000;
+// The server's table of field limits (sync/limits.py), as spec/limits.json writes it out;
+// tests/js/pwa_ops.test.js fails if the two ever differ.
+export const LIMITS = Object.freeze({
+  "text": {
+    "envelope": {
+      "record_id": 80,
+      "hlc": 80,
+      "device_time": 40
+    },
+    "visit.transition": {
+      "late_reason": 500,
+      "outcome_summary": 2000,
+      "explanation": 2000
+    },
+    "checklist.set": {
+      "item_id": 64,
+      "note": 2000
+    },
+    "part.add": {
+      "part_code": 100,
+      "description": 2000
+    },
+    "payment.record": {
+      "payer": 100,
+      "receipt_no": 40
+    },
+    "payment.void": {
+      "reason": 500
+    },
+    "charge.waive": {
+      "reason": 500
+    },
+    "equipment_receipt.issue": {
+      "receipt_no": 40,
+      "description": 2000,
+      "brand": 100,
+      "model": 100,
+      "serial": 100,
+      "accessories": 2000,
+      "condition": 2000,
+      "customer_name": 100
+    },
+    "damage.record": {
+      "brand": 100,
+      "model": 100,
+      "description": 2000
+    },
+    "feedback.submit": {
+      "comments": 2000
+    },
+    "signoff.sign": {
+      "customer_name": 100,
+      "signed_hlc": 80
+    }
+  },
+  "int": {
+    "envelope": {
+      "seq": [
+        1,
+        2147483647
+      ],
+      "visit_id": [
+        1,
+        2147483647
+      ],
+      "schema_version": [
+        0,
+        2147483647
+      ]
+    },
+    "part.add": {
+      "qty": [
+        1,
+        10000
+      ],
+      "unit_cost_fen": [
+        0,
+        1000000000
+      ]
+    },
+    "payment.record": {
+      "amount_fen": [
+        1,
+        1000000000
+      ]
+    },
+    "charge.waive": {
+      "amount_fen": [
+        0,
+        1000000000
+      ]
+    },
+    "damage.record": {
+      "equipment_id": [
+        1,
+        2147483647
+      ]
+    },
+    "feedback.submit": {
+      "satisfaction": [
+        1,
+        5
+      ]
+    }
+  },
+  "max_photos": 20
+});
 
 export const TRANSITIONS = ["en_route", "arrived", "in_progress", "completed", "not_fixed"];
 export const CHECK_STATES = ["done", "na", "open"];
@@ -60,71 +162,82 @@ export function canTransition(current, to) {
 
 // --- checks: each returns {field: message key} for what is wrong, empty when all is well ---
 
-function text(errors, payload, name, max, required = false) {
+/** Return whether text can be stored: no NUL, no lone surrogate (sync/limits.py text_problem). */
+export function isStorableText(v) {
+  return !v.includes("\u0000") && v.isWellFormed();
+}
+
+// `kind` names the row of LIMITS the field's figure comes from.
+function text(errors, payload, kind, name, required = false) {
   const v = payload[name];
   if (typeof v !== "string") errors[name] = "error.required";
-  else if (v.length > max) errors[name] = "error.too_long";
+  else if (v.length > LIMITS.text[kind][name]) errors[name] = "error.too_long";
+  else if (!isStorableText(v)) errors[name] = "error.text";
   else if (required && !v.trim()) errors[name] = "error.required";
 }
 
-function integer(errors, payload, name, lo, hi) {
+function integer(errors, payload, kind, name) {
   const v = payload[name];
+  const [lo, hi] = LIMITS.int[kind][name];
   if (!Number.isInteger(v) || v < lo || v > hi) errors[name] = "error.number";
 }
 
 const CHECKS = {
   "visit.transition": (p, e) => {
+    const k = "visit.transition";
     if (!TRANSITIONS.includes(p.to)) e.to = "error.choice";
-    if (p.late_reason != null) text(e, p, "late_reason", REASON);
-    if (p.outcome_summary != null) text(e, p, "outcome_summary", TEXT);
-    if (p.explanation != null) text(e, p, "explanation", TEXT);
+    if (p.late_reason != null) text(e, p, k, "late_reason");
+    if (p.outcome_summary != null) text(e, p, k, "outcome_summary");
+    if (p.explanation != null) text(e, p, k, "explanation");
     // S22: a fault not fixed on site is explained to the customer.
     if (p.to === "not_fixed" && !(p.explanation || "").trim()) e.explanation = "error.required";
     if (p.to === "completed" && !(p.outcome_summary || "").trim()) e.outcome_summary = "error.required";
   },
   "checklist.set": (p, e) => {
     if (!CHECK_STATES.includes(p.state)) e.state = "error.choice";
-    text(e, p, "note", TEXT);
+    text(e, p, "checklist.set", "note");
   },
   "part.add": (p, e) => {
+    const k = "part.add";
     if (!PART_KINDS.includes(p.kind)) e.kind = "error.choice";
-    text(e, p, "part_code", SHORT, true);
-    text(e, p, "description", TEXT);
-    integer(e, p, "qty", 1, MAX_QTY);
-    integer(e, p, "unit_cost_fen", 0, MAX_FEN);
+    text(e, p, k, "part_code", true);
+    text(e, p, k, "description");
+    integer(e, p, k, "qty");
+    integer(e, p, k, "unit_cost_fen");
   },
   "payment.record": (p, e) => {
     if (!PAYMENT_METHODS.includes(p.method)) e.method = "error.choice";
-    integer(e, p, "amount_fen", 1, MAX_FEN);
-    text(e, p, "payer", SHORT);
+    integer(e, p, "payment.record", "amount_fen");
+    text(e, p, "payment.record", "payer");
   },
-  "payment.void": (p, e) => text(e, p, "reason", REASON, true),
+  "payment.void": (p, e) => text(e, p, "payment.void", "reason", true),
   "charge.waive": (p, e) => {
-    integer(e, p, "amount_fen", 1, MAX_FEN);
-    text(e, p, "reason", REASON, true);
+    integer(e, p, "charge.waive", "amount_fen");
+    text(e, p, "charge.waive", "reason", true);
   },
   "equipment_receipt.issue": (p, e) => {
-    text(e, p, "description", TEXT, true);
-    for (const f of ["brand", "model", "serial"]) text(e, p, f, SHORT);
-    text(e, p, "accessories", TEXT);
-    text(e, p, "condition", TEXT);
-    text(e, p, "customer_name", SHORT, true);
+    const k = "equipment_receipt.issue";
+    text(e, p, k, "description", true);
+    for (const f of ["brand", "model", "serial", "accessories", "condition"]) text(e, p, k, f);
+    text(e, p, k, "customer_name", true);
     if (!p.signature_blob) e.signature_blob = "error.signature";
   },
   "damage.record": (p, e) => {
-    text(e, p, "brand", SHORT, true);
-    text(e, p, "model", SHORT, true);
-    text(e, p, "description", TEXT);
+    const k = "damage.record";
+    if (p.equipment_id != null) integer(e, p, k, "equipment_id");
+    text(e, p, k, "brand", true);
+    text(e, p, k, "model", true);
+    text(e, p, k, "description");
     // S20: in warranty, the purchase proof and the warranty card are collected.
     if (p.warranty_claimed && !p.purchase_proof_blob) e.purchase_proof_blob = "error.photo";
     if (p.warranty_claimed && !p.warranty_card_blob) e.warranty_card_blob = "error.photo";
   },
   "feedback.submit": (p, e) => {
-    integer(e, p, "satisfaction", 1, 5);
-    text(e, p, "comments", TEXT);
+    integer(e, p, "feedback.submit", "satisfaction");
+    text(e, p, "feedback.submit", "comments");
   },
   "signoff.sign": (p, e) => {
-    text(e, p, "customer_name", SHORT, true);
+    text(e, p, "signoff.sign", "customer_name", true);
     if (!p.signature_blob) e.signature_blob = "error.signature";
   },
 };

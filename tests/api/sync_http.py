@@ -108,6 +108,8 @@ class HttpPhone:
             body = response.get_json()
             received.extend(body["changes"])
             self.cursor = body["cursor"]
+            if body.get("hlc"):  # as the app does: later ops are stamped after the page
+                self.clock = hlc.receive(self.clock, body["hlc"], self.now_ms(), self.device_id)
             if not body["has_more"]:
                 return received
 

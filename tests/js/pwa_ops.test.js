@@ -1,8 +1,10 @@
 // The phone's operations: built in the protocol's exact shape, checked as the server checks them.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
 import {
+  LIMITS,
   blobRefs,
   canTransition,
   checkPayload,
@@ -12,6 +14,7 @@ import {
   parseYuan,
   transitionPayload,
 } from "../../static/js/ops.js";
+import { loadVectors } from "./vectors.js";
 
 describe("op envelope", () => {
   it("has exactly the protocol's fields", () => {
@@ -102,4 +105,20 @@ describe("blob references", () => {
     assert.deepEqual(blobRefs({ kind: "signoff.sign", payload: { signature_blob: "s" } }), ["s"]);
     assert.deepEqual(blobRefs({ kind: "checklist.set", payload: {} }), []);
   });
+});
+
+describe("op validation vectors (spec/vectors/ops.json, shared with sync/ops.py)", () => {
+  const { vectors } = loadVectors("ops");
+  const limitsJson = JSON.parse(readFileSync(new URL("../../spec/limits.json", import.meta.url), "utf8"));
+
+  it("checks with the server's limits table", () => {
+    assert.deepEqual(LIMITS, { text: limitsJson.text, int: limitsJson.int, max_photos: limitsJson.max_photos });
+  });
+
+  for (const v of vectors.filter((x) => !x.server_only)) {
+    it(v.name, () => {
+      const found = Object.keys(checkPayload(v.kind, v.payload)).map((f) => `payload.${f}`).sort();
+      assert.deepEqual(found, [...v.fields].sort());
+    });
+  }
 });

@@ -1,10 +1,20 @@
 """Demo data: a realistic company, loaded once however often it is asked for."""
 
+import uuid
+
 from sqlalchemy import func, select
 
 from server.demo import load_demo
 from server.extensions import db
-from server.models import Customer, Equipment, ServiceRequest, User, Visit
+from server.models import (
+    Customer,
+    Equipment,
+    Payment,
+    ServiceRequest,
+    SyncOperation,
+    User,
+    Visit,
+)
 
 
 def _counts() -> dict[str, int]:
@@ -48,3 +58,70 @@ def test_demo_company_has_what_the_brief_promises(app, client):
         },
     )
     assert response.status_code == 201
+
+
+def _pull_everything(client, username: str) -> list[dict]:
+    login = client.post(
+        "/api/auth/device",
+        json={"username": username, "password": "demo", "device_id": str(uuid.uuid4())},
+    )
+    headers = {"Authorization": f"Bearer {login.get_json()['token']}"}
+    changes, cursor = [], None
+    while True:
+        query = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        body = client.get("/api/sync/pull", query_string=query, headers=headers).get_json()
+        changes += body["changes"]
+        cursor = body["cursor"]
+        if not body["has_more"]:
+            return changes
+
+
+def test_demo_phone_office_and_finance_tell_one_story(app, client):
+    """Issue 9: demo field data goes through the sync engine, so the phone sees what is stored."""
+    load_demo()
+    for username in ("eng1", "eng2", "eng3"):
+        user = db.session.scalar(select(User).where(User.username == username))
+        feed = _pull_everything(client, username)
+        visits = {}
+        for change in feed:
+            if change["entity"] == "visit" and change["op"] == "upsert":
+                visits[int(change["id"])] = change["data"]
+        mine = db.session.scalars(select(Visit).where(Visit.engineer_id == user.id)).all()
+        assert mine
+        for v in mine:
+            assert visits[v.id]["status"] == v.status, (username, v.id)
+        stored = set(
+            db.session.scalars(
+                select(Payment.id)
+                .join(Visit, Payment.visit_id == Visit.id)
+                .where(Visit.engineer_id == user.id)
+            )
+        )
+        assert {c["id"] for c in feed if c["entity"] == "payment"} == stored
+    # The demo's completed visits were completed by their phones (an op each), not beside the feed.
+    completed = db.session.scalars(select(Visit).where(Visit.status == "completed")).all()
+    assert completed
+    for v in completed:
+        ops = db.session.scalars(
+            select(SyncOperation).where(
+                SyncOperation.visit_id == v.id, SyncOperation.kind == "visit.transition"
+            )
+        ).all()
+        assert any(o.raw["payload"]["to"] == "completed" for o in ops)
+
+
+def test_each_demo_engineer_has_an_in_and_an_out_of_warranty_visit_today(app):
+    from server.domain.timezone import business_day
+    from server.models.types import utcnow
+    from server.services.sync_store import visit_terms
+
+    load_demo()
+    today = business_day(utcnow())
+    for username in ("eng1", "eng2", "eng3"):
+        user = db.session.scalar(select(User).where(User.username == username))
+        todays = [
+            v
+            for v in db.session.scalars(select(Visit).where(Visit.engineer_id == user.id))
+            if v.window_start is not None and business_day(v.window_start) == today
+        ]
+        assert {visit_terms(v)["in_warranty"] for v in todays} == {True, False}, username

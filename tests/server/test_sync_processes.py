@@ -39,10 +39,20 @@ def _free_port() -> int:
 class ServerProcess:
     """One Onsite server process on 127.0.0.1."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        app: str = "server:create_app",
+        env_extra: dict[str, str] | None = None,
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "ONSITE_DATABASE_URL": database_url, "ONSITE_ENV": "development"}
+        env = {
+            **os.environ,
+            "ONSITE_DATABASE_URL": database_url,
+            "ONSITE_ENV": "development",
+            **(env_extra or {}),
+        }
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -52,7 +62,7 @@ class ServerProcess:
                 f"--port={self.port}",
                 "--threads=4",
                 "--call",
-                "server:create_app",
+                app,
             ],
             cwd=ROOT,
             env=env,
@@ -108,8 +118,8 @@ def call(
 def servers(app, database_url):
     started: list[ServerProcess] = []
 
-    def start(n: int = 1) -> list[ServerProcess]:
-        new = [ServerProcess(database_url) for _ in range(n)]
+    def start(n: int = 1, **kw) -> list[ServerProcess]:
+        new = [ServerProcess(database_url, **kw) for _ in range(n)]
         started.extend(new)
         return new
 
@@ -234,38 +244,60 @@ def test_concurrent_pushers_and_pullers_across_processes(make, servers):
         assert db.session.get(Device, device_id).last_seq == 120
 
 
-def test_a_server_killed_mid_push_leaves_nothing_half_applied_and_the_retry_completes(
-    make, servers
+def test_a_server_killed_mid_push_keeps_acknowledged_ops_and_nothing_doubles(
+    make, servers, tmp_path
 ):
+    """The push is stopped inside the store with its writes done but not committed, then killed."""
     engineer = make.user("engineer", username="field1")
     visit_id = make.visit(engineer=engineer).id
-    (first,) = servers(1)
+    marker = tmp_path / "blocked"
+    (first,) = servers(
+        1,
+        app="tests.server.blocking_app:create_app",
+        env_extra={"ONSITE_TEST_BLOCK_FILE": str(marker), "ONSITE_TEST_BLOCK_FROM_SEQ": "101"},
+    )
     device_id, token = _sign_in(first.url, "field1")
-    ops = _part_ops(device_id, visit_id, 500)
-    body = {"protocol": 1, "device_id": device_id, "ops": ops}
+    ops = _part_ops(device_id, visit_id, 600)
+    acknowledged = {"protocol": 1, "device_id": device_id, "ops": ops[:100]}
+    status, answer = call(f"{first.url}/api/sync/push", "POST", acknowledged, token)
+    assert status == 200 and {r["status"] for r in answer["results"]} == {"applied"}
+    unacknowledged = {"protocol": 1, "device_id": device_id, "ops": ops[100:]}
     outcome: list = []
     sender = threading.Thread(
         target=lambda: outcome.append(
-            _swallow(lambda: call(f"{first.url}/api/sync/push", "POST", body, token))
+            _swallow(lambda: call(f"{first.url}/api/sync/push", "POST", unacknowledged, token))
         )
     )
     sender.start()
-    time.sleep(0.3)  # well inside a 500-op push
+    deadline = time.monotonic() + 60
+    while not marker.exists():  # the push is inside the store, all 500 ops written
+        assert time.monotonic() < deadline, "the push never reached the store"
+        assert sender.is_alive(), outcome
+        time.sleep(0.02)
+    assert marker.read_text() == "600"
     first.kill()
     sender.join(30)
+    assert not sender.is_alive() and not isinstance(outcome[0], tuple), outcome
     db.session.expire_all()
-    applied = db.session.scalar(select(func.count()).select_from(SyncOperation))
-    parts = db.session.scalar(select(func.count()).select_from(PartEvent))
-    last_seq = db.session.get(Device, device_id).last_seq
-    # All or nothing: the op records, their effects and last_seq moved together.
-    assert applied == parts == last_seq and applied in (0, 500)
+    # The acknowledged ops survive; the killed push left nothing behind.
+    assert db.session.scalar(select(func.count()).select_from(SyncOperation)) == 100
+    assert db.session.scalar(select(func.count()).select_from(PartEvent)) == 100
+    assert db.session.get(Device, device_id).last_seq == 100
+    # The phone re-sends everything it holds (in pushes of at most 500), twice; nothing doubles.
     (second,) = servers(1)
-    status, answer = call(f"{second.url}/api/sync/push", "POST", body, token)
-    assert status == 200
-    assert {r["status"] for r in answer["results"]} == ({"duplicate"} if applied else {"applied"})
+    for first_time in (True, False):
+        statuses: list[str] = []
+        for batch in (ops[:500], ops[500:]):
+            body = {"protocol": 1, "device_id": device_id, "ops": batch}
+            status, answer = call(f"{second.url}/api/sync/push", "POST", body, token)
+            assert status == 200
+            statuses += [r["status"] for r in answer["results"]]
+        fresh = ["applied"] * 500 if first_time else ["duplicate"] * 500
+        assert statuses == ["duplicate"] * 100 + fresh
     db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(PartEvent)) == 500
-    assert db.session.get(Device, device_id).last_seq == 500
+    assert db.session.scalar(select(func.count()).select_from(PartEvent)) == 600
+    assert db.session.scalar(select(func.count()).select_from(SyncOperation)) == 600
+    assert db.session.get(Device, device_id).last_seq == 600
 
 
 def _swallow(fn):

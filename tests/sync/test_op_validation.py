@@ -3,7 +3,7 @@
 import pytest
 from sync_helpers import DEV_A, DEV_B, Phone, checklist, payment
 
-from sync import ops
+from sync import limits
 from sync.ops import ValidationError, parse_op, read_envelope
 
 
@@ -33,7 +33,7 @@ def test_r11_valid_op_parses_to_normalised_op():
         ({"currency": "USD"}, "payload.currency"),
         ({"method": "bitcoin"}, "payload.method"),
         ({"receipt_no": ""}, "payload.receipt_no"),
-        ({"payer": "x" * (ops.SHORT + 1)}, "payload.payer"),
+        ({"payer": "x" * (limits.SHORT + 1)}, "payload.payer"),
         ({"tip_fen": 100}, "payload.tip_fen"),
     ],
 )
@@ -98,7 +98,7 @@ def test_r11_blob_refs_cover_every_blob_field():
     }
     op = parse_op(Phone(DEV_A).op("damage.record", payload), DEV_A)
     assert op.blob_refs() == ["11" * 32, "22" * 32, "33" * 32]
-    too_many = {**payload, "photo_blobs": ["22" * 32] * (ops.MAX_PHOTOS + 1)}
+    too_many = {**payload, "photo_blobs": ["22" * 32] * (limits.MAX_PHOTOS + 1)}
     assert fields_of(Phone(DEV_A).op("damage.record", too_many)) == {"payload.photo_blobs"}
 
 

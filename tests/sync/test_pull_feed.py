@@ -67,7 +67,7 @@ def test_r27_pull_respects_scope_and_wire_shape():
             "data": {"amount_fen": 1},
         }
     ]
-    assert set(page.to_wire()) == {"cursor", "has_more", "resync", "changes", "server_time"}
+    assert set(page.to_wire()) == {"cursor", "has_more", "resync", "changes", "server_time", "hlc"}
 
 
 def test_r27_pushed_ops_appear_in_the_feed():

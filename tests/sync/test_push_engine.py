@@ -257,6 +257,9 @@ def test_r35_after_a_restore_a_device_naming_another_epoch_is_bridged_and_the_ga
     same = apply_push(store, DEV_A, [nxt], NOW, client_epoch=store.epoch())
     assert [r.status for r in same.results] == ["retry"] and same.expected_seq == 1
     # The device last heard another epoch: the server was restored; bridge and record the gap.
+    unknown = apply_push(store, DEV_A, [nxt], NOW, client_epoch="never-this-servers")
+    assert [r.status for r in unknown.results] == ["retry"] and unknown.expected_seq == 1
+    store.past_epochs.add("before-restore")  # the epoch this server ran under before the restore
     bridged = apply_push(store, DEV_A, [nxt], NOW, client_epoch="before-restore")
     assert [r.status for r in bridged.results] == ["applied"] and bridged.expected_seq == 5
     (gap,) = store.conflicts

@@ -1,5 +1,6 @@
 // A receipt shown full screen for the customer to read (S21, S23).
 
+import { blobImage } from "../blobs.js";
 import { formatFen } from "../core/charges.js";
 import { t } from "../i18n.js";
 import { loadVisit } from "../store.js";
@@ -31,6 +32,7 @@ export async function render(ctx) {
           r.accessories ? h("p", {}, t("receipt_e.accessories"), ": ", r.accessories) : null,
           r.condition ? h("p", {}, t("receipt_e.condition"), ": ", r.condition) : null,
           h("p", {}, t("signoff.customer_name"), ": ", r.customer_name),
+          r.signature_blob ? blobImage(r.signature_blob, t("signature.area")) : null,
         ];
   return h(
     "section",

@@ -1,6 +1,7 @@
 // Sync status in full: online or not, what waits, the last sync, and what the server refused or
 // flagged, in words an engineer understands.
 
+import { giveUpBlob, lostBlobs } from "../blobs.js";
 import { tx } from "../db.js";
 import { t } from "../i18n.js";
 import { pendingOps } from "../outbox.js";
@@ -16,6 +17,7 @@ export async function render(ctx) {
   const ops = await pendingOps();
   const allProblems = await tx(["problems"], "readonly", (tr) => tr.all("problems"));
   allProblems.sort((a, b) => (a.at < b.at ? 1 : -1));
+  const lost = await lostBlobs();
   return h(
     "section",
     { class: "screen sync" },
@@ -50,9 +52,35 @@ export async function render(ctx) {
           ),
         )
       : h("p", { class: "empty" }, t("sync.no_problems")),
+    lost.length ? lostSection(ctx, lost) : null,
     h("h2", {}, t("sync.outbox")),
     ops.length
       ? h("ol", { class: "list", id: "outbox" }, ops.map((op) => h("li", {}, `#${op.seq} · ${t(`kind.${op.kind}`)} · ${when(op.device_time)}`)))
       : h("p", { class: "empty" }, t("sync.outbox_empty")),
+  );
+}
+
+// A photo or signature the phone lost before sending holds back the work that names it (R13a):
+// the engineer gives it up with a reason, and the office sees the gap.
+function lostSection(ctx, lost) {
+  return h(
+    "div",
+    { id: "lost-blobs" },
+    h("h2", {}, t("sync.lost_title")),
+    h("p", {}, t("sync.lost_explain")),
+    h(
+      "ul",
+      { class: "list" },
+      lost.map((sha) => {
+        const reason = h("input", { type: "text", maxlength: "500", "aria-label": t("sync.lost_reason"), placeholder: t("sync.lost_reason") });
+        const giveUp = async () => {
+          if (!reason.value.trim()) return reason.focus();
+          await giveUpBlob(sha, reason.value.trim());
+          await requestSync();
+          ctx.render();
+        };
+        return h("li", { dataset: { sha } }, h("p", { class: "small" }, sha.slice(0, 12)), reason, h("button", { type: "button", class: "secondary small-btn", onclick: giveUp }, t("sync.lost_give_up")));
+      }),
+    ),
   );
 }

@@ -1,0 +1,76 @@
+"""R11: the shared op-validation vectors (spec/vectors/ops.json), which the JS tests run too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sync_helpers import DEV_A, load_vectors, new_id
+
+from sync import limits
+from sync.ops import ValidationError, parse_op
+
+VECTORS = load_vectors("ops")["vectors"]
+SPEC = Path(__file__).resolve().parents[2] / "spec"
+
+
+def _op(vector: dict) -> dict:
+    kind = vector["kind"]
+    op = {
+        "op_id": new_id(),
+        "seq": 1,
+        "kind": kind,
+        "record_id": "12:kit" if kind == "checklist.set" else new_id(),
+        "visit_id": 12,
+        "hlc": f"001764292500000-00000-{DEV_A}",
+        "schema_version": 1,
+        "payload": vector["payload"],
+        "device_time": "2026-11-28T09:15:00+08:00",
+    }
+    op.update(vector.get("envelope", {}))
+    return op
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_op_vector(vector):
+    if not vector["fields"]:
+        parse_op(_op(vector), DEV_A)
+        return
+    with pytest.raises(ValidationError) as err:
+        parse_op(_op(vector), DEV_A)
+    assert sorted({e.field for e in err.value.errors}) == sorted(vector["fields"])
+
+
+def test_vectors_cover_every_limited_field():
+    named = {(v["kind"], f.removeprefix("payload.")) for v in VECTORS for f in v["fields"]}
+    for table in (limits.TEXT_LIMITS, limits.INT_LIMITS):
+        for kind, fields in table.items():
+            for name in fields:
+                if kind == "envelope" or name in ("item_id", "signed_hlc"):
+                    continue  # envelope cases are named by their own vectors; patterns bound these
+                assert (kind, name) in named, (kind, name)
+
+
+def test_spec_limits_json_is_the_python_table_written_out():
+    """Regenerate with: python -m sync.limits > spec/limits.json"""
+    assert json.loads((SPEC / "limits.json").read_text("utf-8")) == limits.as_json()
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [("ok 中文 😀", False), ("a\x00b", True), ("\udfff", True), ("\ud800x", True), ("", False)],
+)
+def test_text_problem_refuses_nul_and_lone_surrogates(value, problem):
+    assert (limits.text_problem(value) is not None) == problem
+    assert limits.text_problem(limits.clean_text(value)) is None
+
+
+def test_storable_keeps_what_a_database_can_hold():
+    sent = {"a\x00": [float("nan"), float("inf"), 2**64, "\udfff", True, None, 1.5]}
+    kept = ["nan", "inf", "<integer too large>", "\ufffd", True, None, 1.5]
+    assert limits.storable(sent) == {"a\ufffd": kept}
+    deep: list = []
+    for _ in range(100):
+        deep = [deep]
+    json.dumps(limits.storable(deep))
