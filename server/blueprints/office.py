@@ -64,6 +64,7 @@ from ..services import (
     office_register,
     office_reports,
     office_review,
+    office_work,
     register,
 )
 from ..services.office_forms import (
@@ -79,12 +80,14 @@ from ..services.office_forms import (
     FormState,
     NoteForm,
     OptionalNoteForm,
+    PageQuery,
     PartHandleForm,
     RegisterForm,
     RegisterQuery,
     ReportQuery,
     ResultForm,
     ScheduleForm,
+    TriageForm,
     VisitUpdateForm,
     form_input,
     localise_errors,
@@ -228,6 +231,26 @@ def _done(message_key: str, target: str):
     return redirect(target)
 
 
+def _page_number() -> int:
+    """Return the ?page= asked for; a bad one is a 422 naming the field."""
+    values = {"page": request.args["page"]} if request.args.get("page") else {}
+    try:
+        return PageQuery().load(values)["page"]
+    except ValidationError as exc:
+        raise ApiError(422, "page must be a whole number from 1.", exc.messages) from None
+
+
+def _paged(query, page: int) -> tuple[int, list]:
+    """Count a query and return one page of it."""
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return total, list(items)
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
 # --- assets and blobs ---
 
 
@@ -279,7 +302,11 @@ def index():
             )
         ),
         "parts": len(office_parts.returned_parts("pending")),
-        "follow_ups": len(office_followups.follow_ups("open")),
+        "follow_ups": db.session.scalar(
+            db.select(db.func.count()).select_from(
+                office_followups.follow_ups_query("open").subquery()
+            )
+        ),
     }
     # Ops a restore from backup lost (sync rule R35): only the office can have them re-entered.
     restore_gaps = db.session.scalars(
@@ -289,6 +316,20 @@ def index():
         .limit(50)
     ).all()
     return render_template("office/index.html", counts=counts, restore_gaps=restore_gaps)
+
+
+# --- my work: the day as queues ---
+
+
+@bp.get("/work")
+def my_work():
+    """Every queue of the office's day with its count, oldest or most at risk first."""
+    user = current_user()
+    mine = request.args.get("mine") == "1"
+    queues = office_work.my_work(_now(), owner_id=user.id if mine else None)
+    return render_template(
+        "office/work.html", queues=queues, mine=mine, total=sum(q.count for q in queues)
+    )
 
 
 # --- SLA board ---
@@ -472,10 +513,28 @@ def _on_request(request_id: int, prefix: str, schema, action, message: str, anch
 @bp.post("/requests/<int:request_id>/steps/<step>")
 def record_step(request_id: int, step: str):
     """Record the phone response, the remote consent or login, or a delay notice (S5, S11)."""
+    if step == "fax-call":
+        user = current_user()
+        return _on_request(
+            request_id,
+            step,
+            EventForm(),
+            lambda req, data: register.record_fax_call(req, data, user),
+            "office.flash.saved",
+            "#fax-call",
+        )
     operation = STEPS.get(step)
     if operation is None:
         raise ApiError(404, "No such step.")
     return _on_request(request_id, step, EventForm(), operation, "office.flash.saved", "#steps")
+
+
+@bp.post("/requests/<int:request_id>/triage")
+def retriage(request_id: int):
+    """Re-triage a request by severity and urgency (S11), from its page."""
+    return _on_request(
+        request_id, "triage", TriageForm(), register.triage_request, "office.flash.saved", "#triage"
+    )
 
 
 @bp.post("/requests/<int:request_id>/visits")
@@ -553,8 +612,12 @@ def add_callback(request_id: int):
 
 @bp.get("/visits")
 def review_queue():
-    """Finished visits with what each still lacks."""
-    return render_template("office/review_queue.html", items=office_review.visits_to_review(100))
+    """Finished visits not yet reviewed, the longest waiting first, a page at a time."""
+    page = _page_number()
+    total, items = office_review.visits_to_review(page, PAGE_SIZE)
+    return render_template(
+        "office/review_queue.html", items=items, page=page, pages=_pages(total), total=total
+    )
 
 
 def _review_page(visit: Visit, forms: dict[str, FormState] | None = None, status: int = 200):
@@ -571,6 +634,22 @@ def _review_page(visit: Visit, forms: dict[str, FormState] | None = None, status
 def visit_review(visit_id: int):
     """Everything the field synced for a visit, on one page."""
     return _review_page(_get(Visit, visit_id, "visit"))
+
+
+@bp.post("/visits/<int:visit_id>/reviewed")
+def mark_reviewed(visit_id: int):
+    """Take a finished visit off the review queue (with a note if it still lacks something)."""
+    visit = _get(Visit, visit_id, "visit")
+    user = current_user()
+    result = _submit(
+        OptionalNoteForm(),
+        "reviewed",
+        lambda data: office_review.mark_visit_reviewed(visit, user, data.get("note")),
+        lambda state, status: _review_page(visit, {"reviewed": state}, status),
+    )
+    if isinstance(result, tuple):
+        return result
+    return _done("office.flash.saved", url_for("office.review_queue"))
 
 
 @bp.post("/conflicts/<int:conflict_id>/resolve")
@@ -725,9 +804,14 @@ def _complaints_page(state: FormState | None = None, status: int = 200):
         defaults["customer_id"] = request.args["customer_id"]
     if request.args.get("request_id", "").isdigit():
         defaults["request_id"] = request.args["request_id"]
+    page = _page_number()
+    total, items = _paged(query, page)
     return render_template(
         "office/complaints.html",
-        items=db.session.scalars(query).all(),
+        items=items,
+        page=page,
+        pages=_pages(total),
+        total=total,
         show=show,
         f=state or FormState("complaint", defaults),
         customers=db.session.scalars(db.select(Customer).order_by(Customer.name)).all(),
@@ -819,9 +903,16 @@ def _follow_ups_page(forms: dict[str, FormState] | None = None, status: int = 20
             defaults["customer_id"] = str(req.customer_id)
             if req.equipment_id:
                 defaults.setdefault("equipment_id", str(req.equipment_id))
+    page = _page_number()
+    total, items = _paged(
+        office_followups.follow_ups_query(None if show == "all" else "open"), page
+    )
     return render_template(
         "office/follow_ups.html",
-        items=office_followups.follow_ups(None if show == "all" else "open"),
+        items=items,
+        page=page,
+        pages=_pages(total),
+        total=total,
         show=show,
         today=_now().astimezone(COMPANY_TZ).date(),
         f=forms.get("followup") or FormState("followup", defaults),

@@ -272,6 +272,15 @@ class VisitUpdateForm(FormSchema):
         _check_window(data)
 
 
+class TriageForm(FormSchema):
+    """Re-triage from the request page (S11): how grave, how urgent, whether a visit is needed."""
+
+    severity = choice(list(Level), required=True)
+    urgency = choice(list(Level), required=True)
+    needs_visit = boolean()
+    sla_note = text(4000)
+
+
 class ResultForm(FormSchema):
     result = text(4000, required=True)
     status = choice(
@@ -336,6 +345,12 @@ class BoardFilter(FormSchema):
     engineer_id = integer()
     customer = text(100)
     channel = choice(list(Channel))
+
+
+class PageQuery(FormSchema):
+    page = integer(
+        load_default=1, validate=validate.Range(min=1, max=100000, error="form.err.range")
+    )
 
 
 class RegisterQuery(BoardFilter):
