@@ -58,6 +58,7 @@ from ..services import (
     dispatch,
     office_board,
     office_complaints,
+    office_customers,
     office_escalations,
     office_followups,
     office_parts,
@@ -74,6 +75,7 @@ from ..services.office_forms import (
     CallbackForm,
     ComplaintForm,
     CsvQuery,
+    CustomerForm,
     EmptyForm,
     EventForm,
     FollowUpForm,
@@ -464,6 +466,46 @@ def register_list():
         channels=[str(c) for c in Channel],
         csv=FormState("csv"),
     ), (422 if state.invalid else 200)
+
+
+# --- customers (S10) ---
+
+
+@bp.get("/customers")
+def customers():
+    """Find a customer by name, contact, phone or address, to open their details."""
+    q = (request.args.get("q") or "").strip()[:100]
+    return render_template(
+        "office/customers.html", q=q, found=office_register.search_customers(q, 50) if q else []
+    )
+
+
+def _customer_page(customer: Customer, state: FormState | None = None, status: int = 200):
+    values = {key: getattr(customer, key) for key in office_customers.EDITABLE}
+    return render_template(
+        "office/customer_edit.html",
+        c=customer,
+        f=state or FormState("customer", values),
+        equipment=office_register.equipment_of(customer.id),
+        requests=office_customers.recent_requests(customer.id),
+    ), status
+
+
+@bp.route("/customers/<int:customer_id>", methods=["GET", "POST"])
+def customer_edit(customer_id: int):
+    """A customer's details, editable; their equipment and latest requests beside them."""
+    customer = _get(Customer, customer_id, "customer")
+    if request.method == "GET":
+        return _customer_page(customer)
+    result = _submit(
+        CustomerForm(),
+        "customer",
+        lambda data: office_customers.update_customer(customer, data),
+        lambda state, status: _customer_page(customer, state, status),
+    )
+    if isinstance(result, tuple):
+        return result
+    return _done("office.flash.saved", url_for("office.customer_edit", customer_id=customer.id))
 
 
 # --- one request: steps, dispatch, result, callback ---
@@ -907,17 +949,25 @@ def _follow_ups_page(forms: dict[str, FormState] | None = None, status: int = 20
     total, items = _paged(
         office_followups.follow_ups_query(None if show == "all" else "open"), page
     )
+    f = forms.get("followup") or FormState("followup", defaults)
+    chosen = f.value("customer_id")
+    customer = db.session.get(Customer, int(chosen)) if str(chosen).isdigit() else None
+    q = (request.args.get("q") or "").strip()[:100]
     return render_template(
         "office/follow_ups.html",
+        customer=customer,
+        q=q,
+        found=office_register.search_customers(q) if q else [],
+        customer_equipment=office_register.equipment_of(customer.id) if customer else [],
+        customer_requests=office_customers.recent_requests(customer.id) if customer else [],
         items=items,
         page=page,
         pages=_pages(total),
         total=total,
         show=show,
         today=_now().astimezone(COMPANY_TZ).date(),
-        f=forms.get("followup") or FormState("followup", defaults),
+        f=f,
         form=lambda name: forms.get(name) or FormState(name),
-        customers=db.session.scalars(db.select(Customer).order_by(Customer.name)).all(),
         engineers=_engineers(),
         kinds=[str(k) for k in FollowUpKind],
     ), status

@@ -301,3 +301,62 @@ def test_complaints_and_follow_ups_are_paged(make, office, monkeypatch):
         assert 'data-total="3"' in first
         assert len(re.findall(rf"{marker} \d", first)) == 2
         assert len(re.findall(rf"{marker} \d", second)) == 1
+
+
+# --- customer details and the follow-up form, found by search ---
+
+
+def test_customer_details_are_found_by_search_and_edited_on_a_page(make, office):
+    target = make.customer(name="西安电子科技公司", phone="029-88001234")
+    make.customer(name="宝鸡机床厂")
+    found = office.get("/office/customers?q=88001234").get_data(as_text=True)
+    assert re.findall(r'data-customer="(\d+)"', found) == [str(target.id)]
+
+    bad = office.post(
+        f"/office/customers/{target.id}",
+        data={"name": "西安电子科技公司", "email": "not-an-address"},
+    )
+    assert bad.status_code == 422
+    assert 'id="customer-email-error"' in bad.get_data(as_text=True)
+    saved = office.post(
+        f"/office/customers/{target.id}",
+        data={"name": "西安电子科技有限公司", "phone": "029-88009999", "email": "it@xd.cn"},
+    )
+    assert saved.status_code == 302
+    db.session.expire_all()
+    row = db.session.get(type(target), target.id)
+    assert (row.name, row.phone, row.email, row.contact_person) == (
+        "西安电子科技有限公司",
+        "029-88009999",
+        "it@xd.cn",
+        None,  # left blank on the form: cleared, as the form showed
+    )
+
+
+def test_the_follow_up_form_picks_customer_request_and_equipment_by_search(make, office):
+    customer = make.customer(name="咸阳纺织集团")
+    equipment = make.equipment(customer, model="S5735-L24")
+    request = make.request(customer, equipment_id=equipment.id)
+    other = make.request()  # another customer's request: not offered
+    found = office.get("/office/follow-ups?q=咸阳").get_data(as_text=True)
+    assert re.findall(r'data-customer="(\d+)"', found) == [str(customer.id)]
+
+    form = office.get(f"/office/follow-ups?customer_id={customer.id}").get_data(as_text=True)
+    assert f'<option value="{request.id}">' in form
+    assert f'<option value="{other.id}">' not in form
+    assert "S5735-L24" in form
+    planned = office.post(
+        "/office/follow-ups",
+        data={
+            "customer_id": customer.id,
+            "request_id": request.id,
+            "equipment_id": equipment.id,
+            "kind": "return_visit",
+            "due_on": "2027-01-15",
+            "interval_months": "6",
+            "reason": "半年定期回访",
+        },
+    )
+    assert planned.status_code == 302
+    listed = office.get("/office/follow-ups").get_data(as_text=True)
+    assert "半年定期回访" in listed
