@@ -29,6 +29,7 @@ from flask import (
 from marshmallow import ValidationError
 
 from ..auth import OFFICE_ROLES, current_user
+from ..domain.aftercare import CALLBACK_DUE_HOURS
 from ..domain.charges import format_fen
 from ..domain.timezone import COMPANY_TZ
 from ..errors import ApiError
@@ -303,7 +304,7 @@ def index():
                 Complaint.status != ComplaintStatus.RESOLVED
             )
         ),
-        "parts": len(office_parts.returned_parts("pending")),
+        "parts": office_parts.count_returned_parts("pending"),
         "follow_ups": db.session.scalar(
             db.select(db.func.count()).select_from(
                 office_followups.follow_ups_query("open").subquery()
@@ -745,7 +746,7 @@ def _escalations_page(forms: dict[str, FormState] | None = None, status: int = 2
     forms = forms or {}
     return render_template(
         "office/escalations.html",
-        items=office_escalations.escalation_queue(include_resolved=True),
+        items=office_escalations.escalation_queue() + office_escalations.recently_resolved(),
         form=lambda name: forms.get(name) or FormState(name),
     ), status
 
@@ -802,9 +803,14 @@ def resolve_escalation(kind: str, ident: int):
 def _parts_page(forms: dict[str, FormState] | None = None, status: int = 200):
     forms = forms or {}
     state = request.args.get("state") if request.args.get("state") in ("pending", "done") else None
+    page = _page_number()
+    total = office_parts.count_returned_parts(state)
     return render_template(
         "office/parts.html",
-        items=office_parts.returned_parts(state),
+        items=office_parts.returned_parts(state, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+        page=page,
+        pages=_pages(total),
+        total=total,
         state=state,
         dispositions=[str(d) for d in PartDisposition],
         form=lambda name: forms.get(name) or FormState(name),
@@ -1027,24 +1033,57 @@ def follow_up_action(follow_up_id: int, action: str):
 # --- reports ---
 
 
+def _report_periods() -> tuple[str, list, FormState, int]:
+    """Read which periods the report covers; a bad query is redrawn with the field at fault."""
+    fields = ("period", "weeks", "count", "from", "to")
+    values = {k: v for k, v in request.args.items() if v and k in fields}
+    try:
+        args = ReportQuery().load(values)
+        state, status = FormState("report", values), 200
+    except ValidationError as exc:
+        args = {"period": "week"}
+        state, status = FormState("report", values, localise_errors(exc.messages)), 422
+    kind = args["period"]
+    now = _now()
+    if args.get("start") or args.get("end"):
+        last = args.get("end") or now.astimezone(COMPANY_TZ).date()
+        first = args.get("start") or last
+        starts = office_reports.periods_between(kind, first, last)
+    else:
+        count = args.get("count") or args.get("weeks") or 8
+        starts = office_reports.last_periods(kind, now, count)
+    return kind, starts, state, status
+
+
 @bp.get("/reports")
 def reports():
-    """Weekly SLA compliance and first-time fix rate, with bars, and the register as CSV."""
-    values = {k: v for k, v in request.args.items() if v and k in ReportQuery().fields}
-    try:
-        weeks = ReportQuery().load(values)["weeks"]
-        state = FormState("report", values)
-    except ValidationError as exc:
-        weeks, state = 8, FormState("report", values, localise_errors(exc.messages))
-    now = _now()
+    """SLA, first-time fix, call backs and complaints by week, month or quarter, with bars."""
+    kind, starts, state, status = _report_periods()
+    report = office_reports.period_report(kind, starts, _now())
     return render_template(
         "office/reports.html",
-        sla_weeks=office_reports.weekly_sla(now, weeks),
-        fix_weeks=office_reports.first_time_fix(now, weeks),
+        report=report,
+        sla_weeks=report.sla,
+        fix_weeks=report.fix,
         f=state,
         csv=FormState("csv"),
-        weeks=weeks,
-    ), (422 if state.invalid else 200)
+        weeks=len(starts),
+        kinds=office_reports.PERIOD_KINDS,
+        callback_hours=CALLBACK_DUE_HOURS,
+    ), status
+
+
+@bp.get("/reports/figures.csv")
+def report_figures_csv():
+    """The reports page's figures, one row per period, as CSV."""
+    kind, starts, state, status = _report_periods()
+    if status != 200:
+        raise ApiError(422, "Check the report's period and days.", state.errors)
+    body = office_reports.report_csv(office_reports.period_report(kind, starts, _now()))
+    name = f"report-{kind}-{starts[0]}-{starts[-1]}.csv"
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @bp.get("/reports/register.csv")
@@ -1056,11 +1095,13 @@ def register_csv():
     except ValidationError as exc:
         return render_template(
             "office/reports.html",
+            report=None,
             sla_weeks=[],
             fix_weeks=[],
             f=FormState("report"),
             csv=FormState("csv", values, localise_errors(exc.messages)),
             weeks=8,
+            kinds=office_reports.PERIOD_KINDS,
         ), 422
     body = office_reports.register_csv(args.get("start"), args.get("end"), _now())
     stamp = _now().astimezone(COMPANY_TZ).strftime("%Y%m%d-%H%M")

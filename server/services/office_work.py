@@ -291,7 +291,8 @@ def open_complaints(owner_id: int | None, limit: int) -> Queue:
 
 def parts_pending(limit: int) -> Queue:
     """Faulty parts brought back and not yet dealt with, the oldest first (S31)."""
-    items = list(reversed(office_parts.returned_parts("pending")))
+    count = office_parts.count_returned_parts("pending")
+    items = office_parts.returned_parts("pending", limit=limit, oldest_first=True)
     lines = [
         WorkLine(
             p.event.part_code,
@@ -302,9 +303,9 @@ def parts_pending(limit: int) -> Queue:
             note_key="",
             note_params={},
         )
-        for p in items[:limit]
+        for p in items
     ]
-    return Queue("parts", len(items), lines, shared=True)
+    return Queue("parts", count, lines, shared=True)
 
 
 def sync_problems(limit: int) -> Queue:

@@ -360,3 +360,89 @@ def test_the_follow_up_form_picks_customer_request_and_equipment_by_search(make,
     assert planned.status_code == 302
     listed = office.get("/office/follow-ups").get_data(as_text=True)
     assert "半年定期回访" in listed
+
+
+# --- reports for any period ---
+
+
+def _rows(page: str, table: str) -> list[dict[str, str]]:
+    body = re.search(rf'<table id="{table}">(.*?)</table>', page, re.S).group(1)
+    return [
+        dict(re.findall(r'data-([a-z-]+)="([^"]*)"', row))
+        for row in re.findall(r"<tr (data-period[^>]*)>", body)
+    ]
+
+
+def test_reports_by_month_and_quarter_count_call_backs_and_complaints(field, office, login, make):
+    make_supervisor = make.user("supervisor")
+    # A clerk signs in on each day acted on: a session is not valid before it was made.
+    with freeze_time("2026-09-10T02:00:00Z") as clock:
+        september = field["visit"]()
+        customer_id = september.request.customer_id
+        _finish(field["phone"], september.id, outcome_summary="ok")
+        clock.tick(timedelta(hours=2))
+        clerk = login(office.user)
+        clerk.post(f"/office/requests/{september.request_id}/callbacks", data={"reached": "yes"})
+        clock.move_to("2026-10-05T02:00:00Z")
+        october = field["visit"]()
+        _finish(field["phone"], october.id, outcome_summary="ok")
+        clock.tick(timedelta(hours=30))  # past the 24-hour promise
+        clerk = login(office.user)
+        clerk.post(f"/office/requests/{october.request_id}/callbacks", data={"reached": "yes"})
+        clock.move_to("2026-10-07T02:00:00Z")
+        clerk = login(office.user)
+        received = clerk.post(
+            "/office/complaints",
+            data={"customer_id": customer_id, "channel": "hotline", "summary": "等太久"},
+        )
+        supervisor = login(make_supervisor)
+        resolved = supervisor.post(
+            received.headers["Location"] + "/resolve", data={"note": "已道歉并说明"}
+        )
+        assert resolved.status_code == 302, resolved.get_data(as_text=True)[-1500:]
+        clock.move_to("2026-11-02T02:00:00Z")
+        clerk = login(office.user)
+        clerk.post(
+            "/office/complaints",
+            data={"customer_id": customer_id, "channel": "email", "summary": "发票有误"},
+        )
+    now = quote("2026-11-20T02:00:00+00:00")
+    months = office.get(
+        f"/office/reports?period=month&from=2026-09-01&to=2026-11-30&now={now}"
+    ).get_data(as_text=True)
+    assert [(r["period"], r["on-time"], r["late"]) for r in _rows(months, "callback-table")] == [
+        ("2026-09-01", "1", "0"),
+        ("2026-10-01", "0", "1"),
+        ("2026-11-01", "0", "0"),
+    ]
+    assert [
+        (r["period"], r["received"], r["resolved"]) for r in _rows(months, "complaint-table")
+    ] == [("2026-09-01", "0", "0"), ("2026-10-01", "1", "1"), ("2026-11-01", "1", "0")]
+    assert re.findall(r'<tr data-week="([^"]+)"', months)[:3] == [
+        "2026-09-01",
+        "2026-10-01",
+        "2026-11-01",
+    ]
+
+    quarters = office.get(
+        f"/office/reports?period=quarter&from=2026-08-15&to=2026-11-30&now={now}"
+    ).get_data(as_text=True)
+    assert [(r["period"], r["on-time"], r["late"]) for r in _rows(quarters, "callback-table")] == [
+        ("2026-07-01", "1", "0"),
+        ("2026-10-01", "0", "1"),
+    ]
+
+    figures = office.get(
+        f"/office/reports/figures.csv?period=quarter&from=2026-08-15&to=2026-11-30&now={now}"
+    )
+    assert figures.mimetype == "text/csv"
+    lines = figures.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    header = lines[0].split(",")
+    q4 = dict(zip(header, lines[2].split(","), strict=True))
+    assert (q4["period"], q4["callbacks_late"], q4["complaints_received"]) == (
+        "2026-10-01",
+        "1",
+        "2",
+    )
+    assert office.get("/office/reports?period=year").status_code == 422
+    assert office.get("/office/reports?from=2026-11-30&to=2026-11-01").status_code == 422
