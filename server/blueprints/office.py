@@ -854,6 +854,10 @@ def _complaints_page(state: FormState | None = None, status: int = 200):
         defaults["request_id"] = request.args["request_id"]
     page = _page_number()
     total, items = _paged(query, page)
+    f = state or FormState("complaint", defaults)
+    chosen = f.value("customer_id")
+    customer = db.session.get(Customer, int(chosen)) if str(chosen).isdigit() else None
+    q = (request.args.get("q") or "").strip()[:100]
     return render_template(
         "office/complaints.html",
         items=items,
@@ -861,8 +865,11 @@ def _complaints_page(state: FormState | None = None, status: int = 200):
         pages=_pages(total),
         total=total,
         show=show,
-        f=state or FormState("complaint", defaults),
-        customers=db.session.scalars(db.select(Customer).order_by(Customer.name)).all(),
+        f=f,
+        customer=customer,
+        q=q,
+        found=office_register.search_customers(q) if q else [],
+        customer_requests=office_customers.recent_requests(customer.id) if customer else [],
         channels=COMPLAINT_CHANNELS,
     ), status
 

@@ -361,6 +361,13 @@ def test_the_follow_up_form_picks_customer_request_and_equipment_by_search(make,
     listed = office.get("/office/follow-ups").get_data(as_text=True)
     assert "半年定期回访" in listed
 
+    # The complaint form finds its customer the same way, with no list of every customer.
+    found = office.get("/office/complaints?q=咸阳").get_data(as_text=True)
+    assert re.findall(r'data-customer="(\d+)"', found) == [str(customer.id)]
+    form = office.get(f"/office/complaints?customer_id={customer.id}").get_data(as_text=True)
+    assert f'<option value="{request.id}">' in form
+    assert f'<option value="{other.id}">' not in form
+
 
 # --- reports for any period ---
 
