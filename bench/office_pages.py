@@ -239,6 +239,20 @@ LOAD = [
                    ELSE s.received_at + interval '3 days' END,
               CASE WHEN s.received_at > :now - interval '20 days' THEN NULL ELSE '已道歉' END
        FROM service_request s WHERE s.id % 40 = 3 AND s.received_at < :now - interval '1 day'""",
+    # What a year of supervisors and clerks settled: escalations and returned parts older than
+    # three weeks are dealt with, as they would be in a working office.
+    """INSERT INTO escalation (key, request_id, visit_id, taken_by_id, taken_at, resolved_by_id,
+           resolved_at, resolution, created_at)
+       SELECT 'visit:' || v.id, v.request_id, v.id, 1, v.finished_at + interval '1 hour', 1,
+              v.finished_at + interval '2 days', '二次上门已修复', v.finished_at
+       FROM visit v
+       WHERE (v.escalate OR v.status = 'not_fixed')
+         AND v.finished_at < :now - interval '21 days'""",
+    """INSERT INTO returned_part_handling (part_event_id, disposition, note, handled_by_id,
+           handled_at)
+       SELECT p.id, 'to_manufacturer', '返厂', 2, p.received_at + interval '3 days'
+       FROM part_event p
+       WHERE p.kind = 'returned' AND p.received_at < :now - interval '21 days'""",
     """INSERT INTO follow_up (customer_id, request_id, kind, due_on, reason, status,
            created_by_id, created_at)
        SELECT s.customer_id, s.id, CASE WHEN s.id % 2 = 0 THEN 'follow_up' ELSE 'return_visit' END,

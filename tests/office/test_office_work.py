@@ -125,7 +125,7 @@ def test_an_arrival_within_the_window_needs_no_reason(field):
 def test_review_queue_pages_oldest_first_and_reviewing_takes_a_visit_off(
     field, office, monkeypatch
 ):
-    monkeypatch.setattr(office_bp, "PAGE_SIZE", 2)
+    monkeypatch.setattr(office_bp, "REVIEW_PAGE_SIZE", 2)
     visits = []
     with freeze_time(T0) as clock:
         for _ in range(3):
