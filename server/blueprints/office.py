@@ -31,6 +31,7 @@ from marshmallow import ValidationError
 from sync.limits import storable
 
 from ..auth import OFFICE_ROLES, current_user
+from ..domain.aftercare import CALLBACK_DUE_HOURS
 from ..domain.charges import format_fen
 from ..domain.timezone import COMPANY_TZ
 from ..errors import ApiError
@@ -60,12 +61,14 @@ from ..services import (
     dispatch,
     office_board,
     office_complaints,
+    office_customers,
     office_escalations,
     office_followups,
     office_parts,
     office_register,
     office_reports,
     office_review,
+    office_work,
     register,
 )
 from ..services.office_forms import (
@@ -75,18 +78,21 @@ from ..services.office_forms import (
     CallbackForm,
     ComplaintForm,
     CsvQuery,
+    CustomerForm,
     EmptyForm,
     EventForm,
     FollowUpForm,
     FormState,
     NoteForm,
     OptionalNoteForm,
+    PageQuery,
     PartHandleForm,
     RegisterForm,
     RegisterQuery,
     ReportQuery,
     ResultForm,
     ScheduleForm,
+    TriageForm,
     VisitUpdateForm,
     form_input,
     localise_errors,
@@ -112,6 +118,8 @@ STEPS: dict[str, Callable] = {
     "delay-notice": register.record_delay_notice,
 }
 PAGE_SIZE = 50
+# Each line of the review queue runs the whole completeness check of its visit: a shorter page.
+REVIEW_PAGE_SIZE = 25
 
 
 @bp.before_request
@@ -234,6 +242,26 @@ def _done(message_key: str, target: str):
     return redirect(target)
 
 
+def _page_number() -> int:
+    """Return the ?page= asked for; a bad one is a 422 naming the field."""
+    values = {"page": request.args["page"]} if request.args.get("page") else {}
+    try:
+        return PageQuery().load(values)["page"]
+    except ValidationError as exc:
+        raise ApiError(422, "page must be a whole number from 1.", exc.messages) from None
+
+
+def _paged(query, page: int) -> tuple[int, list]:
+    """Count a query and return one page of it."""
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return total, list(items)
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
 # --- assets and blobs ---
 
 
@@ -284,8 +312,12 @@ def index():
                 Complaint.status != ComplaintStatus.RESOLVED
             )
         ),
-        "parts": len(office_parts.returned_parts("pending")),
-        "follow_ups": len(office_followups.follow_ups("open")),
+        "parts": office_parts.count_returned_parts("pending"),
+        "follow_ups": db.session.scalar(
+            db.select(db.func.count()).select_from(
+                office_followups.follow_ups_query("open").subquery()
+            )
+        ),
     }
     # Ops a restore from backup lost (sync rule R35): only the office can have them re-entered.
     restore_gaps = db.session.scalars(
@@ -295,6 +327,20 @@ def index():
         .limit(50)
     ).all()
     return render_template("office/index.html", counts=counts, restore_gaps=restore_gaps)
+
+
+# --- my work: the day as queues ---
+
+
+@bp.get("/work")
+def my_work():
+    """Every queue of the office's day with its count, oldest or most at risk first."""
+    user = current_user()
+    mine = request.args.get("mine") == "1"
+    queues = office_work.my_work(_now(), owner_id=user.id if mine else None)
+    return render_template(
+        "office/work.html", queues=queues, mine=mine, total=sum(q.count for q in queues)
+    )
 
 
 # --- SLA board ---
@@ -431,6 +477,46 @@ def register_list():
     ), (422 if state.invalid else 200)
 
 
+# --- customers (S10) ---
+
+
+@bp.get("/customers")
+def customers():
+    """Find a customer by name, contact, phone or address, to open their details."""
+    q = (request.args.get("q") or "").strip()[:100]
+    return render_template(
+        "office/customers.html", q=q, found=office_register.search_customers(q, 50) if q else []
+    )
+
+
+def _customer_page(customer: Customer, state: FormState | None = None, status: int = 200):
+    values = {key: getattr(customer, key) for key in office_customers.EDITABLE}
+    return render_template(
+        "office/customer_edit.html",
+        c=customer,
+        f=state or FormState("customer", values),
+        equipment=office_register.equipment_of(customer.id),
+        requests=office_customers.recent_requests(customer.id),
+    ), status
+
+
+@bp.route("/customers/<int:customer_id>", methods=["GET", "POST"])
+def customer_edit(customer_id: int):
+    """A customer's details, editable; their equipment and latest requests beside them."""
+    customer = _get(Customer, customer_id, "customer")
+    if request.method == "GET":
+        return _customer_page(customer)
+    result = _submit(
+        CustomerForm(),
+        "customer",
+        lambda data: office_customers.update_customer(customer, data),
+        lambda state, status: _customer_page(customer, state, status),
+    )
+    if isinstance(result, tuple):
+        return result
+    return _done("office.flash.saved", url_for("office.customer_edit", customer_id=customer.id))
+
+
 # --- one request: steps, dispatch, result, callback ---
 
 
@@ -478,10 +564,28 @@ def _on_request(request_id: int, prefix: str, schema, action, message: str, anch
 @bp.post("/requests/<int:request_id>/steps/<step>")
 def record_step(request_id: int, step: str):
     """Record the phone response, the remote consent or login, or a delay notice (S5, S11)."""
+    if step == "fax-call":
+        user = current_user()
+        return _on_request(
+            request_id,
+            step,
+            EventForm(),
+            lambda req, data: register.record_fax_call(req, data, user),
+            "office.flash.saved",
+            "#fax-call",
+        )
     operation = STEPS.get(step)
     if operation is None:
         raise ApiError(404, "No such step.")
     return _on_request(request_id, step, EventForm(), operation, "office.flash.saved", "#steps")
+
+
+@bp.post("/requests/<int:request_id>/triage")
+def retriage(request_id: int):
+    """Re-triage a request by severity and urgency (S11), from its page."""
+    return _on_request(
+        request_id, "triage", TriageForm(), register.triage_request, "office.flash.saved", "#triage"
+    )
 
 
 @bp.post("/requests/<int:request_id>/visits")
@@ -559,8 +663,13 @@ def add_callback(request_id: int):
 
 @bp.get("/visits")
 def review_queue():
-    """Finished visits with what each still lacks."""
-    return render_template("office/review_queue.html", items=office_review.visits_to_review(100))
+    """Finished visits not yet reviewed, the longest waiting first, a page at a time."""
+    page = _page_number()
+    total, items = office_review.visits_to_review(page, REVIEW_PAGE_SIZE)
+    pages = max(1, -(-total // REVIEW_PAGE_SIZE))
+    return render_template(
+        "office/review_queue.html", items=items, page=page, pages=pages, total=total
+    )
 
 
 def _review_page(visit: Visit, forms: dict[str, FormState] | None = None, status: int = 200):
@@ -577,6 +686,22 @@ def _review_page(visit: Visit, forms: dict[str, FormState] | None = None, status
 def visit_review(visit_id: int):
     """Everything the field synced for a visit, on one page."""
     return _review_page(_get(Visit, visit_id, "visit"))
+
+
+@bp.post("/visits/<int:visit_id>/reviewed")
+def mark_reviewed(visit_id: int):
+    """Take a finished visit off the review queue (with a note if it still lacks something)."""
+    visit = _get(Visit, visit_id, "visit")
+    user = current_user()
+    result = _submit(
+        OptionalNoteForm(),
+        "reviewed",
+        lambda data: office_review.mark_visit_reviewed(visit, user, data.get("note")),
+        lambda state, status: _review_page(visit, {"reviewed": state}, status),
+    )
+    if isinstance(result, tuple):
+        return result
+    return _done("office.flash.saved", url_for("office.review_queue"))
 
 
 @bp.post("/conflicts/<int:conflict_id>/resolve")
@@ -630,7 +755,7 @@ def _escalations_page(forms: dict[str, FormState] | None = None, status: int = 2
     forms = forms or {}
     return render_template(
         "office/escalations.html",
-        items=office_escalations.escalation_queue(include_resolved=True),
+        items=office_escalations.escalation_queue() + office_escalations.recently_resolved(),
         form=lambda name: forms.get(name) or FormState(name),
     ), status
 
@@ -687,9 +812,14 @@ def resolve_escalation(kind: str, ident: int):
 def _parts_page(forms: dict[str, FormState] | None = None, status: int = 200):
     forms = forms or {}
     state = request.args.get("state") if request.args.get("state") in ("pending", "done") else None
+    page = _page_number()
+    total = office_parts.count_returned_parts(state)
     return render_template(
         "office/parts.html",
-        items=office_parts.returned_parts(state),
+        items=office_parts.returned_parts(state, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+        page=page,
+        pages=_pages(total),
+        total=total,
         state=state,
         dispositions=[str(d) for d in PartDisposition],
         form=lambda name: forms.get(name) or FormState(name),
@@ -731,12 +861,24 @@ def _complaints_page(state: FormState | None = None, status: int = 200):
         defaults["customer_id"] = request.args["customer_id"]
     if request.args.get("request_id", "").isdigit():
         defaults["request_id"] = request.args["request_id"]
+    page = _page_number()
+    total, items = _paged(query, page)
+    f = state or FormState("complaint", defaults)
+    chosen = f.value("customer_id")
+    customer = db.session.get(Customer, int(chosen)) if str(chosen).isdigit() else None
+    q = (request.args.get("q") or "").strip()[:100]
     return render_template(
         "office/complaints.html",
-        items=db.session.scalars(query).all(),
+        items=items,
+        page=page,
+        pages=_pages(total),
+        total=total,
         show=show,
-        f=state or FormState("complaint", defaults),
-        customers=db.session.scalars(db.select(Customer).order_by(Customer.name)).all(),
+        f=f,
+        customer=customer,
+        q=q,
+        found=office_register.search_customers(q) if q else [],
+        customer_requests=office_customers.recent_requests(customer.id) if customer else [],
         channels=COMPLAINT_CHANNELS,
     ), status
 
@@ -825,14 +967,29 @@ def _follow_ups_page(forms: dict[str, FormState] | None = None, status: int = 20
             defaults["customer_id"] = str(req.customer_id)
             if req.equipment_id:
                 defaults.setdefault("equipment_id", str(req.equipment_id))
+    page = _page_number()
+    total, items = _paged(
+        office_followups.follow_ups_query(None if show == "all" else "open"), page
+    )
+    f = forms.get("followup") or FormState("followup", defaults)
+    chosen = f.value("customer_id")
+    customer = db.session.get(Customer, int(chosen)) if str(chosen).isdigit() else None
+    q = (request.args.get("q") or "").strip()[:100]
     return render_template(
         "office/follow_ups.html",
-        items=office_followups.follow_ups(None if show == "all" else "open"),
+        customer=customer,
+        q=q,
+        found=office_register.search_customers(q) if q else [],
+        customer_equipment=office_register.equipment_of(customer.id) if customer else [],
+        customer_requests=office_customers.recent_requests(customer.id) if customer else [],
+        items=items,
+        page=page,
+        pages=_pages(total),
+        total=total,
         show=show,
         today=_now().astimezone(COMPANY_TZ).date(),
-        f=forms.get("followup") or FormState("followup", defaults),
+        f=f,
         form=lambda name: forms.get(name) or FormState(name),
-        customers=db.session.scalars(db.select(Customer).order_by(Customer.name)).all(),
         engineers=_engineers(),
         kinds=[str(k) for k in FollowUpKind],
     ), status
@@ -892,24 +1049,57 @@ def follow_up_action(follow_up_id: int, action: str):
 # --- reports ---
 
 
+def _report_periods() -> tuple[str, list, FormState, int]:
+    """Read which periods the report covers; a bad query is redrawn with the field at fault."""
+    fields = ("period", "weeks", "count", "from", "to")
+    values = {k: v for k, v in request.args.items() if v and k in fields}
+    try:
+        args = ReportQuery().load(values)
+        state, status = FormState("report", values), 200
+    except ValidationError as exc:
+        args = {"period": "week"}
+        state, status = FormState("report", values, localise_errors(exc.messages)), 422
+    kind = args["period"]
+    now = _now()
+    if args.get("start") or args.get("end"):
+        last = args.get("end") or now.astimezone(COMPANY_TZ).date()
+        first = args.get("start") or last
+        starts = office_reports.periods_between(kind, first, last)
+    else:
+        count = args.get("count") or args.get("weeks") or 8
+        starts = office_reports.last_periods(kind, now, count)
+    return kind, starts, state, status
+
+
 @bp.get("/reports")
 def reports():
-    """Weekly SLA compliance and first-time fix rate, with bars, and the register as CSV."""
-    values = {k: v for k, v in request.args.items() if v and k in ReportQuery().fields}
-    try:
-        weeks = ReportQuery().load(values)["weeks"]
-        state = FormState("report", values)
-    except ValidationError as exc:
-        weeks, state = 8, FormState("report", values, localise_errors(exc.messages))
-    now = _now()
+    """SLA, first-time fix, call backs and complaints by week, month or quarter, with bars."""
+    kind, starts, state, status = _report_periods()
+    report = office_reports.period_report(kind, starts, _now())
     return render_template(
         "office/reports.html",
-        sla_weeks=office_reports.weekly_sla(now, weeks),
-        fix_weeks=office_reports.first_time_fix(now, weeks),
+        report=report,
+        sla_weeks=report.sla,
+        fix_weeks=report.fix,
         f=state,
         csv=FormState("csv"),
-        weeks=weeks,
-    ), (422 if state.invalid else 200)
+        weeks=len(starts),
+        kinds=office_reports.PERIOD_KINDS,
+        callback_hours=CALLBACK_DUE_HOURS,
+    ), status
+
+
+@bp.get("/reports/figures.csv")
+def report_figures_csv():
+    """The reports page's figures, one row per period, as CSV."""
+    kind, starts, state, status = _report_periods()
+    if status != 200:
+        raise ApiError(422, "Check the report's period and days.", state.errors)
+    body = office_reports.report_csv(office_reports.period_report(kind, starts, _now()))
+    name = f"report-{kind}-{starts[0]}-{starts[-1]}.csv"
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @bp.get("/reports/register.csv")
@@ -921,11 +1111,13 @@ def register_csv():
     except ValidationError as exc:
         return render_template(
             "office/reports.html",
+            report=None,
             sla_weeks=[],
             fix_weeks=[],
             f=FormState("report"),
             csv=FormState("csv", values, localise_errors(exc.messages)),
             weeks=8,
+            kinds=office_reports.PERIOD_KINDS,
         ), 422
     body = office_reports.register_csv(args.get("start"), args.get("end"), _now())
     stamp = _now().astimezone(COMPANY_TZ).strftime("%Y%m%d-%H%M")

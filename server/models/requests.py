@@ -75,6 +75,10 @@ class ServiceRequest(db.Model):
     sla_note: Mapped[str | None] = mapped_column(Text)
     # S11: a customer who cannot be served in time is told so.
     delay_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # S6: a request by fax is followed at once by a call to the customer's technical staff.
+    fax_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fax_call_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    fax_call_note: Mapped[str | None] = mapped_column(Text)
 
     result: Mapped[str | None] = mapped_column(Text)  # S29
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -24,7 +24,12 @@ class VisitStatus(enum.StrEnum):
 
 class Visit(db.Model):
     __tablename__ = "visit"
-    __table_args__ = (UniqueConstraint("request_id", "visit_no"),)
+    __table_args__ = (
+        UniqueConstraint("request_id", "visit_no"),
+        # The office's queues read these: finished and not yet reviewed / called back.
+        Index("ix_visit_review_queue", "reviewed_at", "finished_at"),
+        Index("ix_visit_callback_queue", "called_back_at", "finished_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
@@ -48,11 +53,19 @@ class Visit(db.Model):
     onsite_fee_fen: Mapped[int | None]
     inspection_only: Mapped[bool] = mapped_column(default=False)
     notes: Mapped[str | None] = mapped_column(Text)
+    # When the server learnt the visit was over (completed or not fixed): the office's
+    # after-visit clocks (review, call-back S12) start here, not at a device's say-so.
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    # The first call back to the customer after this visit (S12), copied from the callback.
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     request = relationship("ServiceRequest", back_populates="visits")
-    engineer = relationship("User")
+    engineer = relationship("User", foreign_keys=[engineer_id])
 
 
 class VisitAssignment(db.Model):

@@ -98,6 +98,19 @@ class BoardRow:
             return sla.AT_RISK
         return None
 
+    @property
+    def open_alarm(self) -> str | None:
+        """Return "missed" or "at_risk" for the worst clock still running, else None (S11).
+
+        A clock already done, even late, needs no more telling: what is still to come does.
+        """
+        states = {c["state"] for c in self.clocks.values() if c["done_at"] is None}
+        if sla.MISSED in states:
+            return sla.MISSED
+        if sla.AT_RISK in states:
+            return sla.AT_RISK
+        return None
+
 
 def board_rows(filters: dict[str, Any], now: datetime) -> list[BoardRow]:
     """Return the open requests matching the filters, riskiest first."""
@@ -114,6 +127,8 @@ def board_rows(filters: dict[str, Any], now: datetime) -> list[BoardRow]:
         query = query.where(ServiceRequest.status == filters["status"])
     if filters.get("channel"):
         query = query.where(ServiceRequest.channel == filters["channel"])
+    if filters.get("created_by_id"):
+        query = query.where(ServiceRequest.created_by_id == filters["created_by_id"])
     if filters.get("customer"):
         like = f"%{filters['customer']}%"
         query = query.where(

@@ -15,6 +15,11 @@ The rules, each tied to the service commitment:
   enough and raises nothing.
 - ``payment``: what was collected (payments minus voided ones) equals what the charge rules give
   (S2, S3, S23); ``charges_invalid`` when the recorded parts, fee and waivers cannot be charged.
+- ``late_reason``: the engineer arrived after the appointment window and recorded no reason
+  (S16: late or unable, the customer is told, with an explanation and apology).
+- ``permission``: the customer's permission to enter the site was never answered (S17).
+- ``explanation``: a visit that ended ``not_fixed`` carries no explanation (S22).
+  The phone asks for these three; older phones and the API may still let them through.
 - ``conflicts`` / ``operations``: sync conflicts not yet resolved and refused operations not yet
   reviewed: the record may be missing something the engineer did.
 
@@ -25,6 +30,7 @@ because it is not over.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 FINISHED_STATUSES = frozenset({"completed", "not_fixed"})
@@ -58,6 +64,10 @@ class VisitFacts:
     collected_fen: int = 0
     open_conflicts: int = 0
     unreviewed_operations: int = 0
+    arrived_late: bool = False
+    has_late_reason: bool = False
+    permission_answered: bool = True
+    has_explanation: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,18 @@ def is_finished(status: str) -> bool:
     return status in FINISHED_STATUSES
 
 
+def arrived_late(
+    arrived_at: datetime | None, window_start: datetime | None, window_end: datetime | None
+) -> bool:
+    """Tell whether the engineer reached the site after the appointment (S16).
+
+    The appointment is the window's end; with no end, its start; with neither there was no
+    appointment to miss.
+    """
+    due = window_end or window_start
+    return arrived_at is not None and due is not None and arrived_at > due
+
+
 def visit_gaps(facts: VisitFacts) -> list[Gap]:
     """Return what a finished visit lacks, in the order the office should chase it."""
     if not is_finished(facts.status):
@@ -84,6 +106,12 @@ def visit_gaps(facts: VisitFacts) -> list[Gap]:
         gaps.append(Gap("signature_stale"))
     if not facts.has_feedback:
         gaps.append(Gap("feedback"))
+    if facts.arrived_late and not facts.has_late_reason:
+        gaps.append(Gap("late_reason"))
+    if not facts.permission_answered:
+        gaps.append(Gap("permission"))
+    if facts.status == "not_fixed" and not facts.has_explanation:
+        gaps.append(Gap("explanation"))
     for number, damage in enumerate(facts.damages, start=1):
         if not damage.brand.strip() or not damage.model.strip():
             gaps.append(Gap("damage_brand_model", {"n": number}))

@@ -30,14 +30,29 @@ class EscalationItem:
         return "resolved" if self.handling.resolved_at else "taken"
 
 
-def _sources() -> list[tuple[str, ServiceRequest, Visit | None, str]]:
-    """Find everything that calls for the supervisor: flagged visits and escalated requests."""
-    visits = db.session.scalars(
+def _sources(include_resolved: bool) -> list[tuple[str, ServiceRequest, Visit | None, str]]:
+    """Find everything that calls for the supervisor: flagged visits and escalated requests.
+
+    Without `include_resolved`, what a supervisor has resolved is left out in the query, so the
+    open queue costs the same however many were resolved over the years.
+    """
+    flagged = or_(Visit.escalate.is_(True), Visit.status == VisitStatus.NOT_FIXED)
+    query = (
         db.select(Visit)
-        .options(selectinload(Visit.request), selectinload(Visit.engineer))
-        .where(or_(Visit.escalate.is_(True), Visit.status == VisitStatus.NOT_FIXED))
+        .options(
+            selectinload(Visit.request).selectinload(ServiceRequest.customer),
+            selectinload(Visit.engineer),
+        )
+        .where(flagged)
         .order_by(Visit.id)
-    ).all()
+    )
+    if not include_resolved:
+        query = query.where(
+            ~db.select(Escalation.id)
+            .where(Escalation.visit_id == Visit.id, Escalation.resolved_at.is_not(None))
+            .exists()
+        )
+    visits = db.session.scalars(query).all()
     found = [
         (
             f"visit:{v.id}",
@@ -47,29 +62,61 @@ def _sources() -> list[tuple[str, ServiceRequest, Visit | None, str]]:
         )
         for v in visits
     ]
-    # A request escalated because of a visit already listed needs no second line.
-    covered = {v.request_id for v in visits}
-    requests = db.session.scalars(
+    # A request escalated because of a flagged visit (listed or resolved) needs no second line.
+    covered = db.select(Visit.request_id).where(flagged)
+    query = (
         db.select(ServiceRequest)
-        .where(ServiceRequest.status == RequestStatus.ESCALATED)
+        .options(selectinload(ServiceRequest.customer))
+        .where(ServiceRequest.status == RequestStatus.ESCALATED, ServiceRequest.id.not_in(covered))
         .order_by(ServiceRequest.id)
-    ).all()
-    found += [
-        (f"request:{r.id}", r, None, "request_escalated") for r in requests if r.id not in covered
-    ]
+    )
+    if not include_resolved:
+        query = query.where(
+            ~db.select(Escalation.id)
+            .where(
+                Escalation.request_id == ServiceRequest.id,
+                Escalation.visit_id.is_(None),
+                Escalation.resolved_at.is_not(None),
+            )
+            .exists()
+        )
+    found += [(f"request:{r.id}", r, None, "request_escalated") for r in db.session.scalars(query)]
     return found
 
 
 def escalation_queue(include_resolved: bool = False) -> list[EscalationItem]:
     """Return the escalations, waiting ones first, then taken; resolved ones only if asked."""
-    handling = {e.key: e for e in db.session.scalars(db.select(Escalation))}
+    sources = _sources(include_resolved)
+    keys = [key for key, *_ in sources]
+    handling = {
+        e.key: e for e in db.session.scalars(db.select(Escalation).where(Escalation.key.in_(keys)))
+    }
     items = [
         EscalationItem(key, request, visit, reason, handling.get(key))
-        for key, request, visit, reason in _sources()
+        for key, request, visit, reason in sources
     ]
     order = {"waiting": 0, "taken": 1, "resolved": 2}
     items = [i for i in items if include_resolved or i.state != "resolved"]
     items.sort(key=lambda i: (order[i.state], i.request.received_at, i.key))
+    return items
+
+
+def recently_resolved(limit: int = 20) -> list[EscalationItem]:
+    """Return the escalations resolved last, newest first, for the page to show beneath."""
+    rows = db.session.scalars(
+        db.select(Escalation)
+        .where(Escalation.resolved_at.is_not(None))
+        .order_by(Escalation.resolved_at.desc(), Escalation.id.desc())
+        .limit(limit)
+    ).all()
+    items = []
+    for row in rows:
+        visit = db.session.get(Visit, row.visit_id) if row.visit_id else None
+        reason = "request_escalated"
+        if visit is not None:
+            reason = "visit_escalated" if visit.escalate else "visit_not_fixed"
+        request = db.session.get(ServiceRequest, row.request_id)
+        items.append(EscalationItem(row.key, request, visit, reason, row))
     return items
 
 

@@ -146,11 +146,16 @@ def cancel_follow_up(follow_up: FollowUp, reason: str, by: User) -> FollowUp:
     return follow_up
 
 
-def follow_ups(state: str | None = None) -> list[FollowUp]:
-    """List follow-ups by due day; `state` "open" means planned or booked."""
+def follow_ups_query(state: str | None = None):
+    """Select follow-ups by due day; `state` "open" means planned or booked."""
     query = db.select(FollowUp).order_by(FollowUp.due_on, FollowUp.id)
     if state == "open":
         query = query.where(FollowUp.status.in_([FollowUpStatus.PLANNED, FollowUpStatus.BOOKED]))
     elif state:
         query = query.where(FollowUp.status == state)
-    return list(db.session.scalars(query))
+    return query
+
+
+def follow_ups(state: str | None = None) -> list[FollowUp]:
+    """List follow-ups by due day; `state` "open" means planned or booked."""
+    return list(db.session.scalars(follow_ups_query(state)))

@@ -272,6 +272,15 @@ class VisitUpdateForm(FormSchema):
         _check_window(data)
 
 
+class TriageForm(FormSchema):
+    """Re-triage from the request page (S11): how grave, how urgent, whether a visit is needed."""
+
+    severity = choice(list(Level), required=True)
+    urgency = choice(list(Level), required=True)
+    needs_visit = boolean()
+    sla_note = text(4000)
+
+
 class ResultForm(FormSchema):
     result = text(4000, required=True)
     status = choice(
@@ -311,6 +320,20 @@ class ComplaintForm(FormSchema):
     details = text(4000)
 
 
+class CustomerForm(FormSchema):
+    name = text(200, required=True)
+    contact_person = text(120)
+    phone = text(40)
+    mobile = text(40)
+    email = fields.Email(
+        validate=validate.Length(max=200, error="form.err.too_long"),
+        error_messages={"invalid": "form.err.email"},
+    )
+    fax = text(40)
+    address = text(400)
+    notes = text(4000)
+
+
 class FollowUpForm(FormSchema):
     customer_id = integer(required=True)
     request_id = integer()
@@ -338,6 +361,12 @@ class BoardFilter(FormSchema):
     channel = choice(list(Channel))
 
 
+class PageQuery(FormSchema):
+    page = integer(
+        load_default=1, validate=validate.Range(min=1, max=100000, error="form.err.range")
+    )
+
+
 class RegisterQuery(BoardFilter):
     q = text(100)
     page = integer(
@@ -346,7 +375,20 @@ class RegisterQuery(BoardFilter):
 
 
 class ReportQuery(FormSchema):
-    weeks = integer(load_default=8, validate=validate.Range(min=1, max=52, error="form.err.range"))
+    """Which periods a report covers: the last `count` (or `weeks`) periods, or a day range."""
+
+    period = choice(["week", "month", "quarter"], load_default="week")
+    weeks = integer(validate=validate.Range(min=1, max=52, error="form.err.range"))
+    count = integer(validate=validate.Range(min=1, max=52, error="form.err.range"))
+    start = date_field(data_key="from")
+    end = date_field(data_key="to")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _order(self, data, **kwargs):
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise ValidationError("form.err.date_order", "to")
+        if data.get("start") and data.get("end") and (data["end"] - data["start"]).days > 3660:
+            raise ValidationError("form.err.range", "to")
 
 
 class CsvQuery(FormSchema):

@@ -29,13 +29,17 @@ from typing import Any
 from sqlalchemy.orm import selectinload
 
 from ..domain import sla
+from ..domain.aftercare import callback_due, callback_on_time
 from ..domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
 from ..extensions import db
-from ..models import Channel, ServiceRequest, Visit, VisitStatus
+from ..models import Channel, Complaint, ComplaintStatus, ServiceRequest, Visit, VisitStatus
 from .office_board import CLOCKS, arrival_of, clocks_of
 
 REPEAT_WINDOW = timedelta(days=30)
 FINISHED = (VisitStatus.COMPLETED, VisitStatus.NOT_FIXED)
+
+
+PERIOD_KINDS = ("week", "month", "quarter")
 
 
 def week_start(day: date) -> date:
@@ -43,10 +47,46 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def period_start(kind: str, day: date) -> date:
+    """Return the first day of the week (Monday), month or quarter containing `day`."""
+    if kind == "week":
+        return week_start(day)
+    if kind == "month":
+        return day.replace(day=1)
+    if kind == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    raise ValueError(f"unknown period {kind!r}")
+
+
+def next_period(kind: str, start: date) -> date:
+    """Return the first day of the period after the one starting on `start`."""
+    if kind == "week":
+        return start + timedelta(weeks=1)
+    months = 1 if kind == "month" else 3
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def periods_between(kind: str, first: date, last: date) -> list[date]:
+    """Return the starts of the periods that cover the days `first` to `last`, oldest first."""
+    starts, current = [], period_start(kind, first)
+    while current <= last:
+        starts.append(current)
+        current = next_period(kind, current)
+    return starts
+
+
+def last_periods(kind: str, now: datetime, count: int) -> list[date]:
+    """Return the starts of the last `count` periods, oldest first, ending with the current one."""
+    starts = [period_start(kind, business_day(now))]
+    while len(starts) < count:
+        starts.insert(0, period_start(kind, starts[0] - timedelta(days=1)))
+    return starts
+
+
 def week_starts(now: datetime, weeks: int) -> list[date]:
     """Return the Mondays of the last `weeks` weeks, oldest first, ending with this week."""
-    this_week = week_start(business_day(now))
-    return [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    return last_periods("week", now, weeks)
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -73,6 +113,8 @@ class ClockTally:
 
 @dataclass
 class WeekSla:
+    """SLA compliance of the requests received in one period (a week, month or quarter)."""
+
     start: date
     clocks: dict[str, ClockTally] = field(default_factory=lambda: {c: ClockTally() for c in CLOCKS})
     requests: int = 0
@@ -110,16 +152,29 @@ def _requests_between(start: date, end: date) -> list[ServiceRequest]:
     )
 
 
+def _by_period(kind: str, starts: list[date]) -> dict[date, list[ServiceRequest]]:
+    """Load the requests of all the periods in one query and sort them into their periods."""
+    buckets: dict[date, list[ServiceRequest]] = {start: [] for start in starts}
+    if not starts:
+        return buckets
+    for request in _requests_between(starts[0], next_period(kind, starts[-1])):
+        buckets[period_start(kind, business_day(request.received_at))].append(request)
+    return buckets
+
+
+def sla_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekSla]:
+    """Return, for each period, met/missed/pending per commitment (S5)."""
+    result = []
+    for start, requests in _by_period(kind, starts).items():
+        period = WeekSla(start=start, requests=len(requests))
+        period.clocks = tally_clocks(clocks_of(r, now) for r in requests)
+        result.append(period)
+    return result
+
+
 def weekly_sla(now: datetime, weeks: int = 8) -> list[WeekSla]:
     """Return, for each of the last `weeks` weeks, met/missed/pending per commitment."""
-    starts = week_starts(now, weeks)
-    result = []
-    for start in starts:
-        requests = _requests_between(start, start + timedelta(weeks=1))
-        week = WeekSla(start=start, requests=len(requests))
-        week.clocks = tally_clocks(clocks_of(r, now) for r in requests)
-        result.append(week)
-    return result
+    return sla_by_period("week", week_starts(now, weeks), now)
 
 
 def _visit_time(visit: Visit) -> datetime:
@@ -145,6 +200,8 @@ def first_time_fixed(
 
 @dataclass
 class WeekFix:
+    """First-time fix (S19) of the requests received in one period."""
+
     start: date
     counted: int = 0
     fixed: int = 0
@@ -155,13 +212,32 @@ class WeekFix:
         return percent(self.fixed, self.counted)
 
 
-def first_time_fix(now: datetime, weeks: int = 8) -> list[WeekFix]:
-    """Return the first-time fix rate for each of the last `weeks` weeks."""
-    starts = week_starts(now, weeks)
-    result = []
-    for start in starts:
-        week = WeekFix(start=start)
-        for request in _requests_between(start, start + timedelta(weeks=1)):
+def _requests_by_equipment(
+    equipment_ids: set[int], after: datetime
+) -> dict[int, list[tuple[datetime, int]]]:
+    """Return when (and which) requests each item of equipment had after `after`, in one query."""
+    found: dict[int, list[tuple[datetime, int]]] = {}
+    if not equipment_ids:
+        return found
+    rows = db.session.execute(
+        db.select(ServiceRequest.equipment_id, ServiceRequest.received_at, ServiceRequest.id).where(
+            ServiceRequest.equipment_id.is_not(None),
+            ServiceRequest.channel != Channel.RETURN_VISIT,
+            ServiceRequest.received_at > after,
+        )
+    )
+    for equipment_id, received_at, request_id in rows:
+        if equipment_id in equipment_ids:
+            found.setdefault(equipment_id, []).append((received_at, request_id))
+    return found
+
+
+def fix_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekFix]:
+    """Return the first-time fix rate (S19) for each period."""
+    buckets = _by_period(kind, starts)
+    firsts: list[tuple[date, ServiceRequest, list[Visit]]] = []
+    for start, requests in buckets.items():
+        for request in requests:
             repairs = sorted(
                 (
                     v
@@ -170,29 +246,163 @@ def first_time_fix(now: datetime, weeks: int = 8) -> list[WeekFix]:
                 ),
                 key=lambda v: v.visit_no,
             )
-            if not repairs or repairs[0].status not in FINISHED:
-                continue
-            first = repairs[0]
-            at = _visit_time(first)
-            later = []
-            if request.equipment_id is not None:
-                later = list(
-                    db.session.scalars(
-                        db.select(ServiceRequest.received_at).where(
-                            ServiceRequest.equipment_id == request.equipment_id,
-                            ServiceRequest.id != request.id,
-                            ServiceRequest.channel != Channel.RETURN_VISIT,
-                            ServiceRequest.received_at > at,
-                        )
-                    )
-                )
-            week.counted += 1
-            if first_time_fixed(first.status, first.escalate, len(repairs) - 1, at, later):
-                week.fixed += 1
-            if at + REPEAT_WINDOW > now:
-                week.provisional += 1
-        result.append(week)
-    return result
+            if repairs and repairs[0].status in FINISHED:
+                firsts.append((start, request, repairs))
+    earliest = min((_visit_time(r[0]) for _s, _q, r in firsts), default=None)
+    later_by_equipment = (
+        _requests_by_equipment({q.equipment_id for _s, q, _r in firsts if q.equipment_id}, earliest)
+        if earliest is not None
+        else {}
+    )
+    result = {start: WeekFix(start=start) for start in buckets}
+    for start, request, repairs in firsts:
+        first = repairs[0]
+        at = _visit_time(first)
+        later = [
+            received
+            for received, other_id in later_by_equipment.get(request.equipment_id, [])
+            if other_id != request.id and received > at
+        ]
+        period = result[start]
+        period.counted += 1
+        if first_time_fixed(first.status, first.escalate, len(repairs) - 1, at, later):
+            period.fixed += 1
+        if at + REPEAT_WINDOW > now:
+            period.provisional += 1
+    return list(result.values())
+
+
+def first_time_fix(now: datetime, weeks: int = 8) -> list[WeekFix]:
+    """Return the first-time fix rate for each of the last `weeks` weeks."""
+    return fix_by_period("week", week_starts(now, weeks), now)
+
+
+@dataclass
+class CallbackTally:
+    """Call backs (S12) after the visits that finished in one period."""
+
+    start: date
+    on_time: int = 0
+    late: int = 0
+    pending: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        return percent(self.on_time, self.on_time + self.late)
+
+
+def callbacks_by_period(kind: str, starts: list[date], now: datetime) -> list[CallbackTally]:
+    """Count visits called back within the promise, late, or not yet due, per period (S12)."""
+    result = {start: CallbackTally(start=start) for start in starts}
+    if not starts:
+        return []
+    lo, _ = day_bounds_utc(starts[0])
+    hi, _ = day_bounds_utc(next_period(kind, starts[-1]))
+    rows = db.session.execute(
+        db.select(Visit.finished_at, Visit.called_back_at).where(
+            Visit.finished_at >= lo, Visit.finished_at < hi
+        )
+    )
+    for finished_at, called_at in rows:
+        tally = result[period_start(kind, business_day(finished_at))]
+        if called_at is None and callback_due(finished_at) >= now:
+            tally.pending += 1
+        elif callback_on_time(finished_at, called_at, now):
+            tally.on_time += 1
+        else:
+            tally.late += 1
+    return list(result.values())
+
+
+@dataclass
+class ComplaintTally:
+    """Complaints (S32) received in one period and what became of them."""
+
+    start: date
+    received: int = 0
+    resolved: int = 0
+
+    @property
+    def open(self) -> int:
+        return self.received - self.resolved
+
+
+def complaints_by_period(kind: str, starts: list[date]) -> list[ComplaintTally]:
+    """Count complaints received per period, and how many of them are resolved."""
+    result = {start: ComplaintTally(start=start) for start in starts}
+    if not starts:
+        return []
+    lo, _ = day_bounds_utc(starts[0])
+    hi, _ = day_bounds_utc(next_period(kind, starts[-1]))
+    rows = db.session.execute(
+        db.select(Complaint.received_at, Complaint.status).where(
+            Complaint.received_at >= lo, Complaint.received_at < hi
+        )
+    )
+    for received_at, status in rows:
+        tally = result[period_start(kind, business_day(received_at))]
+        tally.received += 1
+        tally.resolved += status == ComplaintStatus.RESOLVED
+    return list(result.values())
+
+
+@dataclass
+class PeriodReport:
+    """Every figure of the reports page for one run of periods."""
+
+    kind: str
+    starts: list[date]
+    sla: list[WeekSla]
+    fix: list[WeekFix]
+    callbacks: list[CallbackTally]
+    complaints: list[ComplaintTally]
+
+
+def period_report(kind: str, starts: list[date], now: datetime) -> PeriodReport:
+    """Gather SLA, first-time fix, call backs and complaints for the periods starting `starts`."""
+    return PeriodReport(
+        kind,
+        starts,
+        sla_by_period(kind, starts, now),
+        fix_by_period(kind, starts, now),
+        callbacks_by_period(kind, starts, now),
+        complaints_by_period(kind, starts),
+    )
+
+
+REPORT_COLUMNS = (
+    "period",
+    "requests",
+    *(f"{clock}_{what}" for clock in CLOCKS for what in ("met", "missed", "pending")),
+    "first_visit_counted",
+    "first_time_fixed",
+    "first_time_fix_provisional",
+    "callbacks_on_time",
+    "callbacks_late",
+    "callbacks_pending",
+    "complaints_received",
+    "complaints_resolved",
+)
+
+
+def report_csv(report: PeriodReport) -> str:
+    """Return the report's figures as CSV, one row per period."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(REPORT_COLUMNS)
+    for s, f, c, k in zip(report.sla, report.fix, report.callbacks, report.complaints, strict=True):
+        clocks = [
+            getattr(s.clocks[clock], what)
+            for clock in CLOCKS
+            for what in ("met", "missed", "pending")
+        ]
+        fix = (f.counted, f.fixed, f.provisional)
+        calls = (c.on_time, c.late, c.pending)
+        writer.writerow(
+            [s.start.isoformat(), s.requests, *clocks, *fix, *calls, k.received, k.resolved]
+        )
+    return out.getvalue()
 
 
 # --- CSV export of the register ---

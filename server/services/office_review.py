@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy.orm import selectinload
+
 from ..domain.charges import Charges, PartLine, compute_charges
 from ..domain.timezone import business_day
 from ..domain.warranty import WarrantyStatus, warranty_status
@@ -24,13 +26,21 @@ from ..models import (
     PartEvent,
     Payment,
     PaymentVoid,
+    ServiceRequest,
     SignOff,
     SyncOperation,
     User,
     Visit,
 )
 from ..models.types import utcnow
-from .office_completeness import DamageFacts, Gap, VisitFacts, visit_gaps
+from .office_completeness import (
+    DamageFacts,
+    Gap,
+    VisitFacts,
+    arrived_late,
+    is_finished,
+    visit_gaps,
+)
 
 # Operation results the office must look at: the server did not apply them as sent.
 PROBLEM_STATUSES = ("rejected", "conflict")
@@ -203,7 +213,17 @@ def facts_for(
         collected_fen=charges.collected_fen,
         open_conflicts=sum(1 for c in conflicts if c.resolved_at is None),
         unreviewed_operations=sum(1 for o in problem_operations if o.reviewed_at is None),
+        arrived_late=arrived_late(visit.arrived_at, visit.window_start, visit.window_end),
+        has_late_reason=_said(visit.late_reason),
+        # Only a visit that reached the site was asked; None there means no answer at all.
+        permission_answered=visit.arrived_at is None or visit.permission_granted is not None,
+        has_explanation=_said(visit.explanation),
     )
+
+
+def _said(text: str | None) -> bool:
+    """Tell whether a free-text answer says anything (blank is no answer)."""
+    return bool((text or "").strip())
 
 
 def _on_file(damage: DamageRecord, equipment, which: str) -> bool:
@@ -324,12 +344,46 @@ def mark_operation_reviewed(
     return operation
 
 
-def visits_to_review(limit: int = 200) -> list[tuple[Visit, list[Gap]]]:
-    """Return finished visits, newest first, each with what it lacks (the review queue)."""
-    visits = db.session.scalars(
+def mark_visit_reviewed(visit: Visit, by: User, note: str | None = None) -> Visit:
+    """Take a finished visit off the review queue; with gaps left, say why it is accepted."""
+    if not is_finished(visit.status):
+        raise ApiError(409, "Only a finished visit can be reviewed.")
+    if visit.reviewed_at is not None:
+        raise ApiError(409, "This visit is already reviewed.")
+    if review_visit(visit).gaps and not (note or "").strip():
+        raise ApiError(
+            422,
+            "The visit still lacks something: say why it is accepted as it is.",
+            {"note": ["Required while the visit lacks something."]},
+        )
+    visit.reviewed_at = utcnow()
+    visit.reviewed_by_id = by.id
+    visit.review_note = note
+    return visit
+
+
+def review_queue_query():
+    """Finished visits not yet reviewed, the longest waiting first (indexed, see the model)."""
+    return (
         db.select(Visit)
-        .where(Visit.status.in_(["completed", "not_fixed"]))
-        .order_by(Visit.updated_at.desc(), Visit.id.desc())
-        .limit(limit)
+        .where(Visit.reviewed_at.is_(None), Visit.finished_at.is_not(None))
+        .order_by(Visit.finished_at, Visit.id)
+    )
+
+
+def visits_to_review(page: int, per_page: int) -> tuple[int, list[tuple[Visit, list[Gap]]]]:
+    """Return how many visits await review and one page of them, each with what it lacks.
+
+    Only the page shown is checked: the count comes from the index, not from checking all.
+    """
+    query = review_queue_query()
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
+    visits = db.session.scalars(
+        query.options(
+            selectinload(Visit.request).selectinload(ServiceRequest.customer),
+            selectinload(Visit.engineer),
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
-    return [(v, review_visit(v).gaps) for v in visits]
+    return total, [(v, review_visit(v).gaps) for v in visits]

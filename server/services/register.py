@@ -5,15 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
+
 from ..errors import ApiError
 from ..extensions import db
 from ..models import (
     Callback,
+    Channel,
     Customer,
     Equipment,
     RequestStatus,
     ServiceRequest,
     User,
+    Visit,
 )
 from ..models.types import utcnow
 
@@ -147,8 +151,30 @@ def record_delay_notice(request: ServiceRequest, data: dict[str, Any]) -> Servic
     return request
 
 
+def record_fax_call(request: ServiceRequest, data: dict[str, Any], by: User) -> ServiceRequest:
+    """Record the call to the customer's technical staff that a fax request calls for (S6)."""
+    if request.channel != Channel.FAX:
+        raise ApiError(409, "Only a request received by fax calls for this call (S6).")
+    if request.fax_call_at is not None:
+        raise ApiError(409, "The call to the customer's technical staff is already recorded.")
+    if not (data.get("note") or "").strip():
+        raise ApiError(
+            422,
+            "Say whom you spoke to and what was agreed.",
+            {"note": ["Required: whom you spoke to and what was agreed."]},
+        )
+    request.fax_call_at = _at(data, request)
+    request.fax_call_by_id = by.id
+    request.fax_call_note = data["note"]
+    return request
+
+
 def add_callback(request: ServiceRequest, data: dict[str, Any], by: User) -> Callback:
-    """Record a call back to the customer after the job (S12)."""
+    """Record a call back to the customer after the job (S12).
+
+    A call that reached the customer answers for every visit finished before it that was still
+    waiting for one, so the call-back queue is a stored fact, not a search per page load.
+    """
     callback = Callback(
         request_id=request.id,
         called_at=_at(data, request, "called_at"),
@@ -158,6 +184,18 @@ def add_callback(request: ServiceRequest, data: dict[str, Any], by: User) -> Cal
         notes=data.get("notes"),
     )
     db.session.add(callback)
+    if callback.reached:
+        db.session.execute(
+            update(Visit)
+            .where(
+                Visit.request_id == request.id,
+                Visit.finished_at.is_not(None),
+                Visit.finished_at <= callback.called_at,
+                Visit.called_back_at.is_(None),
+            )
+            .values(called_back_at=callback.called_at)
+            .execution_options(synchronize_session="fetch")
+        )
     return callback
 
 

@@ -48,6 +48,7 @@ from ..models import (
 )
 from . import changes
 from .defaults import past_epoch_key
+from .office_completeness import is_finished
 from .snapshots import visit_snapshot
 from .visit_charges import visit_business_day
 
@@ -460,6 +461,9 @@ class SqlStore:
             # S5b is met by the first arrival on site, whichever visit it was.
             if request.first_arrival_at is None or visit.arrived_at < request.first_arrival_at:
                 request.first_arrival_at = visit.arrived_at
+        if data.get("status") and is_finished(data["status"]) and visit.finished_at is None:
+            # The office's after-visit clocks (review, call-back S12) start when it can know.
+            visit.finished_at = datetime.now(UTC)
         self._move_request(visit, data.get("status"))
         self._visit_records.pop(visit_id, None)
         self._writes += 1

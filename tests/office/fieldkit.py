@@ -129,7 +129,10 @@ class FieldKit:
         self.visit.arrived_at = at
         self.visit.arrived_device_time = at.isoformat()
         self.visit.status = "arrived"
-        self._captured("visit.transition", str(self.visit.id), {"to": "arrived"})
+        self.visit.permission_granted = True
+        self._captured(
+            "visit.transition", str(self.visit.id), {"to": "arrived", "permission_granted": True}
+        )
 
     def finish(self, status: str = "completed", **fields) -> None:
         self.visit.status = status

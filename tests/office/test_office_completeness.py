@@ -35,7 +35,9 @@ def test_a_visit_not_finished_is_not_checked(status):
 
 
 def test_a_visit_not_fixed_is_checked_too():
-    assert codes(with_(status="not_fixed", has_feedback=False)) == ["feedback"]
+    assert codes(with_(status="not_fixed", has_feedback=False, has_explanation=True)) == [
+        "feedback"
+    ]
 
 
 def test_missing_signature_and_feedback_are_listed():

@@ -680,9 +680,9 @@ def test_reports_page_and_csv(make, login):
     session = login(make.user("office"))
     page = session.get("/office/reports?weeks=4").get_data(as_text=True)
     assert page.count("<tr data-week=") == 8  # four weeks in each of the two tables
-    response = session.get("/office/reports?weeks=99&lang=en")
+    response = session.get("/office/reports?count=99&lang=en")
     assert response.status_code == 422
-    assert error_beside(response.get_data(as_text=True), "report-weeks") == "Out of range."
+    assert error_beside(response.get_data(as_text=True), "report-count") == "Out of range."
     response = session.get("/office/reports/register.csv")
     assert (
         response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]

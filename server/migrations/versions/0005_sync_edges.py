@@ -1,7 +1,7 @@
 """Sync at the edges: op columns as wide as the op limits; reassignment notices; lost blobs.
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0004b
 Create Date: 2026-11-30 21:30:00
 
 """
@@ -11,7 +11,7 @@ import server.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0004'
+down_revision = '0004b'
 branch_labels = None
 depends_on = None
 
