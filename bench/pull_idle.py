@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sync_bench import build_app, database, setup_field  # noqa: E402
+from sync_bench import build_app, database, setup_field
 
 ROUNDS, PER_ROUND = 7, 300
 

@@ -33,6 +33,11 @@ from .errors import ApiError
 
 log = logging.getLogger("onsite.request")
 
+# A command run beside the workers (`onsite upgrade`) may share their environment: give its
+# (all zero) figures a folder rather than failing on a missing one.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 # Buckets in seconds: a no-change pull answers in about a millisecond; a big push in a second.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -166,9 +171,11 @@ def _may_read_metrics() -> bool:
     though its socket peer is the proxy on 127.0.0.1.
     """
     token = current_app.config.get("METRICS_TOKEN")
-    header = request.headers.get("Authorization", "")
-    if token and header.startswith("Bearer "):
-        return hmac.compare_digest(header[len("Bearer ") :].strip(), token)
+    # HTTP Basic (Prometheus' basic_auth, any user name): a Bearer header would be taken for a
+    # device's sign-in.
+    offered = request.authorization.password if request.authorization else None
+    if token and offered:
+        return hmac.compare_digest(offered.encode(), token.encode())
     if "X-Forwarded-For" in request.headers:
         return False
     try:
