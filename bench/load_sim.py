@@ -340,7 +340,7 @@ async def simulate(args, port: int, master_pid: int, field_) -> None:
         t0 = time.perf_counter()
         phones = await sign_in_all(pool, field_)
         print(f"signed in {len(phones)} phones in {time.perf_counter() - t0:.1f} s", flush=True)
-        held = 0
+        held, failed = 0, False
         print(
             "engineers  cycles/s  push p50/p99 ms  pull p50/p99 ms  cycle p99 ms  errors  late"
             "  app CPU/cycle ms",
@@ -364,8 +364,11 @@ async def simulate(args, port: int, master_pid: int, field_) -> None:
             if stage.errors:
                 print("  first errors:", statistics.multimode(stage.errors)[:3], flush=True)
             if not ok:
-                break
-            held = n
+                failed = True
+                if not args.keep_going:
+                    break
+            elif not failed:
+                held = n
         print(f"highest number of engineers held (p99 < {args.p99_ms:.0f} ms, 0 errors): {held}")
     finally:
         await pool.close()
@@ -380,6 +383,9 @@ def main() -> None:
     parser.add_argument("--p99-ms", type=float, default=300.0)
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--keep-going", action="store_true", help="run every stage, even after one is not held"
+    )
     parser.add_argument("--connections", type=int, default=32, help="keep-alive pool size")
     args = parser.parse_args()
     args.stages = [int(s) for s in args.stages.split(",")]

@@ -32,7 +32,7 @@ class Config:
         # How many reverse proxies (deploy/: one nginx) stand in front and set X-Forwarded-*;
         # 0 trusts none, so a client cannot fake its address or scheme without a proxy.
         self.PROXY_COUNT = int(os.environ.get("ONSITE_PROXY_COUNT", 0))
-        # Bearer token for /metrics; without it only a loopback caller not via the proxy may read.
+        # Password (HTTP Basic) for /metrics; without it only a loopback caller not via a proxy.
         self.METRICS_TOKEN = os.environ.get("ONSITE_METRICS_TOKEN") or None
         self.REQUEST_LOG = _bool("ONSITE_REQUEST_LOG", True)
         self.DEVICE_TOKEN_DAYS = int(os.environ.get("ONSITE_DEVICE_TOKEN_DAYS", 90))
