@@ -25,6 +25,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Blob, Device, ServerState, SyncCounter
 from ..schemas.sync import BlobResultSchema, PullArgs, PullPageSchema, PushResultSchema, PushSchema
+from ..services.accounts import record_outbox_report
 from ..services.sync_store import BatchAborted, SqlStore, ms_to_datetime
 from . import api_guard
 
@@ -69,6 +70,7 @@ def push(data):
     device.last_seen_at = ms_to_datetime(now_ms)
     if data.get("app_version"):
         device.app_version = data["app_version"]
+    record_outbox_report(device, data["outbox"], device.last_seen_at)
     db.session.commit()
     return result.to_wire()
 

@@ -59,5 +59,12 @@ class Device(db.Model):
     # The highest clock stamp ordered for this device, so its next stamps never go backwards.
     last_hlc: Mapped[str | None] = mapped_column(String(80))
     app_version: Mapped[str | None] = mapped_column(String(40))
+    # What the phone said of its outbox at its last push, reckoned after that push was applied:
+    # finance must not lock a day a phone still holds payments for, and a revoked phone's unsent
+    # work is known by its sequence numbers (last_seq + 1 .. outbox_high_seq).
+    outbox_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outbox_high_seq: Mapped[int | None] = mapped_column()
+    outbox_unsent_ops: Mapped[int | None] = mapped_column()
+    outbox_unsent_payments: Mapped[int | None] = mapped_column()
 
     user: Mapped[User] = relationship(back_populates="devices")

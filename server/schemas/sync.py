@@ -4,6 +4,19 @@ from marshmallow import Schema, fields, validate
 
 from .common import StrictSchema
 
+MAX_OUTBOX_REPORT = 100_000
+
+
+class OutboxReportSchema(StrictSchema):
+    """What the phone holds unsent as it pushes (this push's ops included)."""
+
+    high_seq = fields.Integer(required=True, validate=validate.Range(min=0, max=2**31 - 1))
+    payment_seqs = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+        load_default=list,
+        validate=validate.Length(max=MAX_OUTBOX_REPORT),
+    )
+
 
 class PushSchema(StrictSchema):
     protocol = fields.Integer(required=True)
@@ -12,6 +25,7 @@ class PushSchema(StrictSchema):
     # The epoch the device last heard; after a restore it lets the server bridge the lost ops.
     epoch = fields.String(validate=validate.Length(max=40), allow_none=True, load_default=None)
     ops = fields.List(fields.Raw(), required=True)
+    outbox = fields.Nested(OutboxReportSchema, load_default=None, allow_none=True)
 
 
 class OpResultSchema(Schema):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -79,3 +79,18 @@ def revoke_device(device: Device) -> Device:
     if device.revoked_at is None:
         device.revoked_at = utcnow()
     return device
+
+
+def record_outbox_report(device: Device, report: dict | None, at: datetime) -> None:
+    """Keep what the phone still holds unsent after its push (`report` as the push carried it).
+
+    The phone reports its highest sequence number and the sequence numbers of its unsent
+    payments as it sends; whatever the push settled is no longer unsent.
+    """
+    if report is None:
+        return
+    high = max(report["high_seq"], device.last_seq)
+    device.outbox_reported_at = at
+    device.outbox_high_seq = high
+    device.outbox_unsent_ops = high - device.last_seq
+    device.outbox_unsent_payments = sum(1 for s in report["payment_seqs"] if s > device.last_seq)

@@ -106,10 +106,11 @@ async function push(token, deviceId) {
     await uploadBlobs(ops, token);
     // The epoch last heard lets a server restored from a backup bridge what it lost (R35).
     const { sync } = await syncState();
+    const outbox = await outboxReport();
     const { body, sentAt, receivedAt } = await call("/api/sync/push", {
       method: "POST",
       token,
-      json: { protocol: PROTOCOL, device_id: deviceId, epoch: sync?.epoch ?? null, ops },
+      json: { protocol: PROTOCOL, device_id: deviceId, epoch: sync?.epoch ?? null, ops, outbox },
     });
     await adjustClock(body, sentAt, receivedAt, deviceId);
     const { settled, missing } = await settle(ops, body);
@@ -118,6 +119,19 @@ async function push(token, deviceId) {
     // (they are uploaded first next round); ops held back for another reason wait for later.
     if (!settled && !missing) return;
   }
+}
+
+/**
+ * What this phone still holds unsent, told to the server with each push: finance must not close a
+ * day whose payments are still on a phone, and a revoked phone's unsent work is known by number.
+ */
+function outboxReport() {
+  return tx(["meta", "outbox"], "readonly", async (t) => {
+    const nextSeq = (await t.get("meta", "next_seq")) ?? 1;
+    const waiting = await t.all("outbox");
+    const paymentSeqs = waiting.filter((op) => op.kind === "payment.record").map((op) => op.seq);
+    return { high_seq: nextSeq - 1, payment_seqs: paymentSeqs };
+  });
 }
 
 async function uploadBlobs(ops, token) {

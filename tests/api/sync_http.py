@@ -63,12 +63,25 @@ class HttpPhone:
         self.receipts += 1
         return f"R-{self.dev.receipt_prefix}-{self.receipts:06d}"
 
-    def push(self, ops: list[dict[str, Any]] | None = None, expect: int = 200) -> dict[str, Any]:
-        """Send ops (the whole outbox by default); drop the ones the answer covers."""
+    def outbox_report(self) -> dict[str, Any]:
+        """What the app tells the server of its outbox with each push."""
+        return {
+            "high_seq": self.seq,
+            "payment_seqs": [o["seq"] for o in self.outbox if o["kind"] == "payment.record"],
+        }
+
+    def push(
+        self, ops: list[dict[str, Any]] | None = None, expect: int = 200, report: bool = False
+    ) -> dict[str, Any]:
+        """Send ops (the whole outbox by default); drop the ones the answer covers.
+
+        With `report`, the push tells the server what the outbox holds, as the app does.
+        """
         batch = self.outbox if ops is None else ops
-        response = self.dev.post(
-            "/api/sync/push", json={"protocol": 1, "device_id": self.device_id, "ops": batch}
-        )
+        body = {"protocol": 1, "device_id": self.device_id, "ops": batch}
+        if report:
+            body["outbox"] = self.outbox_report()
+        response = self.dev.post("/api/sync/push", json=body)
         assert response.status_code == expect, response.get_json()
         body = response.get_json()
         if response.status_code == 200:

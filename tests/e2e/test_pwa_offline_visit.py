@@ -127,6 +127,9 @@ def test_whole_visit_offline_then_sync_gives_exactly_one_of_each(live_server, ma
     assert paid == [(receipt_no, 55000, "cash")]
     device = db.session.query(Device).one()
     assert receipt_no.startswith(f"R-{device.receipt_prefix}-")
+    # The app told the server what its outbox held; after this sync nothing is left on the phone.
+    assert (device.outbox_high_seq, device.outbox_unsent_ops) == (waiting, 0)
+    assert device.outbox_unsent_payments == 0
     signoffs = db.session.query(SignOff).filter_by(visit_id=visit.id).all()
     assert len(signoffs) == 1
     assert signoffs[0].digest == signoffs[0].server_digest
