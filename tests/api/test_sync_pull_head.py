@@ -1,4 +1,4 @@
-"""R27b: a pull from the feed head is answered from the head alone (304 when asked conditionally)."""
+"""R27b: a pull from the feed head is answered from the head alone (304 when conditional)."""
 
 from __future__ import annotations
 
