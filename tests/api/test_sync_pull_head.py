@@ -50,9 +50,7 @@ def test_r27b_a_conditional_pull_at_the_head_is_304_and_reads_only_the_head(make
     assert not any("sync_change" in s for s in seen)
 
 
-def test_r27b_an_unconditional_pull_at_the_head_is_an_empty_page_with_its_etag(
-    make, signed_device
-):
+def test_r27b_an_unconditional_pull_at_the_head_is_an_empty_page_with_its_etag(make, signed_device):
     phone, _ = _at_head(make, signed_device)
     with statements() as seen:
         response = phone.dev.get("/api/sync/pull", query_string={"cursor": phone.cursor})
@@ -65,9 +63,7 @@ def test_r27b_an_unconditional_pull_at_the_head_is_an_empty_page_with_its_etag(
     assert not any("sync_change" in s for s in seen)
 
 
-def test_r27b_a_new_change_answers_the_same_conditional_pull_with_the_change(
-    make, signed_device
-):
+def test_r27b_a_new_change_answers_the_same_conditional_pull_with_the_change(make, signed_device):
     phone, visit = _at_head(make, signed_device)
     stale = phone.cursor
     other = HttpPhone(signed_device(phone.dev.user))
