@@ -55,6 +55,15 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from .cli import register_commands
 
     register_commands(app)
+
+    from . import observability
+
+    observability.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     return app
 
 

@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, g, request, session
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import ApiError
@@ -62,7 +63,12 @@ def _load_principal() -> None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         token = header[len("Bearer ") :].strip()
-        device = db.session.scalar(db.select(Device).where(Device.token_hash == hash_token(token)))
+        # One statement for device and user: every sync request (an idle pull above all) pays it.
+        device = db.session.scalar(
+            db.select(Device)
+            .options(joinedload(Device.user))
+            .where(Device.token_hash == hash_token(token))
+        )
         now = utcnow()
         if device is None or device.revoked_at is not None or device.expires_at <= now:
             raise ApiError(401, "This device's sign-in is no longer valid; sign in again.")

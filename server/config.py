@@ -29,6 +29,12 @@ class Config:
         self.SESSION_COOKIE_SECURE = _bool("ONSITE_SECURE_COOKIES", False)
         self.WTF_CSRF_TIME_LIMIT = None
         self.MAX_CONTENT_LENGTH = int(os.environ.get("ONSITE_MAX_BODY_BYTES", 4 * 1024 * 1024))
+        # How many reverse proxies (deploy/: one nginx) stand in front and set X-Forwarded-*;
+        # 0 trusts none, so a client cannot fake its address or scheme without a proxy.
+        self.PROXY_COUNT = int(os.environ.get("ONSITE_PROXY_COUNT", 0))
+        # Password (HTTP Basic) for /metrics; without it only a loopback caller not via a proxy.
+        self.METRICS_TOKEN = os.environ.get("ONSITE_METRICS_TOKEN") or None
+        self.REQUEST_LOG = _bool("ONSITE_REQUEST_LOG", True)
         self.DEVICE_TOKEN_DAYS = int(os.environ.get("ONSITE_DEVICE_TOKEN_DAYS", 90))
         self.COMPANY_TIMEZONE = "Asia/Shanghai"
         # Weak signal: compress JSON (pulls above all) for clients that accept it.

@@ -5,18 +5,26 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import g, request
+from flask import Response, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from sync.engine import BatchTooLarge, CursorError, apply_push, build_pull, parse_cursor
+from sync.engine import (
+    BatchTooLarge,
+    CursorError,
+    PullPage,
+    apply_push,
+    build_pull,
+    parse_cursor,
+)
 from sync.limits import REQUEST_LIMITS
 
+from .. import observability
 from ..auth import require_device
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Blob, Device, SyncCounter
+from ..models import Blob, Device, ServerState, SyncCounter
 from ..schemas.sync import BlobResultSchema, PullArgs, PullPageSchema, PushResultSchema, PushSchema
 from ..services.accounts import record_outbox_report
 from ..services.sync_store import BatchAborted, SqlStore, ms_to_datetime, note_revokes_heard
@@ -92,25 +100,58 @@ def _apply(user, device_id: str, ops: list, now_ms: int, client_epoch: str | Non
 @require_device
 @blp.arguments(PullArgs, location="query")
 @blp.response(200, PullPageSchema)
+@blp.alt_response(304, description="Nothing new since the cursor named in If-None-Match.")
 def pull(args):
-    """Return the next page of changes this engineer may see, after the cursor (R13-R18)."""
-    store = SqlStore(g.user)
+    """Return the next page of changes this engineer may see, after the cursor (R13-R18).
+
+    A device at the feed head is answered from the head alone (R27b): every idle phone asks
+    every 30 s, so that answer must not cost a scan of the feed.
+    """
     cursor = args["cursor"] or None
+    position = None
     try:
         if cursor is not None:
-            _, position = parse_cursor(cursor)
-            counter = db.session.get(SyncCounter, 1)
-            if counter is not None and position > counter.value:
+            cursor_epoch, position = parse_cursor(cursor)
+            epoch, head = _feed_state()
+            if position > head:
                 # A cursor beyond anything this database numbered: it was restored from a backup.
-                page = build_pull(store, g.user, None, args["limit"])
+                page = build_pull(SqlStore(g.user), g.user, None, args["limit"])
+                observability.count_pull("resync", head, 0)
                 return {**page.to_wire(), "resync": True}
-        page = build_pull(store, g.user, cursor, args["limit"])
+            if cursor_epoch == epoch and position == head:
+                return _nothing_new(cursor, head)
+        page = build_pull(SqlStore(g.user), g.user, cursor, args["limit"])
     except CursorError as exc:
         raise ApiError(400, str(exc), {"cursor": [str(exc)]}) from None
     if any(c.op == "revoke" for c in page.changes):
         note_revokes_heard(g.device.id, g.user.id, page.changes, page.server_time_ms)
         db.session.commit()
-    return page.to_wire()
+    head = parse_cursor(page.cursor)[1]
+    outcome = "resync" if page.resync else "changes" if page.changes else "empty"
+    observability.count_pull(outcome, head, position)
+    headers = {} if page.has_more else {"ETag": f'"{page.cursor}"'}
+    return page.to_wire(), 200, headers
+
+
+def _feed_state() -> tuple[str, int]:
+    """Read the server's epoch and the feed head in one statement."""
+    epoch = select(ServerState.value).where(ServerState.key == "epoch").scalar_subquery()
+    head = select(SyncCounter.value).where(SyncCounter.id == 1).scalar_subquery()
+    row = db.session.connection().execute(select(epoch, head)).one()
+    return row[0] or "none", row[1] or 0
+
+
+def _nothing_new(cursor: str, head: int):
+    """Answer a device already at the head: 304 when it asked conditionally, else an empty page."""
+    etag = f'"{cursor}"'
+    if request.if_none_match.contains(cursor):
+        observability.count_pull("not_modified", head, head)
+        return Response(status=304, headers={"ETag": etag})
+    observability.count_pull("empty", head, head)
+    body = PullPage(
+        cursor=cursor, has_more=False, resync=False, server_time_ms=SqlStore(g.user).now_ms()
+    )
+    return body.to_wire(), 200, {"ETag": etag}
 
 
 @blp.route("/blobs/<string:sha256>", methods=["PUT"])

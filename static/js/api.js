@@ -14,8 +14,8 @@ export class ServerError extends Error {
  * Call the API and return {status, body, sentAt, receivedAt}.
  * Throws OfflineError when the network fails, AuthError on 401 and ServerError on other non-2xx.
  */
-export async function call(path, { method = "GET", json, raw, contentType, token, allow = [] } = {}) {
-  const headers = {};
+export async function call(path, { method = "GET", json, raw, contentType, token, allow = [], headers: extra = {} } = {}) {
+  const headers = { ...extra };
   if (token) headers.Authorization = `Bearer ${token}`;
   let body;
   if (json !== undefined) {

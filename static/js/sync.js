@@ -221,7 +221,10 @@ async function pull(token, deviceId) {
   for (let page = 0; page < 10_000; page += 1) {
     const { sync } = await syncState();
     const cursor = encodeURIComponent(sync.cursor ?? "");
-    const { body, sentAt, receivedAt } = await call(`/api/sync/pull?cursor=${cursor}&limit=${PULL_LIMIT}`, { token });
+    // Conditional: at the feed head the server answers 304 from the head alone (R27b).
+    const known = sync.cursor ? { "If-None-Match": `"${sync.cursor}"` } : {};
+    const { status, body, sentAt, receivedAt } = await call(`/api/sync/pull?cursor=${cursor}&limit=${PULL_LIMIT}`, { token, headers: known, allow: [304] });
+    if (status === 304) return;
     await adjustClock(body, sentAt, receivedAt, deviceId);
     await applyPage(body);
     changed("data");

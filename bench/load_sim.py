@@ -1,0 +1,437 @@
+"""Load simulator: engineers' phones syncing every 30 s against gunicorn on PostgreSQL.
+
+    .venv/bin/python bench/load_sim.py --db postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/load_sim.py --db ... --stages 250,500,1000,2000 --stage-seconds 40
+
+A database of its own is made on that server (and dropped afterwards). Engineers are created with
+one visit each (through the same services the office uses), each phone signs in for real
+(POST /api/auth/device) and makes its first full pull; then stages of more and more engineers
+run. Each engineer, at its own phase, every --period seconds: pushes 1-5 ops (part events) and
+pulls conditionally (If-None-Match, as the app does), through a pool of keep-alive connections
+to gunicorn (deploy/gunicorn.conf.py) on 127.0.0.1, as nginx's upstream pool would.
+
+A stage is held when its p99 latency stays under --p99-ms with no errors and every cycle started
+on time. Prints a line per stage (cycles/s, latency percentiles, errors, app-server CPU per cycle),
+and the highest number of engineers held. The run is bounded: --stages, --stage-seconds and a
+timeout on every request. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sync_bench import build_app, database  # noqa: E402
+
+from sync import hlc  # noqa: E402
+
+REQUEST_TIMEOUT_S = 30.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------------------------------- HTTP, minimal
+
+
+class Pool:
+    """Keep-alive HTTP/1.1 connections to one loopback address; a request waits for a free one."""
+
+    def __init__(self, port: int, size: int) -> None:
+        self.port = port
+        self.free: asyncio.Queue = asyncio.Queue()
+        for _ in range(size):
+            self.free.put_nowait(None)  # opened lazily
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = await self.free.get()
+        try:
+            for attempt in range(2):
+                if conn is None:
+                    conn = await asyncio.open_connection("127.0.0.1", self.port)
+                try:
+                    answer = await asyncio.wait_for(
+                        _exchange(conn, method, path, headers, body), REQUEST_TIMEOUT_S
+                    )
+                except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                    # The server closed an idle keep-alive connection: reconnect once. A push sent
+                    # twice is harmless (ops are applied once by op_id).
+                    conn[1].close()
+                    conn = None
+                    if attempt:
+                        raise ConnectionError(str(exc)) from exc
+                    continue
+                if answer[1].get("connection", "").lower() == "close":
+                    conn[1].close()
+                    conn = None
+                return answer
+            raise AssertionError("unreachable")
+        except BaseException:
+            if conn is not None:
+                conn[1].close()
+            conn = None
+            raise
+        finally:
+            self.free.put_nowait(conn)
+
+    async def close(self) -> None:
+        while not self.free.empty():
+            conn = self.free.get_nowait()
+            if conn is not None:
+                conn[1].close()
+
+
+async def _exchange(conn, method, path, headers, body):
+    reader, writer = conn
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: keep-alive"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b""))
+    await writer.drain()
+    status_line = await reader.readuntil(b"\r\n")
+    if not status_line:
+        raise ConnectionError("closed")
+    status = int(status_line.split()[1])
+    got: dict[str, str] = {}
+    while True:
+        line = await reader.readuntil(b"\r\n")
+        if line == b"\r\n":
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        got[name.strip().lower()] = value.strip()
+    length = int(got.get("content-length", "0"))
+    data = await reader.readexactly(length) if length else b""
+    return status, got, data
+
+
+# ----------------------------------------------------------------------------- the phones
+
+
+@dataclass
+class Phone:
+    device_id: str
+    token: str
+    visit_id: int
+    cursor: str | None = None
+    seq: int = 0
+    clock: str | None = None
+
+    def ops(self, count: int) -> list[dict]:
+        out = []
+        for _ in range(count):
+            self.seq += 1
+            self.clock = hlc.tick(self.clock, int(time.time() * 1000), self.device_id)
+            out.append(
+                {
+                    "op_id": str(uuid.uuid4()),
+                    "seq": self.seq,
+                    "kind": "part.add",
+                    "record_id": str(uuid.uuid4()),
+                    "visit_id": self.visit_id,
+                    "hlc": self.clock,
+                    "schema_version": 1,
+                    "device_time": "2026-11-30T09:15:00+08:00",
+                    "payload": {
+                        "kind": "used",
+                        "part_code": "SCREW",
+                        "description": "螺絲 M3",
+                        "qty": 1,
+                        "unit_cost_fen": 150,
+                        "reverses": None,
+                    },
+                }
+            )
+        return out
+
+
+@dataclass
+class Stage:
+    engineers: int
+    push_ms: list[float] = field(default_factory=list)
+    pull_ms: list[float] = field(default_factory=list)
+    cycle_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    late: int = 0
+    cycles: int = 0
+
+
+async def pull_until_done(pool: Pool, phone: Phone, stage: Stage | None) -> None:
+    for _ in range(100):
+        query = f"?cursor={phone.cursor}&limit=500" if phone.cursor else "?limit=500"
+        headers = {"Authorization": f"Bearer {phone.token}"}
+        if phone.cursor:
+            headers["If-None-Match"] = f'"{phone.cursor}"'
+        started = time.perf_counter()
+        status, _, body = await pool.request("GET", "/api/sync/pull" + query, headers)
+        if stage is not None:
+            stage.pull_ms.append((time.perf_counter() - started) * 1000)
+        if status == 304:
+            return
+        if status != 200:
+            raise RuntimeError(f"pull {status}: {body[:200]!r}")
+        page = json.loads(body)
+        phone.cursor = page["cursor"]
+        if not page["has_more"]:
+            return
+    raise RuntimeError("pull did not finish in 100 pages")
+
+
+async def cycle(pool: Pool, phone: Phone, stage: Stage, rng: random.Random) -> None:
+    started = time.perf_counter()
+    ops = phone.ops(rng.randint(1, 5))
+    body = json.dumps({"protocol": 1, "device_id": phone.device_id, "ops": ops}).encode()
+    headers = {"Authorization": f"Bearer {phone.token}", "Content-Type": "application/json"}
+    status, _, answer = await pool.request("POST", "/api/sync/push", headers, body)
+    stage.push_ms.append((time.perf_counter() - started) * 1000)
+    if status != 200:
+        raise RuntimeError(f"push {status}: {answer[:200]!r}")
+    results = json.loads(answer)["results"]
+    if any(r["status"] != "applied" for r in results):
+        raise RuntimeError(f"push results {[r['status'] for r in results]}")
+    await pull_until_done(pool, phone, stage)
+    stage.cycle_ms.append((time.perf_counter() - started) * 1000)
+
+
+async def run_stage(pool: Pool, phones: list[Phone], seconds: float, period: float) -> Stage:
+    stage = Stage(len(phones))
+    rng = random.Random(len(phones))
+    begin = time.perf_counter() + 0.5
+    end = begin + seconds
+
+    async def engineer(phone: Phone, phase: float) -> None:
+        due = begin + phase
+        while due < end:
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -1.0:
+                stage.late += 1  # the simulator (or the server's backlog) fell behind
+            try:
+                await cycle(pool, phone, stage, rng)
+            except Exception as exc:
+                stage.errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            stage.cycles += 1
+            due += period
+
+    await asyncio.wait_for(
+        asyncio.gather(*(engineer(p, rng.uniform(0, period)) for p in phones)),
+        seconds + period + 2 * REQUEST_TIMEOUT_S,
+    )
+    return stage
+
+
+# ----------------------------------------------------------------------------- setup
+
+
+def make_field(app, count: int) -> list[tuple[str, int]]:
+    """Create engineers with one assigned visit each; return (username, visit id)."""
+    from server.extensions import db
+    from server.models import Customer
+    from server.services.accounts import create_user
+    from server.services.dispatch import schedule_visit
+    from server.services.register import register_request
+
+    out = []
+    with app.app_context():
+        office = create_user("sim-office", "pw", "office")
+        customers = []
+        for i in range(max(1, count // 10)):
+            customer = Customer(
+                name=f"模擬客戶{i}", contact_person="周", phone=f"029-{i:06d}", address="西安"
+            )
+            db.session.add(customer)
+            customers.append(customer)
+        db.session.flush()
+        for i in range(count):
+            engineer = create_user(f"sim-eng{i}", "pw", "engineer")
+            request = register_request(
+                {
+                    "customer_id": customers[i % len(customers)].id,
+                    "equipment_id": None,
+                    "problem": "模擬",
+                    "symptoms": None,
+                    "channel": "hotline",
+                    "severity": "normal",
+                    "urgency": "normal",
+                    "needs_visit": True,
+                    "received_at": None,
+                },
+                office,
+            )
+            visit = schedule_visit(request, {"engineer_id": engineer.id})
+            out.append((engineer.username, visit.id))
+            if i % 200 == 199:
+                db.session.commit()
+        db.session.commit()
+    return out
+
+
+async def sign_in_all(pool: Pool, field_: list[tuple[str, int]]) -> list[Phone]:
+    async def one(username: str, visit_id: int) -> Phone:
+        device_id = str(uuid.uuid4())
+        body = json.dumps({"username": username, "password": "pw", "device_id": device_id})
+        status, _, answer = await pool.request(
+            "POST", "/api/auth/device", {"Content-Type": "application/json"}, body.encode()
+        )
+        if status != 201:
+            raise RuntimeError(f"sign-in {status}: {answer[:200]!r}")
+        phone = Phone(device_id, json.loads(answer)["token"], visit_id)
+        await pull_until_done(pool, phone, None)
+        return phone
+
+    phones = []
+    for start in range(0, len(field_), 200):
+        phones += await asyncio.gather(*(one(u, v) for u, v in field_[start : start + 200]))
+    return phones
+
+
+def cpu_seconds(master_pid: int) -> float:
+    """User + system CPU of the gunicorn master and its live workers."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields_ = stat.rsplit(")", 1)[1].split()
+        pid, ppid = int(entry.name), int(fields_[1])
+        if pid == master_pid or ppid == master_pid:
+            total += (int(fields_[11]) + int(fields_[12])) / CLK_TCK
+    return total
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# ----------------------------------------------------------------------------- main
+
+
+async def simulate(args, port: int, master_pid: int, field_) -> None:
+    pool = Pool(port, args.connections)
+    try:
+        t0 = time.perf_counter()
+        phones = await sign_in_all(pool, field_)
+        print(f"signed in {len(phones)} phones in {time.perf_counter() - t0:.1f} s", flush=True)
+        held, failed = 0, False
+        print(
+            "engineers  cycles/s  push p50/p99 ms  pull p50/p99 ms  cycle p99 ms  errors  late"
+            "  app CPU/cycle ms",
+            flush=True,
+        )
+        for n in args.stages:
+            cpu0 = cpu_seconds(master_pid)
+            stage = await run_stage(pool, phones[:n], args.stage_seconds, args.period)
+            cpu = cpu_seconds(master_pid) - cpu0
+            cycles = max(1, len(stage.cycle_ms))
+            p99 = pct(stage.cycle_ms, 0.99)
+            ok = not stage.errors and stage.late == 0 and p99 < args.p99_ms
+            print(
+                f"{n:9d}  {stage.cycles / args.stage_seconds:8.1f}  "
+                f"{pct(stage.push_ms, 0.5):6.1f}/{pct(stage.push_ms, 0.99):7.1f}  "
+                f"{pct(stage.pull_ms, 0.5):6.1f}/{pct(stage.pull_ms, 0.99):7.1f}  "
+                f"{p99:12.1f}  {len(stage.errors):6d}  {stage.late:4d}  "
+                f"{cpu * 1000 / cycles:15.2f}  {'held' if ok else 'NOT held'}",
+                flush=True,
+            )
+            if stage.errors:
+                print("  first errors:", statistics.multimode(stage.errors)[:3], flush=True)
+            if not ok:
+                failed = True
+                if not args.keep_going:
+                    break
+            elif not failed:
+                held = n
+        print(f"highest number of engineers held (p99 < {args.p99_ms:.0f} ms, 0 errors): {held}")
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="PostgreSQL server URL")
+    parser.add_argument("--stages", default="250,500,1000,1500,2000,3000,4000,5000")
+    parser.add_argument("--stage-seconds", type=float, default=60.0)
+    parser.add_argument("--period", type=float, default=30.0, help="seconds between syncs")
+    parser.add_argument("--p99-ms", type=float, default=300.0)
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--keep-going", action="store_true", help="run every stage, even after one is not held"
+    )
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive pool size")
+    args = parser.parse_args()
+    args.stages = [int(s) for s in args.stages.split(",")]
+    with database(args.db) as url:
+        app = build_app(url)
+        t0 = time.perf_counter()
+        field_ = make_field(app, max(args.stages))
+        print(f"made {len(field_)} engineers with a visit each in {time.perf_counter() - t0:.1f} s")
+        port = _free_port()
+        env = {
+            **os.environ,
+            "ONSITE_ENV": "production",
+            "ONSITE_SECRET_KEY": uuid.uuid4().hex * 2,
+            "ONSITE_DATABASE_URL": url,
+            "ONSITE_BIND": f"127.0.0.1:{port}",
+            "ONSITE_THREADS": str(args.threads),
+            "PROMETHEUS_MULTIPROC_DIR": f"/tmp/onsite-loadsim-metrics-{port}",
+        }
+        if args.workers:
+            env["ONSITE_WORKERS"] = str(args.workers)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit("gunicorn did not start") from None
+                    time.sleep(0.2)
+            asyncio.run(simulate(args, port, server.pid, field_))
+        finally:
+            server.terminate()
+            server.wait(30)
+            with app.app_context():
+                from server.extensions import db
+
+                db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
