@@ -16,6 +16,7 @@ from ..schemas.finance import (
     AuditSchema,
     CashInHandSchema,
     DayDetailSchema,
+    DayReopenSchema,
     DayStatusSchema,
     FeeRateCreateSchema,
     FeeRateSchema,
@@ -103,6 +104,16 @@ def set_day_status(data, engineer_id: int, day: str):
     fig = finance_reconcile.set_day_status(
         engineer_id, parse_day(day), data["status"], data["note"], current_user()
     )
+    db.session.commit()
+    return fig
+
+
+@blp.route("/reconciliation/<int:engineer_id>/<day>/reopen", methods=["POST"])
+@blp.arguments(DayReopenSchema)
+@blp.response(200, DayDetailSchema)
+def reopen_day(data, engineer_id: int, day: str):
+    """Reopen a reconciled day (finance supervisor, with a reason) so it can be reconciled again."""
+    fig = finance_reconcile.reopen_day(engineer_id, parse_day(day), data["reason"], current_user())
     db.session.commit()
     return fig
 

@@ -19,7 +19,7 @@ from flask import (
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from ..auth import FINANCE_ROLES, current_user
+from ..auth import FINANCE_ROLES, FINANCE_SUPERVISOR_ROLES, current_user
 from ..domain.charges import format_fen
 from ..domain.timezone import COMPANY_TZ, business_day
 from ..errors import ApiError
@@ -63,6 +63,10 @@ def _flag_text(flag: ChargeFlag) -> str:
         for k, v in flag.params.items()
     }
     return translate(f"fin.flag.{flag.code}", **params)
+
+
+# The office review shows the same price flags as finance, worded once.
+bp.add_app_template_filter(_flag_text, "charge_flag")
 
 
 def _held_text(since) -> str:
@@ -181,6 +185,9 @@ def _render_day(engineer_id: int, day: date, errors=None, form=None, status=200)
             errors=errors or {},
             form=form or {},
             audit=finance_audit.recent_actions(50, subject=f"day:{engineer_id}:{day.isoformat()}"),
+            phones=finance_reconcile.engineer_phones(engineer_id),
+            not_sent=finance_reconcile.phones_not_sent(engineer_id, day),
+            may_reopen=current_user().role in FINANCE_SUPERVISOR_ROLES,
         ),
         status,
     )
@@ -207,6 +214,23 @@ def set_day_status(engineer_id: int, day: str):
         db.session.rollback()
         errors = exc.fields or {"status": [exc.message]}
         return _render_day(engineer_id, the_day, errors, form, exc.status)
+    db.session.commit()
+    return redirect(url_for("finance.reconciliation_day", engineer_id=engineer_id, day=day))
+
+
+@bp.post("/reconciliation/<int:engineer_id>/<day>/reopen")
+def reopen_day(engineer_id: int, day: str):
+    """Reopen a reconciled day (finance supervisor, with a reason)."""
+    the_day = _parse_day(day)
+    reason = request.form.get("reason", "")
+    try:
+        finance_reconcile.reopen_day(engineer_id, the_day, reason, current_user())
+    except ApiError as exc:
+        if exc.status not in (403, 409, 422):
+            raise
+        db.session.rollback()
+        errors = exc.fields or {"reason": [exc.message]}
+        return _render_day(engineer_id, the_day, errors, {"reason": reason}, exc.status)
     db.session.commit()
     return redirect(url_for("finance.reconciliation_day", engineer_id=engineer_id, day=day))
 

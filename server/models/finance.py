@@ -9,7 +9,7 @@ the code updates or deletes.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
@@ -106,12 +106,18 @@ class HandoverLine(db.Model):
 
 
 class HandoverReceipt(db.Model):
-    """A receipt (payment) that a handover says it covers."""
+    """A receipt (payment) that a handover says it covers.
+
+    `live_payment_id` is the payment's id while the handover is live and NULL once it is voided;
+    being unique, it lets the database refuse a receipt in two live handovers at once (two
+    clerks on two servers), while a voided handover keeps its rows as history.
+    """
 
     __tablename__ = "finance_handover_receipt"
 
     handover_id: Mapped[int] = mapped_column(ForeignKey("finance_handover.id"), primary_key=True)
     payment_id: Mapped[str] = mapped_column(ForeignKey("payment.id"), primary_key=True, index=True)
+    live_payment_id: Mapped[str | None] = mapped_column(String(36), unique=True)
 
     handover: Mapped[Handover] = relationship(back_populates="receipts")
     payment = relationship("Payment")
@@ -132,6 +138,10 @@ class DayReconciliation(db.Model):
     figures: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Every change checks the version it read, so a change made on stale figures is refused.
+    version: Mapped[int] = mapped_column(server_default="1")
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     decided_by = relationship("User", foreign_keys=[decided_by_id])
 

@@ -38,6 +38,10 @@ class DayStatusSchema(StrictSchema):
     note = text(2000, load_default="")
 
 
+class DayReopenSchema(StrictSchema):
+    reason = text(2000, required=True)
+
+
 class HandoverCreateSchema(StrictSchema):
     engineer_id = fields.Integer(strict=True, required=True)
     amounts = fields.Dict(
@@ -306,8 +310,12 @@ class MissingReceiptsSchema(Schema):
     engineer_id = fields.Integer(attribute="engineer.id", allow_none=True)
     issued = fields.Method("_issued")
     highest = fields.Integer()
-    missing = fields.List(fields.String())
+    missing = fields.Method("_missing")
+    missing_count = fields.Integer()
     voided = fields.Method("_voided")
+
+    def _missing(self, d):
+        return [{"first": g.first, "last": g.last, "count": g.count} for g in d.missing]
 
     def _issued(self, d):
         return len(d.receipts)

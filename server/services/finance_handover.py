@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..errors import ApiError
@@ -28,13 +29,9 @@ def _engineer(engineer_id: Any) -> User:
 
 def live_covered_ids(exclude_handover: int | None = None) -> set[str]:
     """Return the ids of payments covered by a handover that is not voided."""
-    query = (
-        select(HandoverReceipt.payment_id)
-        .join(Handover, Handover.id == HandoverReceipt.handover_id)
-        .where(Handover.voided_at.is_(None))
-    )
+    query = select(HandoverReceipt.payment_id).where(HandoverReceipt.live_payment_id.is_not(None))
     if exclude_handover is not None:
-        query = query.where(Handover.id != exclude_handover)
+        query = query.where(HandoverReceipt.handover_id != exclude_handover)
     return set(db.session.scalars(query))
 
 
@@ -145,8 +142,18 @@ def record_handover(data: dict[str, Any], user: User) -> Handover:
         if amounts.get(method):
             handover.lines.append(HandoverLine(method=method, amount_fen=amounts[method]))
     for pid in ids:
-        handover.receipts.append(HandoverReceipt(payment_id=pid))
-    db.session.flush()
+        handover.receipts.append(HandoverReceipt(payment_id=pid, live_payment_id=pid))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another clerk's handover took one of these receipts between our check and our write;
+        # the unique live receipt refused ours.
+        db.session.rollback()
+        taken = sorted(payments[pid].receipt_no for pid in set(ids) & live_covered_ids()) or sorted(
+            payments[pid].receipt_no for pid in ids
+        )
+        message = f"{', '.join(taken)} is already in another handover, recorded just now."
+        raise ApiError(409, message, {"payment_ids": [message]}) from None
     check = check_handover(handover)
     record_action(
         user,
@@ -169,6 +176,9 @@ def void_handover(handover: Handover, reason: str, user: User) -> Handover:
         raise ApiError(409, "This handover is already voided.")
     handover.voided_at = utcnow()
     handover.voided_by_id = user.id
+    # Its receipts are free for a new handover; the rows stay as the voided handover's history.
+    for receipt in handover.receipts:
+        receipt.live_payment_id = None
     handover.void_reason = reason
     record_action(user, "handover.void", f"handover:{handover.id}", reason=reason)
     return handover

@@ -7,9 +7,21 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ..domain.receipts import PAYMENT, find_gaps, format_receipt_no, parse_receipt_no
+from ..domain.receipts import PAYMENT, find_gap_ranges, format_receipt_no, parse_receipt_no
 from ..extensions import db
 from ..models import Device, Payment, PaymentVoid, User
+
+
+@dataclass(frozen=True)
+class GapRange:
+    """A run of receipt numbers of one device that never reached the server."""
+
+    first: str
+    last: str
+    count: int
+
+    def __str__(self) -> str:
+        return self.first if self.count == 1 else f"{self.first} – {self.last} ({self.count})"
 
 
 @dataclass
@@ -20,11 +32,15 @@ class DeviceReceipts:
     device: Device | None
     engineer: User | None
     receipts: list[tuple[Payment, PaymentVoid | None]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    missing: list[GapRange] = field(default_factory=list)
 
     @property
     def highest(self) -> int:
         return max((parse_receipt_no(p.receipt_no).seq for p, _ in self.receipts), default=0)
+
+    @property
+    def missing_count(self) -> int:
+        return sum(g.count for g in self.missing)
 
 
 @dataclass
@@ -35,7 +51,7 @@ class ReceiptRegister:
 
     @property
     def missing_count(self) -> int:
-        return sum(len(d.missing) for d in self.devices)
+        return sum(d.missing_count for d in self.devices)
 
 
 def receipt_register(engineer_id: int | None = None) -> ReceiptRegister:
@@ -76,14 +92,19 @@ def receipt_register(engineer_id: int | None = None) -> ReceiptRegister:
             if device
             else db.session.get(User, rows[0].user_id)
         )
-        gaps = find_gaps(parse_receipt_no(p.receipt_no).seq for p in rows)
+        gaps = find_gap_ranges(parse_receipt_no(p.receipt_no).seq for p in rows)
         out.append(
             DeviceReceipts(
                 prefix=prefix,
                 device=device,
                 engineer=engineer,
                 receipts=[(p, voids.get(p.id)) for p in rows],
-                missing=[format_receipt_no(prefix, seq) for seq in gaps],
+                missing=[
+                    GapRange(
+                        format_receipt_no(prefix, lo), format_receipt_no(prefix, hi), hi - lo + 1
+                    )
+                    for lo, hi in gaps
+                ],
             )
         )
     return ReceiptRegister(out, irregular)

@@ -18,7 +18,6 @@ from sync import hlc
 from sync.engine import Rejection
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
 
-from ..domain.warranty import warranty_status
 from ..extensions import db
 from ..models import (
     Blob,
@@ -44,7 +43,7 @@ from ..models import (
 )
 from . import changes
 from .snapshots import visit_snapshot
-from .visit_charges import visit_business_day
+from .visit_charges import visit_business_day, visit_warranty
 
 # The engine's insert-only and LWW record kinds, and the table each lives in.
 ENTITY_MODELS: dict[str, type] = {
@@ -98,13 +97,8 @@ def datetime_to_ms(value: datetime) -> int:
 
 def visit_terms(visit: Visit) -> dict[str, Any]:
     """Return the charge terms of a visit: warranty on its day, the fee due, parts charged."""
-    equipment = visit.request.equipment
     day = visit_business_day(visit)
-    status = warranty_status(
-        equipment.acceptance_date if equipment else None,
-        equipment.warranty_months if equipment else None,
-        day,
-    )
+    status = visit_warranty(visit, day)
     # S2: in warranty nothing is charged; S3: inspection is free, parts at cost, fee on site.
     fee = 0 if status.in_warranty or visit.inspection_only else (visit.onsite_fee_fen or 0)
     return {

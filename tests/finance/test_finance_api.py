@@ -18,6 +18,7 @@ ENDPOINTS = [
     ("get", "/api/finance/reconciliation", None),
     ("get", "/api/finance/reconciliation/1/2026-11-20", None),
     ("post", "/api/finance/reconciliation/1/2026-11-20/status", {"status": "open"}),
+    ("post", "/api/finance/reconciliation/1/2026-11-20/reopen", {"reason": "late phone"}),
     ("get", "/api/finance/handovers", None),
     ("post", "/api/finance/handovers", {"engineer_id": 1, "payment_ids": ["x"]}),
     ("get", "/api/finance/handovers/1", None),
