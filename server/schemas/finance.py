@@ -225,6 +225,8 @@ class AdjustmentSchema(Schema):
     owed_fen = fields.Integer()
     collected_fen = fields.Integer()
     handed_fen = fields.Integer()
+    moved_to_day = fields.Date(allow_none=True)
+    moved_to_engineer_id = fields.Integer(allow_none=True)
 
 
 class DaySummarySchema(Schema):

@@ -560,12 +560,6 @@ def set_day_status(engineer_id: int, day: date, status: str, note: str, user: Us
     differs = fig.collected_minus_owed != 0 or fig.handed_minus_collected != 0
     if status == DISPUTED and not note:
         raise ApiError(422, "Say what is disputed.", {"note": ["Required for a dispute."]})
-    if status == RECONCILED and differs and not note:
-        raise ApiError(
-            422,
-            "The figures differ; explain why the day is reconciled anyway.",
-            {"note": ["Required when the figures differ."]},
-        )
     if status == RECONCILED and not note:
         unsent = phones_not_sent(engineer_id, day)
         if unsent:
@@ -575,6 +569,12 @@ def set_day_status(engineer_id: int, day: date, status: str, note: str, user: Us
                 "say why the day is locked anyway."
             )
             raise ApiError(422, message, {"note": [message]})
+    if status == RECONCILED and differs and not note:
+        raise ApiError(
+            422,
+            "The figures differ; explain why the day is reconciled anyway.",
+            {"note": ["Required when the figures differ."]},
+        )
     previous = record.status or OPEN
     record.status = status
     record.note = note
