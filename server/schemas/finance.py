@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_dump,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from ..domain.timezone import business_day
 from ..models.finance import PAYMENT_METHODS
@@ -227,6 +235,14 @@ class AdjustmentSchema(Schema):
     handed_fen = fields.Integer()
     moved_to_day = fields.Date(allow_none=True)
     moved_to_engineer_id = fields.Integer(allow_none=True)
+
+    @post_dump
+    def _only_when_moved(self, data, **kwargs):
+        # Where a receipt went is said only for a receipt that moved.
+        if data.get("moved_to_day") is None:
+            data.pop("moved_to_day", None)
+            data.pop("moved_to_engineer_id", None)
+        return data
 
 
 class DaySummarySchema(Schema):
