@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask_smorest import Blueprint
-from marshmallow import fields
 
 from ..auth import FINANCE_ROLES, current_user
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Visit
-from ..schemas.common import StrictSchema
+from ..schemas.common import page_of
 from ..schemas.finance import (
+    AuditQuery,
     AuditSchema,
     CashInHandSchema,
     DayDetailSchema,
@@ -21,6 +21,7 @@ from ..schemas.finance import (
     FeeRateCreateSchema,
     FeeRateSchema,
     HandoverCreateSchema,
+    HandoverQuery,
     HandoverSchema,
     HandoverVoidSchema,
     MissingReceiptsSchema,
@@ -29,6 +30,7 @@ from ..schemas.finance import (
     PaymentSchema,
     PeriodQuery,
     PeriodSchema,
+    ReceiptQuery,
     VisitChargesSchema,
 )
 from ..services import (
@@ -39,6 +41,10 @@ from ..services import (
     finance_reconcile,
 )
 from ..services.visit_charges import explain_visit_charges
+from ._paging import paginate
+
+HandoverPage = page_of(HandoverSchema, "HandoverPage")
+AuditPage = page_of(AuditSchema, "AuditPage")
 
 blp = Blueprint(
     "api_finance", __name__, url_prefix="/api/finance", description="Finance (S23): finance role"
@@ -60,10 +66,6 @@ def parse_day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise ApiError(404, f"Not a day: {text!r} (use YYYY-MM-DD).") from None
-
-
-class EngineerQuery(StrictSchema):
-    engineer_id = fields.Integer(load_default=None)
 
 
 @blp.route("/cash-in-hand", methods=["GET"])
@@ -119,11 +121,14 @@ def reopen_day(data, engineer_id: int, day: str):
 
 
 @blp.route("/handovers", methods=["GET"])
-@blp.arguments(EngineerQuery, location="query")
-@blp.response(200, HandoverSchema(many=True))
+@blp.arguments(HandoverQuery, location="query")
+@blp.response(200, HandoverPage)
 def list_handovers(args):
-    """The newest handovers first."""
-    return finance_handover.list_handovers(args["engineer_id"])
+    """Handovers, newest first, a page at a time; by engineer, method and the day made."""
+    query = finance_handover.handovers_query(
+        args["engineer_id"], args["method"], args["from_"], args["to"]
+    )
+    return paginate(query, args["page"], args["per_page"])
 
 
 @blp.route("/handovers", methods=["POST"])
@@ -164,11 +169,11 @@ def uncovered(engineer_id: int):
 
 
 @blp.route("/receipts", methods=["GET"])
-@blp.arguments(EngineerQuery, location="query")
+@blp.arguments(ReceiptQuery, location="query")
 @blp.response(200, MissingReceiptsSchema(many=True))
 def receipts(args):
-    """Receipts per device, with voided numbers and missing (gap) numbers."""
-    return finance_receipts.receipt_register(args["engineer_id"]).devices
+    """Receipts per device (of the business days asked), voided ones, and missing number ranges."""
+    return finance_receipts.receipt_register(args["engineer_id"], args["from_"], args["to"]).devices
 
 
 @blp.route("/visits/<int:visit_id>/charges", methods=["GET"])
@@ -216,7 +221,9 @@ def add_part_price(data):
 
 
 @blp.route("/audit", methods=["GET"])
-@blp.response(200, AuditSchema(many=True))
-def audit():
-    """The finance audit log, newest first."""
-    return finance_audit.recent_actions()
+@blp.arguments(AuditQuery, location="query")
+@blp.response(200, AuditPage)
+def audit(args):
+    """The finance audit log, newest first, a page at a time; by action, subject and day."""
+    query = finance_audit.audit_query(args["action"], args["subject"], args["from_"], args["to"])
+    return paginate(query, args["page"], args["per_page"])

@@ -28,7 +28,14 @@ from ..i18n import translate
 from ..models import Role, User
 from ..models.finance import PAYMENT_METHODS
 from ..models.types import utcnow
-from ..schemas.finance import FeeRateCreateSchema, PartPriceCreateSchema, PeriodQuery
+from ..schemas.finance import (
+    AuditQuery,
+    FeeRateCreateSchema,
+    HandoverQuery,
+    PartPriceCreateSchema,
+    PeriodQuery,
+    ReceiptQuery,
+)
 from ..services import (
     finance_audit,
     finance_export,
@@ -39,10 +46,14 @@ from ..services import (
 )
 from ..services.finance_forms import duration_parts, parse_yuan, yuan_text
 from ..services.visit_charges import ChargeFlag
+from ._paging import paginate
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
 _period_query = PeriodQuery()
+_handover_query = HandoverQuery()
+_audit_query = AuditQuery()
+_receipt_query = ReceiptQuery()
 _fee_schema = FeeRateCreateSchema()
 _part_schema = PartPriceCreateSchema()
 
@@ -235,15 +246,40 @@ def reopen_day(engineer_id: int, day: str):
     return redirect(url_for("finance.reconciliation_day", engineer_id=engineer_id, day=day))
 
 
+def _list_args(schema) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Read a list page's filters: (loaded, errors by field, the raw ones to keep in links)."""
+    keys = {f.data_key or name for name, f in schema.fields.items()}
+    raw = {k: v for k, v in request.args.items() if v and k in keys}
+    try:
+        return schema.load(raw), {}, raw
+    except ValidationError as exc:
+        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        kept = {k: v for k, v in raw.items() if k not in fields}
+        return schema.load({}), fields, kept
+
+
+class _Paged:
+    """A page of handovers with each one's check, for the template."""
+
+    def __init__(self, page: dict[str, Any]) -> None:
+        self.meta = page["meta"]
+        self.checked = [(h, finance_handover.check_handover(h)) for h in page["items"]]
+
+
 @bp.get("/handovers")
 def handovers():
-    """Cash in hand per engineer and the handovers recorded so far."""
+    """Cash in hand per engineer and the handovers recorded, filtered and a page at a time."""
+    args, errors, raw = _list_args(_handover_query)
+    query = finance_handover.handovers_query(
+        args["engineer_id"], args["method"], args["from_"], args["to"]
+    )
     return render_template(
         "finance/handovers.html",
         cash=finance_handover.cash_in_hand(),
-        handovers=[
-            (h, finance_handover.check_handover(h)) for h in finance_handover.list_handovers()
-        ],
+        page=_Paged(paginate(query, args["page"], args["per_page"])),
+        engineers=_engineers(),
+        args=raw,
+        errors=errors,
     )
 
 
@@ -361,12 +397,13 @@ def void_handover(handover_id: int):
 @bp.get("/receipts")
 def receipts():
     """Every payment receipt per device: voids visible, missing numbers flagged."""
-    engineer_id = request.args.get("engineer_id", type=int)
+    args, _errors, raw = _list_args(_receipt_query)
     return render_template(
         "finance/receipts.html",
-        register=finance_receipts.receipt_register(engineer_id),
+        register=finance_receipts.receipt_register(args["engineer_id"], args["from_"], args["to"]),
         engineers=_engineers(),
-        engineer_id=engineer_id,
+        engineer_id=args["engineer_id"],
+        args=raw,
     )
 
 
@@ -449,8 +486,16 @@ def add_part_price():
 
 @bp.get("/audit")
 def audit():
-    """Every finance action, who and when, newest first."""
-    return render_template("finance/audit.html", entries=finance_audit.recent_actions(500))
+    """Every finance action, who and when, newest first, filtered and a page at a time."""
+    args, errors, raw = _list_args(_audit_query)
+    query = finance_audit.audit_query(args["action"], args["subject"], args["from_"], args["to"])
+    return render_template(
+        "finance/audit.html",
+        page=paginate(query, args["page"], args["per_page"]),
+        actions=finance_audit.ACTIONS,
+        args=raw,
+        errors=errors,
+    )
 
 
 def _csv_response(text: str, name: str, start: date, end: date) -> Response:

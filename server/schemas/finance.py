@@ -41,6 +41,36 @@ class PeriodQuery(StrictSchema):
         return data
 
 
+class PagedQuery(StrictSchema):
+    """A page of a list, and the business days (Asia/Shanghai) it covers, both ends optional."""
+
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
+            raise ValidationError("The period ends before it starts.", "to")
+
+
+class HandoverQuery(PagedQuery):
+    engineer_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    method = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_METHODS))
+
+
+class AuditQuery(PagedQuery):
+    action = fields.String(load_default=None, validate=validate.Length(max=40))
+    subject = fields.String(load_default=None, validate=validate.Length(max=80))
+
+
+class ReceiptQuery(StrictSchema):
+    engineer_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+
+
 class DayStatusSchema(StrictSchema):
     status = one_of(["open", "reconciled", "disputed"], required=True)
     note = text(2000, load_default="")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..domain.timezone import day_bounds_utc
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Handover, HandoverLine, HandoverReceipt, Payment, PaymentVoid, Role, User
@@ -199,17 +200,28 @@ def get_handover(handover_id: int) -> Handover:
     return handover
 
 
-def list_handovers(engineer_id: int | None = None, limit: int = 200) -> list[Handover]:
-    """Return the newest handovers first."""
+def handovers_query(
+    engineer_id: int | None = None,
+    method: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Select:
+    """Select handovers, newest first, by engineer, by a method handed over, by the day made."""
     query = (
         select(Handover)
         .options(selectinload(Handover.lines), selectinload(Handover.receipts))
         .order_by(Handover.received_at.desc(), Handover.id.desc())
-        .limit(limit)
     )
     if engineer_id is not None:
         query = query.where(Handover.engineer_id == engineer_id)
-    return list(db.session.scalars(query))
+    if method is not None:
+        with_method = select(HandoverLine.handover_id).where(HandoverLine.method == method)
+        query = query.where(Handover.id.in_(with_method))
+    if start is not None:
+        query = query.where(Handover.received_at >= day_bounds_utc(start)[0])
+    if end is not None:
+        query = query.where(Handover.received_at < day_bounds_utc(end)[1])
+    return query
 
 
 @dataclass

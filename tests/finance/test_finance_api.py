@@ -207,7 +207,7 @@ def test_a_synced_day_reconciles_through_the_api_with_the_difference_shown_at_on
     assert period["totals"]["adjusted_collected_fen"] == 50
     assert period["totals"]["collected_fen"] == 39100
     assert period["chart"] == [{"day": today, "collected_fen": 39150, "handed_fen": 39050}]
-    actions = [a["action"] for a in session.get("/api/finance/audit").get_json()]
+    actions = [a["action"] for a in session.get("/api/finance/audit").get_json()["items"]]
     assert actions == [
         "day.reconciled", "handover.record", "part_price.add", "fee.add"
     ]  # fmt: skip
