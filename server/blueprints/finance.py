@@ -145,19 +145,12 @@ def asset(filename: str):
 def index():
     """Overview: money in engineers' hands, days needing attention, missing receipts."""
     today = business_day(utcnow())
-    days = list(finance_reconcile.compute_days(today.replace(day=1), today).values())
-    attention = [
-        d
-        for d in days
-        if d.status != "reconciled"
-        and (d.collected_minus_owed or d.handed_minus_collected or d.status == "disputed")
-    ]
-    late = [d for d in days if d.adjustments]
+    backlog = finance_reconcile.backlog(today)
     return render_template(
         "finance/index.html",
         cash=finance_handover.cash_in_hand(),
-        attention=attention,
-        late=late,
+        backlog=backlog,
+        phones=finance_reconcile.engineer_phones(),
         register=finance_receipts.receipt_register(),
         names={u.id: u.display_name for u in _engineers()},
         today=today,

@@ -667,6 +667,21 @@ def engineer_phones(engineer_id: int | None = None) -> list[Device]:
     return list(db.session.scalars(query))
 
 
+def needs_attention(fig: DayFigures) -> bool:
+    """A day a clerk still has to close: not locked, or locked with changes since."""
+    return fig.status != RECONCILED or bool(fig.adjustments)
+
+
+def backlog(today: date) -> list[DayFigures]:
+    """Every day still open, disputed or adjusted, whatever its month, oldest first.
+
+    Looks back a year (the longest period the figures are computed for at once): a day older
+    than that and still open would be a year-old difference, which the audit already shows.
+    """
+    start = today - timedelta(days=MAX_PERIOD_DAYS - 1)
+    return [fig for fig in compute_days(start, today).values() if needs_attention(fig)]
+
+
 @dataclass
 class PeriodTotals:
     """Sums over a period, of the figures as shown plus the adjustments to locked days."""

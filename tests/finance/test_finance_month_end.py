@@ -187,3 +187,125 @@ def test_a_day_a_phone_has_not_sent_is_shown_and_needs_a_reason_to_lock(make, lo
     assert (
         finance.post(url, json={"status": "reconciled", "note": "cash tomorrow"}).status_code == 200
     )
+
+
+def _windowed_visit(make, phone: Phone, engineer, local: datetime, amount: int):
+    """A visit scheduled at a Shanghai wall-clock time and paid on the phone."""
+    equipment = make.equipment(acceptance_date=datetime(2020, 1, 1).date(), warranty_months=12)
+    request = make.request(equipment.customer, equipment_id=equipment.id)
+    start = local.replace(tzinfo=COMPANY_TZ).astimezone(UTC)
+    visit = make.visit(
+        request,
+        engineer=engineer,
+        onsite_fee_fen=amount,
+        window_start=start,
+        window_end=start + timedelta(minutes=20),
+    )
+    return visit, phone.pay(visit.id, amount)
+
+
+def test_the_november_totals_of_every_export_agree(make, login, signed_device):
+    finance = login(make.user("finance"))
+    engineer = make.user("engineer")
+    phone = Phone(signed_device(engineer))
+    paid = [
+        _windowed_visit(make, phone, engineer, datetime(2026, 10, 31, 23, 30), 10000)[1],
+        _windowed_visit(make, phone, engineer, datetime(2026, 11, 1, 0, 30), 20000)[1],
+        _windowed_visit(make, phone, engineer, datetime(2026, 11, 30, 23, 30), 40000)[1],
+        _windowed_visit(make, phone, engineer, datetime(2026, 12, 1, 0, 10), 80000)[1],
+    ]
+    phone.push()
+    # One handover, made today, pays in receipts of October, November and December.
+    handover = finance.post(
+        "/api/finance/handovers",
+        json={
+            "engineer_id": engineer.id,
+            "amounts": {"cash": 150000},
+            "payment_ids": [p["record_id"] for p in paid],
+        },
+    )
+    assert handover.status_code == 201
+    import csv
+    import io
+
+    def rows(kind: str) -> list[dict[str, str]]:
+        text = finance.get(f"/finance/export/{kind}.csv?from=2026-11-01&to=2026-11-30")
+        return list(csv.DictReader(io.StringIO(text.get_data(as_text=True)[1:])))
+
+    def total(table, *columns) -> int:
+        return sum(int(r[c]) for r in table for c in columns)
+
+    payments, handovers, recon = rows("payments"), rows("handovers"), rows("reconciliation")
+    assert total(payments, "counted_fen") == 60000
+    assert total(recon, "collected_fen", "adjustment_collected_fen") == 60000
+    assert total(handovers, "handed_fen") == 60000
+    assert total(recon, "handed_over_fen", "adjustment_handed_fen") == 60000
+    assert total(payments, "handed_over_fen") == 60000
+    assert {r["business_day"] for r in handovers} == {"2026-11-01", "2026-11-30"}
+
+
+def test_the_overview_lists_every_open_or_adjusted_day_of_any_month_oldest_first(
+    make, login, signed_device
+):
+    finance = login(make.user("finance"))
+    engineer = make.user("engineer")
+    phone = Phone(signed_device(engineer))
+    today = _today()
+    old, older, clean = (today - timedelta(days=n) for n in (35, 40, 3))
+    for day in (older, old, clean):
+        _windowed_visit(make, phone, engineer, datetime(day.year, day.month, day.day, 10), 30000)
+    phone.push()
+    base = f"/api/finance/reconciliation/{engineer.id}"
+    for day in (older, clean):
+        locked = finance.post(f"{base}/{day}/status", json={"status": "reconciled", "note": "ok"})
+        assert locked.status_code == 200
+    # A late payment lands on the locked day 40 days ago: it is back in the backlog.
+    _windowed_visit(make, phone, engineer, datetime(older.year, older.month, older.day, 15), 5000)
+    phone.push()
+    page = finance.get("/finance/?lang=en").get_data(as_text=True)
+    table = page[
+        page.index('id="attention"') : page.index("</table>", page.index('id="attention"'))
+    ]
+    listed = re.findall(r'<tr data-day="([\d-]+)" data-engineer="(\d+)"', table)
+    assert listed[:2] == [
+        (older.isoformat(), str(engineer.id)),
+        (old.isoformat(), str(engineer.id)),
+    ]
+    assert clean.isoformat() not in [d for d, _ in listed]
+    assert "1 change(s) arrived after the day was locked" in table or "2 change(s)" in table
+
+
+def test_handovers_and_the_audit_log_page_and_filter(make, login, signed_device):
+    finance = login(make.user("finance"))
+    zhang, li = make.user("engineer"), make.user("engineer")
+    for eng, method in ((zhang, "cash"), (zhang, "wechat"), (li, "cash")):
+        phone = Phone(signed_device(eng))
+        visit = make.visit(engineer=eng, onsite_fee_fen=100)
+        paid = phone.pay(visit.id, 100, method)
+        phone.push()
+        body = {"engineer_id": eng.id, "amounts": {method: 100}, "payment_ids": [paid["record_id"]]}
+        assert finance.post("/api/finance/handovers", json=body).status_code == 201
+    first = finance.get("/api/finance/handovers?per_page=2").get_json()
+    assert first["meta"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2}
+    second = finance.get("/api/finance/handovers?per_page=2&page=2").get_json()
+    ids = [h["id"] for h in first["items"] + second["items"]]
+    assert len(set(ids)) == 3 and ids == sorted(ids, reverse=True)
+    by_zhang = finance.get(f"/api/finance/handovers?engineer_id={zhang.id}").get_json()
+    assert {h["engineer_id"] for h in by_zhang["items"]} == {zhang.id}
+    assert by_zhang["meta"]["total"] == 2
+    wechat = finance.get("/api/finance/handovers?method=wechat").get_json()["items"]
+    assert [h["amounts"] for h in wechat] == [{"wechat": 100}]
+    today = _today().isoformat()
+    assert finance.get(f"/api/finance/handovers?from={today}").get_json()["meta"]["total"] == 3
+    future = (_today() + timedelta(days=1)).isoformat()
+    assert finance.get(f"/api/finance/handovers?from={future}").get_json()["meta"]["total"] == 0
+    bad = finance.get("/api/finance/handovers?method=gold")
+    assert bad.status_code == 422 and "method" in bad.get_json()["fields"]
+    audit = finance.get("/api/finance/audit?action=handover.record&per_page=1").get_json()
+    assert audit["meta"]["total"] == 3 and len(audit["items"]) == 1
+    page = finance.get("/finance/handovers?per_page=2&lang=en").get_data(as_text=True)
+    assert 'rel="next"' in page and "Page 1 of 2 (3 in all)" in page
+    page = finance.get(f"/finance/handovers?engineer_id={li.id}&lang=en").get_data(as_text=True)
+    assert len(re.findall(r'href="/finance/handovers/\d+"', page)) == 1
+    page = finance.get("/finance/audit?action=handover.record&per_page=2&lang=en")
+    assert "Page 1 of 2 (3 in all)" in page.get_data(as_text=True)
