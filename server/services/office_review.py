@@ -32,8 +32,10 @@ from ..models.types import utcnow
 from .office_completeness import DamageFacts, Gap, VisitFacts, visit_gaps
 from .visit_charges import (
     ChargeFlag,
+    PriceBook,
     VisitCharges,
     explain_visit_charges,
+    load_price_book,
     visit_business_day,
     visit_warranty,
 )
@@ -113,11 +115,12 @@ def visit_charges(
     part_events: list[PartEvent],
     waivers: list[ChargeWaiver],
     payments: list[tuple[Payment, PaymentVoid | None]],
+    book: PriceBook | None = None,
 ) -> ChargesView:
     """Price the visit as finance does (S2, S3) and sum what was collected."""
     collected = sum(p.amount_fen for p, void in payments if void is None)
     try:
-        priced = explain_visit_charges(visit, part_events=part_events, waivers=waivers)
+        priced = explain_visit_charges(visit, book=book, part_events=part_events, waivers=waivers)
     except (TypeError, ValueError) as exc:
         warranty = visit_warranty(visit)
         return ChargesView(warranty, visit_business_day(visit), None, str(exc), collected)
@@ -216,7 +219,7 @@ def _on_file(damage: DamageRecord, equipment, which: str) -> bool:
     return target.purchase_proof_on_file if which == "p" else target.warranty_card_on_file
 
 
-def review_visit(visit: Visit) -> VisitReview:
+def review_visit(visit: Visit, book: PriceBook | None = None) -> VisitReview:
     """Gather every record of a visit, its charges, its history and what it lacks."""
     vid = visit.id
     checklist = _checklist(vid)
@@ -231,7 +234,7 @@ def review_visit(visit: Visit) -> VisitReview:
     payment_rows = _rows(Payment, vid, Payment.received_at, Payment.id)
     voids = {v.payment_id: v for v in _rows(PaymentVoid, vid, PaymentVoid.received_at)}
     payments = [(p, voids.get(p.id)) for p in payment_rows]
-    charges = visit_charges(visit, part_events, waivers, payments)
+    charges = visit_charges(visit, part_events, waivers, payments, book)
     receipts = _rows(EquipmentReceipt, vid, EquipmentReceipt.received_at)
     signoffs = _rows(SignOff, vid, SignOff.received_at, SignOff.id)
     feedback = _rows(Feedback, vid, Feedback.received_at)
@@ -330,4 +333,5 @@ def visits_to_review(limit: int = 200) -> list[tuple[Visit, list[Gap]]]:
         .order_by(Visit.updated_at.desc(), Visit.id.desc())
         .limit(limit)
     ).all()
-    return [(v, review_visit(v).gaps) for v in visits]
+    book = load_price_book()  # one read of the price lists for the whole queue
+    return [(v, review_visit(v, book).gaps) for v in visits]

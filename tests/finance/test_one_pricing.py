@@ -29,9 +29,12 @@ LIST = {"FAN": 4550, "PSU": 18500, "HDD": 42000}  # the price list; "CAP" has no
 SCHEDULE_FEE = 30000
 
 
-def _office_owed(session, visit_id: int) -> str:
+def _office_charges(session, visit_id: int) -> tuple[str, int]:
+    """The owed figure the office review shows, and how many price flags it lists."""
     page = session.get(f"/office/visits/{visit_id}?lang=en").get_data(as_text=True)
-    return re.search(r'id="owed">([^<]+)<', page).group(1)
+    flags = re.search(r'<ul id="charge-flags">(.*?)</ul>', page, re.S)
+    count = flags.group(1).count("<li>") if flags else 0
+    return re.search(r'id="owed">([^<]+)<', page).group(1), count
 
 
 def _random_visit(rng: random.Random, make, phone: Phone, engineer) -> int:
@@ -93,8 +96,9 @@ def test_random_synced_visits_get_the_same_figures_from_office_finance_and_diges
         # Finance's day prices each visit as finance's visit page does, on the same day.
         assert by_day[vid]["charges"]["total_fen"] == owed, vid
         assert vc["business_day"] == today.isoformat()
-        # The office review shows the same owed figure (at the list, not the phone's prices).
-        assert _office_owed(office, vid) == format_fen(owed), vid
+        # The office review shows the same owed figure (at the list, not the phone's prices)
+        # and the same price flags finance shows.
+        assert _office_charges(office, vid) == (format_fen(owed), len(vc["flags"])), vid
         # The digest the customer signed is the phone's prices, which finance reports beside.
         signed = visit_view(SqlStore(None), vid)["charges"]["total_fen"]
         assert signed == vc["phone_total_fen"], vid
