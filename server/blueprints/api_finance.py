@@ -7,9 +7,11 @@ from datetime import date
 from flask_smorest import Blueprint
 
 from ..auth import FINANCE_ROLES, current_user
+from ..domain.timezone import business_day
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Visit
+from ..models.types import utcnow
 from ..schemas.common import page_of
 from ..schemas.finance import (
     AuditQuery,
@@ -30,13 +32,18 @@ from ..schemas.finance import (
     PaymentSchema,
     PeriodQuery,
     PeriodSchema,
+    PromiseLineSchema,
+    PromiseQuery,
     ReceiptQuery,
+    TransferCreateSchema,
+    TransferSchema,
     VisitChargesSchema,
 )
 from ..services import (
     finance_audit,
     finance_handover,
     finance_prices,
+    finance_promises,
     finance_receipts,
     finance_reconcile,
 )
@@ -174,6 +181,24 @@ def uncovered(engineer_id: int):
 def receipts(args):
     """Receipts per device (of the business days asked), voided ones, and missing number ranges."""
     return finance_receipts.receipt_register(args["engineer_id"], args["from_"], args["to"]).devices
+
+
+@blp.route("/promises", methods=["GET"])
+@blp.arguments(PromiseQuery, location="query")
+@blp.response(200, PromiseLineSchema(many=True))
+def promises(args):
+    """Money customers promised to pay later, soonest due first; outstanding, overdue, settled."""
+    return finance_promises.promises(business_day(utcnow()), args["state"])
+
+
+@blp.route("/transfers", methods=["POST"])
+@blp.arguments(TransferCreateSchema)
+@blp.response(201, TransferSchema)
+def record_transfer(data):
+    """Record money that reached the company for a visit, settling a promise if named."""
+    transfer = finance_promises.record_transfer(data, current_user(), business_day(utcnow()))
+    db.session.commit()
+    return transfer
 
 
 @blp.route("/visits/<int:visit_id>/charges", methods=["GET"])

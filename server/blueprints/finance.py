@@ -34,6 +34,7 @@ from ..schemas.finance import (
     HandoverQuery,
     PartPriceCreateSchema,
     PeriodQuery,
+    PromiseQuery,
     ReceiptQuery,
 )
 from ..services import (
@@ -41,6 +42,7 @@ from ..services import (
     finance_export,
     finance_handover,
     finance_prices,
+    finance_promises,
     finance_receipts,
     finance_reconcile,
 )
@@ -54,6 +56,7 @@ _period_query = PeriodQuery()
 _handover_query = HandoverQuery()
 _audit_query = AuditQuery()
 _receipt_query = ReceiptQuery()
+_promise_query = PromiseQuery()
 _fee_schema = FeeRateCreateSchema()
 _part_schema = PartPriceCreateSchema()
 
@@ -475,6 +478,65 @@ def add_part_price():
             db.session.commit()
             return redirect(url_for("finance.prices"))
     return _render_prices(errors, {"part": form}, 422)
+
+
+def _render_promises(errors=None, form=None, status=200):
+    args, _errors, _raw = _list_args(_promise_query)
+    today = business_day(utcnow())
+    return (
+        render_template(
+            "finance/promises.html",
+            lines=finance_promises.promises(today, args["state"] or "outstanding"),
+            names={u.id: u.display_name for u in _engineers()},
+            state=args["state"] or "outstanding",
+            errors=errors or {},
+            form=form or {},
+            today=today,
+        ),
+        status,
+    )
+
+
+@bp.get("/promises")
+def promises():
+    """Money customers promised to pay later: outstanding (overdue first), or settled."""
+    return _render_promises()
+
+
+@bp.post("/promises/<promise_id>/transfer")
+def record_transfer(promise_id: str):
+    """Record the transfer that settles (part of) a promise, as seen on the statement."""
+    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    errors: dict[str, list[str]] = {}
+    try:
+        amount = parse_yuan(form.get("amount"))
+    except ValueError:
+        amount = None
+    if amount is None:
+        errors["amount_fen"] = [translate("fin.error.amount")]
+    try:
+        received_on = date.fromisoformat(form.get("received_on", ""))
+    except ValueError:
+        received_on = None
+    data = {
+        "promise_id": promise_id,
+        "amount_fen": amount,
+        "received_on": received_on,
+        "reference": form.get("reference", "")[:100],
+        "note": form.get("note", "")[:2000],
+    }
+    if not errors:
+        try:
+            finance_promises.record_transfer(data, current_user(), business_day(utcnow()))
+        except ApiError as exc:
+            if exc.status != 422:
+                raise
+            db.session.rollback()
+            errors = exc.fields or {}
+        else:
+            db.session.commit()
+            return redirect(url_for("finance.promises"))
+    return _render_promises({promise_id: errors}, {promise_id: form}, 422)
 
 
 @bp.get("/audit")

@@ -12,6 +12,7 @@ from .field import (
     Feedback,
     PartEvent,
     Payment,
+    PaymentPromise,
     PaymentVoid,
     SignOff,
 )
@@ -23,6 +24,7 @@ from .finance import (
     HandoverLine,
     HandoverReceipt,
     PartPrice,
+    Transfer,
 )
 from .office import (
     Complaint,
@@ -72,6 +74,7 @@ __all__ = [
     "PartEvent",
     "PartPrice",
     "Payment",
+    "PaymentPromise",
     "PaymentVoid",
     "RequestStatus",
     "ReturnedPartHandling",
@@ -82,6 +85,7 @@ __all__ = [
     "SyncChange",
     "SyncCounter",
     "SyncOperation",
+    "Transfer",
     "User",
     "Visit",
     "VisitAssignment",

@@ -123,6 +123,27 @@ class HandoverReceipt(db.Model):
     payment = relationship("Payment")
 
 
+class Transfer(db.Model):
+    """Money for a visit that reached the company directly (a bank transfer, say), as finance saw
+    it on the statement; usually settling a customer's promise made on site."""
+
+    __tablename__ = "finance_transfer"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    promise_id: Mapped[str | None] = mapped_column(ForeignKey("payment_promise.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int]
+    received_on: Mapped[date]
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
+
+
 class DayReconciliation(db.Model):
     """Finance's verdict on one engineer's business day; `figures` is frozen once reconciled."""
 

@@ -71,6 +71,52 @@ class ReceiptQuery(StrictSchema):
     to = fields.Date(load_default=None)
 
 
+class PromiseQuery(StrictSchema):
+    state = fields.String(
+        load_default=None, validate=validate.OneOf(["outstanding", "overdue", "settled"])
+    )
+
+
+class TransferCreateSchema(StrictSchema):
+    promise_id = fields.String(load_default=None, validate=validate.Length(max=36))
+    visit_id = fields.Integer(load_default=None, strict=True)
+    method = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_METHODS))
+    amount_fen = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=MAX_FEN)
+    )
+    received_on = fields.Date(required=True)
+    reference = text(100, load_default="")
+    note = text(2000, load_default="")
+
+
+class TransferSchema(Schema):
+    id = fields.Integer()
+    visit_id = fields.Integer()
+    promise_id = fields.String(allow_none=True)
+    method = fields.String()
+    amount_fen = fields.Integer()
+    received_on = fields.Date()
+    reference = fields.String()
+    note = fields.String()
+    recorded_by_id = fields.Integer()
+    recorded_at = AwareDateTime()
+
+
+class PromiseLineSchema(Schema):
+    id = fields.String(attribute="promise.id")
+    visit_id = fields.Integer(attribute="promise.visit_id")
+    engineer_id = fields.Integer(attribute="promise.user_id")
+    method = fields.String(attribute="promise.method")
+    amount_fen = fields.Integer(attribute="promise.amount_fen")
+    payer = fields.String(attribute="promise.payer")
+    due_on = fields.Date()
+    note = fields.String(attribute="promise.note")
+    received_fen = fields.Integer()
+    outstanding_fen = fields.Integer()
+    state = fields.String()
+    transfers = fields.List(fields.Nested(TransferSchema))
+
+
 class DayStatusSchema(StrictSchema):
     status = one_of(["open", "reconciled", "disputed"], required=True)
     note = text(2000, load_default="")

@@ -22,6 +22,7 @@ ACTIONS = (
     "handover.void",
     "fee.add",
     "part_price.add",
+    "transfer.record",
 )
 
 

@@ -30,6 +30,7 @@ from ..models import (
     Feedback,
     PartEvent,
     Payment,
+    PaymentPromise,
     PaymentVoid,
     ServerState,
     ServiceRequest,
@@ -56,6 +57,7 @@ ENTITY_MODELS: dict[str, type] = {
     "damage": DamageRecord,
     "feedback": Feedback,
     "signoff": SignOff,
+    "payment_promise": PaymentPromise,
 }
 # The record each kind of op writes.
 KIND_ENTITY = {
@@ -68,6 +70,7 @@ KIND_ENTITY = {
     "damage.record": "damage",
     "feedback.submit": "feedback",
     "signoff.sign": "signoff",
+    "payment.promise": "payment_promise",
 }
 # Engine field name -> column name, where they differ.
 RENAMED = {"part_event": {"reverses": "reverses_id"}}

@@ -32,6 +32,9 @@ ENDPOINTS = [
     ("post", "/api/finance/part-prices",
      {"part_code": "A", "effective_from": "2026-01-01", "unit_cost_fen": 1}),
     ("get", "/api/finance/audit", None),
+    ("get", "/api/finance/promises", None),
+    ("post", "/api/finance/transfers",
+     {"visit_id": 1, "amount_fen": 1, "received_on": "2026-11-20"}),
 ]  # fmt: skip
 
 

@@ -51,6 +51,8 @@ PAGES = [
     "/finance/receipts",
     "/finance/prices",
     "/finance/audit",
+    "/finance/promises",
+    "/finance/promises?state=settled",
 ]
 
 
