@@ -127,6 +127,14 @@ const CHECKS = {
     text(e, p, "customer_name", SHORT, true);
     if (!p.signature_blob) e.signature_blob = "error.signature";
   },
+  // Money the customer will pay later: who, how, how much, by when (sync/ops.py payment.promise).
+  "payment.promise": (p, e) => {
+    if (!PAYMENT_METHODS.includes(p.method)) e.method = "error.choice";
+    integer(e, p, "amount_fen", 1, MAX_FEN);
+    text(e, p, "payer", SHORT, true);
+    if (typeof p.due_on !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(p.due_on) || Number.isNaN(Date.parse(p.due_on))) e.due_on = "error.required";
+    text(e, p, "note", TEXT);
+  },
 };
 
 /** Return {field: message key} for what is wrong with a payload of `kind`; {} when it is fine. */
