@@ -195,6 +195,9 @@ def _render_day(engineer_id: int, day: date, errors=None, form=None, status=200)
             phones=finance_reconcile.engineer_phones(engineer_id),
             not_sent=finance_reconcile.phones_not_sent(engineer_id, day),
             may_reopen=current_user().role in FINANCE_SUPERVISOR_ROLES,
+            promised=finance_promises.promises_by_visit(
+                [v.id for v, _ in fig.visits], business_day(utcnow())
+            ),
         ),
         status,
     )

@@ -72,6 +72,26 @@ def promises(today: date, state: str | None = None) -> list[PromiseLine]:
     return lines
 
 
+def promises_by_visit(visit_ids: list[int], today: date) -> dict[int, list[PromiseLine]]:
+    """Return the promises of these visits with their transfers (for a day's page)."""
+    rows = list(
+        db.session.scalars(
+            select(PaymentPromise)
+            .where(PaymentPromise.visit_id.in_(visit_ids))
+            .order_by(PaymentPromise.due_on)
+        )
+    )
+    transfers: dict[str, list[Transfer]] = defaultdict(list)
+    for t in db.session.scalars(
+        select(Transfer).where(Transfer.promise_id.in_([p.id for p in rows])).order_by(Transfer.id)
+    ):
+        transfers[t.promise_id].append(t)
+    out: dict[int, list[PromiseLine]] = defaultdict(list)
+    for p in rows:
+        out[p.visit_id].append(PromiseLine(p, transfers.get(p.id, []), today))
+    return dict(out)
+
+
 def record_transfer(data: dict[str, Any], user: User, today: date) -> Transfer:
     """Record money that reached the company for a visit (settling a promise, if named)."""
     fields: dict[str, list[str]] = {}

@@ -82,6 +82,11 @@ def test_a_promise_synced_from_the_phone_is_outstanding_until_the_transfer_is_re
     assert re.findall(r'data-promise="([^"]+)" data-state="(\w+)"', page) == [
         (p2["record_id"], "overdue")
     ]
+    # The engineer's day says why the visit's money is not in the engineer's hands.
+    day = finance.get(f"/finance/reconciliation/{engineer.id}/{_today()}?lang=en")
+    text = day.get_data(as_text=True)
+    assert f'data-promise="{p1["record_id"]}" data-state="settled"' in text
+    assert "Promised to pay later: 上海某某有限公司 财务部, Bank transfer, ¥391.00" in text
 
 
 def test_a_promise_with_a_bad_day_is_refused_naming_the_field(make, signed_device):

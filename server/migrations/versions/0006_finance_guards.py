@@ -21,7 +21,7 @@ def upgrade():
         batch_op.add_column(sa.Column('live_payment_id', sa.String(length=36), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_finance_handover_receipt_live_payment_id'), ['live_payment_id'])
     # Receipts of live handovers are live; where history already has one receipt in two live
-    # handovers, only the earliest handover keeps it live (the later one shows it as covered twice).
+    # handovers, only the earliest handover holds it live (the later keeps the row as history).
     op.execute(
         """
         UPDATE finance_handover_receipt SET live_payment_id = payment_id
