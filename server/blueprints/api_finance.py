@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import request
 from flask_smorest import Blueprint
 
 from ..auth import FINANCE_ROLES, current_user
+from ..domain.statements import LAYOUTS, MAX_BYTES
 from ..domain.timezone import business_day
 from ..errors import ApiError
 from ..extensions import db
@@ -35,6 +37,10 @@ from ..schemas.finance import (
     PromiseLineSchema,
     PromiseQuery,
     ReceiptQuery,
+    StatementDecisionSchema,
+    StatementEntrySchema,
+    StatementSchema,
+    StatementViewSchema,
     TransferCreateSchema,
     TransferSchema,
     VisitChargesSchema,
@@ -46,9 +52,11 @@ from ..services import (
     finance_promises,
     finance_receipts,
     finance_reconcile,
+    finance_statements,
 )
 from ..services.visit_charges import explain_visit_charges
 from ._paging import paginate
+from .api_guard import RAW_BODY_ENDPOINTS
 
 HandoverPage = page_of(HandoverSchema, "HandoverPage")
 AuditPage = page_of(AuditSchema, "AuditPage")
@@ -199,6 +207,55 @@ def record_transfer(data):
     transfer = finance_promises.record_transfer(data, current_user(), business_day(utcnow()))
     db.session.commit()
     return transfer
+
+
+@blp.route("/statements", methods=["GET"])
+@blp.response(200, StatementSchema(many=True))
+def statements():
+    """Imported statements, newest first."""
+    return finance_statements.list_statements()
+
+
+@blp.route("/statements", methods=["POST"])
+@blp.response(201, StatementViewSchema)
+def import_statement():
+    """Import a statement file (multipart: `file`, `layout` wechat|alipay|bank) and match it."""
+    upload = request.files.get("file")
+    layout = request.form.get("layout", "")
+    fields_at_fault: dict[str, list[str]] = {}
+    if upload is None:
+        fields_at_fault["file"] = ["Choose the statement file."]
+    if layout not in LAYOUTS:
+        fields_at_fault["layout"] = [f"One of {', '.join(LAYOUTS)}."]
+    if fields_at_fault:
+        raise ApiError(422, "Choose a file and its layout.", fields_at_fault)
+    data = upload.read(MAX_BYTES + 1)
+    statement = finance_statements.import_statement(
+        data, layout, upload.filename or "", current_user()
+    )
+    db.session.commit()
+    return finance_statements.statement_view(statement.id)
+
+
+# The statement arrives as a multipart file upload, not as JSON.
+RAW_BODY_ENDPOINTS.add("api_finance.import_statement")
+
+
+@blp.route("/statements/<int:statement_id>", methods=["GET"])
+@blp.response(200, StatementViewSchema)
+def statement(statement_id: int):
+    """A statement's lines, what each pays in, and the receipts no line pays in."""
+    return finance_statements.statement_view(statement_id)
+
+
+@blp.route("/statement-lines/<int:entry_id>", methods=["POST"])
+@blp.arguments(StatementDecisionSchema)
+@blp.response(200, StatementEntrySchema)
+def decide_statement_line(data, entry_id: int):
+    """Confirm a suggested match, assign a receipt by hand, or undo the match."""
+    entry = finance_statements.decide(entry_id, data["action"], current_user(), data["payment_id"])
+    db.session.commit()
+    return entry
 
 
 @blp.route("/visits/<int:visit_id>/charges", methods=["GET"])

@@ -24,6 +24,8 @@ from .finance import (
     HandoverLine,
     HandoverReceipt,
     PartPrice,
+    StatementEntry,
+    StatementImport,
     Transfer,
 )
 from .office import (
@@ -82,6 +84,8 @@ __all__ = [
     "ServerState",
     "ServiceRequest",
     "SignOff",
+    "StatementEntry",
+    "StatementImport",
     "SyncChange",
     "SyncCounter",
     "SyncOperation",

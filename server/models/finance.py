@@ -144,6 +144,51 @@ class Transfer(db.Model):
     recorded_by = relationship("User", foreign_keys=[recorded_by_id])
 
 
+class StatementImport(db.Model):
+    """A statement file finance imported (WeChat Pay, Alipay or a bank's CSV)."""
+
+    __tablename__ = "finance_statement_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layout: Mapped[str] = mapped_column(String(10))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    skipped: Mapped[int] = mapped_column(default=0)
+    imported_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    imported_by = relationship("User", foreign_keys=[imported_by_id])
+    lines: Mapped[list[StatementEntry]] = relationship(
+        back_populates="statement", order_by="StatementEntry.line_no"
+    )
+
+
+class StatementEntry(db.Model):
+    """One income line of an imported statement, and the receipt it pays in, once matched.
+
+    `payment_id` is unique: a receipt is matched to at most one statement line, whoever
+    confirms or assigns it. `state` is unmatched, suggested (by the matcher) or confirmed.
+    """
+
+    __tablename__ = "finance_statement_entry"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("finance_statement_import.id"), index=True)
+    line_no: Mapped[int]
+    day: Mapped[date] = mapped_column(index=True)
+    amount_fen: Mapped[int]
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    payer: Mapped[str] = mapped_column(String(120), default="")
+    text: Mapped[str] = mapped_column(String(500), default="")
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payment.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="unmatched")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    statement: Mapped[StatementImport] = relationship(back_populates="lines")
+    payment = relationship("Payment")
+
+
 class DayReconciliation(db.Model):
     """Finance's verdict on one engineer's business day; `figures` is frozen once reconciled."""
 

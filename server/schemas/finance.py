@@ -117,6 +117,49 @@ class PromiseLineSchema(Schema):
     transfers = fields.List(fields.Nested(TransferSchema))
 
 
+class StatementDecisionSchema(StrictSchema):
+    action = fields.String(required=True, validate=validate.OneOf(["confirm", "assign", "unmatch"]))
+    payment_id = fields.String(load_default=None, validate=validate.Length(max=36))
+
+
+class StatementEntrySchema(Schema):
+    id = fields.Integer()
+    line_no = fields.Integer()
+    day = fields.Date()
+    amount_fen = fields.Integer()
+    reference = fields.String()
+    payer = fields.String()
+    state = fields.String()
+    payment_id = fields.String(allow_none=True)
+    receipt_no = fields.Method("_receipt_no")
+
+    def _receipt_no(self, entry):
+        return entry.payment.receipt_no if entry.payment is not None else None
+
+
+class StatementSchema(Schema):
+    id = fields.Integer()
+    layout = fields.String()
+    filename = fields.String()
+    skipped = fields.Integer()
+    imported_by_id = fields.Integer()
+    imported_at = AwareDateTime()
+    line_count = fields.Method("_count")
+
+    def _count(self, s):
+        return len(s.lines)
+
+
+class StatementViewSchema(Schema):
+    statement = fields.Nested(StatementSchema)
+    lines = fields.List(fields.Nested(StatementEntrySchema), attribute="statement.lines")
+    unmatched_lines = fields.Method("_unmatched_lines")
+    unmatched_receipts = fields.List(fields.Nested(lambda: PaymentSchema()))
+
+    def _unmatched_lines(self, view):
+        return [e.id for e in view.unmatched_lines]
+
+
 class DayStatusSchema(StrictSchema):
     status = one_of(["open", "reconciled", "disputed"], required=True)
     note = text(2000, load_default="")

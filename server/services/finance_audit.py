@@ -23,6 +23,10 @@ ACTIONS = (
     "fee.add",
     "part_price.add",
     "transfer.record",
+    "statement.import",
+    "statement.confirm",
+    "statement.assign",
+    "statement.unmatch",
 )
 
 

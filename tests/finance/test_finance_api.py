@@ -33,6 +33,10 @@ ENDPOINTS = [
      {"part_code": "A", "effective_from": "2026-01-01", "unit_cost_fen": 1}),
     ("get", "/api/finance/audit", None),
     ("get", "/api/finance/promises", None),
+    ("get", "/api/finance/statements", None),
+    ("post", "/api/finance/statements", {}),
+    ("get", "/api/finance/statements/1", None),
+    ("post", "/api/finance/statement-lines/1", {"action": "unmatch"}),
     ("post", "/api/finance/transfers",
      {"visit_id": 1, "amount_fen": 1, "received_on": "2026-11-20"}),
 ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Finance guards (a receipt in one live handover, day versions); promises and transfers.
+"""Finance guards (one live handover per receipt, day versions); promises, transfers, statements.
 
 Revision ID: 0006
 Revises: 0004b
@@ -76,9 +76,47 @@ def upgrade():
     with op.batch_alter_table('finance_transfer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_finance_transfer_promise_id'), ['promise_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_finance_transfer_visit_id'), ['visit_id'], unique=False)
+    op.create_table('finance_statement_import',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('layout', sa.String(length=10), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('skipped', sa.Integer(), nullable=False),
+    sa.Column('imported_by_id', sa.Integer(), nullable=False),
+    sa.Column('imported_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['imported_by_id'], ['user_account.id'], name=op.f('fk_finance_statement_import_imported_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_statement_import'))
+    )
+    op.create_table('finance_statement_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=100), nullable=False),
+    sa.Column('payer', sa.String(length=120), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('payment_id', sa.String(length=36), nullable=True),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', server.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_finance_statement_entry_amount_positive')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_finance_statement_entry_decided_by_id_user_account')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_finance_statement_entry_payment_id_payment')),
+    sa.ForeignKeyConstraint(['statement_id'], ['finance_statement_import.id'], name=op.f('fk_finance_statement_entry_statement_id_finance_statement_import')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_statement_entry')),
+    sa.UniqueConstraint('payment_id', name=op.f('uq_finance_statement_entry_payment_id'))
+    )
+    with op.batch_alter_table('finance_statement_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_finance_statement_entry_day'), ['day'], unique=False)
+        batch_op.create_index(batch_op.f('ix_finance_statement_entry_statement_id'), ['statement_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('finance_statement_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_finance_statement_entry_statement_id'))
+        batch_op.drop_index(batch_op.f('ix_finance_statement_entry_day'))
+    op.drop_table('finance_statement_entry')
+    op.drop_table('finance_statement_import')
     with op.batch_alter_table('finance_transfer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_finance_transfer_visit_id'))
         batch_op.drop_index(batch_op.f('ix_finance_transfer_promise_id'))
