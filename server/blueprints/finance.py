@@ -21,11 +21,12 @@ from sqlalchemy import select
 
 from ..auth import FINANCE_ROLES, FINANCE_SUPERVISOR_ROLES, current_user
 from ..domain.charges import format_fen
+from ..domain.statements import LAYOUTS, MAX_BYTES
 from ..domain.timezone import COMPANY_TZ, business_day
 from ..errors import ApiError
 from ..extensions import db
 from ..i18n import translate
-from ..models import Role, User
+from ..models import Role, StatementEntry, User
 from ..models.finance import PAYMENT_METHODS
 from ..models.types import utcnow
 from ..schemas.finance import (
@@ -45,6 +46,7 @@ from ..services import (
     finance_promises,
     finance_receipts,
     finance_reconcile,
+    finance_statements,
 )
 from ..services.finance_forms import duration_parts, parse_yuan, yuan_text
 from ..services.visit_charges import ChargeFlag
@@ -540,6 +542,81 @@ def record_transfer(promise_id: str):
             db.session.commit()
             return redirect(url_for("finance.promises"))
     return _render_promises({promise_id: errors}, {promise_id: form}, 422)
+
+
+def _render_statements(errors=None, status=200):
+    return (
+        render_template(
+            "finance/statements.html",
+            statements=finance_statements.list_statements(),
+            layouts=LAYOUTS,
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/statements")
+def statements():
+    """Import a statement file; the statements imported so far."""
+    return _render_statements()
+
+
+@bp.post("/statements")
+def import_statement():
+    """Import a WeChat Pay, Alipay or bank statement and match its lines to receipts."""
+    upload = request.files.get("file")
+    layout = request.form.get("layout", "")
+    if upload is None or not upload.filename:
+        return _render_statements({"file": [translate("fin.statement.choose_file")]}, 422)
+    if layout not in LAYOUTS:
+        return _render_statements({"layout": [translate("fin.statement.choose_layout")]}, 422)
+    try:
+        statement = finance_statements.import_statement(
+            upload.read(MAX_BYTES + 1), layout, upload.filename, current_user()
+        )
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        db.session.rollback()
+        return _render_statements(exc.fields, 422)
+    db.session.commit()
+    return redirect(url_for("finance.statement", statement_id=statement.id))
+
+
+def _render_statement(statement_id: int, errors=None, status=200):
+    return (
+        render_template(
+            "finance/statement.html",
+            view=finance_statements.statement_view(statement_id),
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/statements/<int:statement_id>")
+def statement(statement_id: int):
+    """A statement's lines with what each pays in; unmatched lines and receipts side by side."""
+    return _render_statement(statement_id)
+
+
+@bp.post("/statement-lines/<int:entry_id>")
+def decide_statement_line(entry_id: int):
+    """Confirm, assign by hand, or undo the match of one statement line."""
+    action = request.form.get("action", "")
+    payment_id = request.form.get("payment_id") or None
+    try:
+        entry = finance_statements.decide(entry_id, action, current_user(), payment_id)
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        db.session.rollback()
+        row = db.session.get(StatementEntry, entry_id)
+        return _render_statement(row.statement_id, {entry_id: exc.message}, exc.status)
+    statement_id = entry.statement_id
+    db.session.commit()
+    return redirect(url_for("finance.statement", statement_id=statement_id))
 
 
 @bp.get("/audit")

@@ -53,6 +53,7 @@ PAGES = [
     "/finance/audit",
     "/finance/promises",
     "/finance/promises?state=settled",
+    "/finance/statements",
 ]
 
 

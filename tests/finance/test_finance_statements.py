@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from sqlalchemy import select
 
@@ -138,3 +139,40 @@ def test_a_file_that_is_not_a_statement_is_refused_naming_the_field(make, login)
     assert response.status_code == 422 and "file" in response.get_json()["fields"]
     response = _upload(finance, "paypal", b"x")
     assert response.status_code == 422 and "layout" in response.get_json()["fields"]
+
+
+def test_a_clerk_imports_and_assigns_on_the_pages(make, login, signed_device):
+    finance = login(make.user("finance"))
+    engineer = make.user("engineer")
+    phone = Phone(signed_device(engineer))
+    visit = make.visit(engineer=engineer, onsite_fee_fen=12000)
+    phone.arrive(visit.id)
+    phone.pay(visit.id, 12000, "bank_transfer")
+    phone.pay(visit.id, 12000, "bank_transfer")
+    phone.push()
+    today = business_day(utcnow()).isoformat()
+    bank = f"日期,金额,摘要,对方户名\n{today},120.00,维修费,某某公司\n{today},7.00,利息,\n"
+    page = finance.client.get("/finance/statements?lang=en").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = finance.client.post(
+        "/finance/statements?lang=en",
+        data={"csrf_token": token, "layout": "bank", "file": (io.BytesIO(bank.encode()), "b.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    page = finance.client.get(response.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert "2 income lines, 2 not matched to a receipt" in page
+    assert page.count('data-state="unmatched"') == 2
+    assert len(re.findall(r'<tr data-receipt="', page)) == 2  # two receipts of 120.00 wait
+    line = re.search(
+        r'<tr data-line="(\d+)" data-state="unmatched"><td>[^<]+</td><td class="num">¥120', page
+    )
+    option = re.search(r'<option value="([^"]+)">R-', page).group(1)
+    done = finance.client.post(
+        f"/finance/statement-lines/{line.group(1)}",
+        data={"csrf_token": token, "action": "assign", "payment_id": option},
+    )
+    assert done.status_code == 302
+    page = finance.client.get(done.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert page.count('data-state="confirmed"') == 1
+    assert len(re.findall(r'<tr data-receipt="', page)) == 1
