@@ -24,6 +24,8 @@ CSRF_EXEMPT_ENDPOINTS = {"api_accounts.device_login"}
 
 OFFICE_ROLES = (Role.OFFICE, Role.SUPERVISOR, Role.ADMIN)
 FINANCE_ROLES = (Role.FINANCE, Role.ADMIN)
+# Who may reopen a reconciled day: above the clerks who lock them.
+FINANCE_SUPERVISOR_ROLES = (Role.ADMIN,)
 
 
 def hash_password(password: str) -> str:

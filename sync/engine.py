@@ -618,6 +618,7 @@ APPLIERS: dict[str, Callable[[_Ctx], OpResult]] = {
     "damage.record": _insert_only("damage"),
     "feedback.submit": _insert_only("feedback"),
     "signoff.sign": _signoff,
+    "payment.promise": _insert_only("payment_promise"),
 }
 
 

@@ -59,6 +59,7 @@ TEXT_LIMITS: dict[str, dict[str, int]] = {
     "damage.record": {"brand": SHORT, "model": SHORT, "description": TEXT},
     "feedback.submit": {"comments": TEXT},
     "signoff.sign": {"customer_name": SHORT, "signed_hlc": 80},
+    "payment.promise": {"payer": SHORT, "note": TEXT},
 }
 
 # Smallest and largest value per integer op field.
@@ -73,6 +74,7 @@ INT_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
     "charge.waive": {"amount_fen": (0, MAX_FEN)},
     "damage.record": {"equipment_id": (1, MAX_ID)},
     "feedback.submit": {"satisfaction": (1, 5)},
+    "payment.promise": {"amount_fen": (1, MAX_FEN)},
 }
 
 # The sync request bodies around the ops.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sync import hlc
@@ -36,6 +36,7 @@ KINDS = (
     "damage.record",
     "feedback.submit",
     "signoff.sign",
+    "payment.promise",
 )
 
 
@@ -188,6 +189,16 @@ def _iso_datetime(v: Any) -> str:
     return v
 
 
+def _iso_date(v: Any) -> str:
+    if not isinstance(v, str) or len(v) != 10:
+        raise _Bad("must be a date, YYYY-MM-DD")
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        raise _Bad("must be a date, YYYY-MM-DD") from None
+    return v
+
+
 _uuid = _str(36, pattern=UUID_RE)
 _sha = _str(64, pattern=SHA256_RE)
 
@@ -276,6 +287,16 @@ PAYLOADS: dict[str, dict[str, Check]] = {
         "digest": _sha,
         "signed_hlc": _hlc,
     },
+}
+
+# Money the customer will pay later, not on site: who pays, how, how much, by when. Finance
+# records the transfer against the visit when it sees it (server.services.finance_promises).
+PAYLOADS["payment.promise"] = {
+    "method": _enum("bank_transfer", "wechat", "alipay", "card", "cash"),
+    "amount_fen": _i("payment.promise", "amount_fen"),
+    "payer": _t("payment.promise", "payer", nonempty=True),
+    "due_on": _iso_date,
+    "note": _t("payment.promise", "note"),
 }
 
 ENVELOPE: dict[str, Check] = {

@@ -41,6 +41,7 @@ ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
         "purchase_proof_blob", "warranty_card_blob", "photo_blobs",
     ),
     "feedback": ("id", "visit_id", "satisfaction", "comments"),
+    "payment_promise": ("id", "visit_id", "method", "amount_fen", "payer", "due_on", "note"),
     "signoff": (
         "id", "visit_id", "customer_name", "signature_blob", "digest", "signed_hlc",
         "stale", "stale_reason", "server_digest",

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import request
 from flask_smorest import Blueprint
-from marshmallow import fields
 
 from ..auth import FINANCE_ROLES, current_user
+from ..domain.statements import LAYOUTS, MAX_BYTES
+from ..domain.timezone import business_day
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Visit
-from ..schemas.common import StrictSchema
+from ..models.types import utcnow
+from ..schemas.common import page_of
 from ..schemas.finance import (
+    AuditQuery,
     AuditSchema,
     CashInHandSchema,
     DayDetailSchema,
+    DayReopenSchema,
     DayStatusSchema,
     FeeRateCreateSchema,
     FeeRateSchema,
     HandoverCreateSchema,
+    HandoverQuery,
     HandoverSchema,
     HandoverVoidSchema,
     MissingReceiptsSchema,
@@ -28,16 +34,32 @@ from ..schemas.finance import (
     PaymentSchema,
     PeriodQuery,
     PeriodSchema,
+    PromiseLineSchema,
+    PromiseQuery,
+    ReceiptQuery,
+    StatementDecisionSchema,
+    StatementEntrySchema,
+    StatementSchema,
+    StatementViewSchema,
+    TransferCreateSchema,
+    TransferSchema,
     VisitChargesSchema,
 )
 from ..services import (
     finance_audit,
     finance_handover,
     finance_prices,
+    finance_promises,
     finance_receipts,
     finance_reconcile,
+    finance_statements,
 )
 from ..services.visit_charges import explain_visit_charges
+from ._paging import paginate
+from .api_guard import RAW_BODY_ENDPOINTS
+
+HandoverPage = page_of(HandoverSchema, "HandoverPage")
+AuditPage = page_of(AuditSchema, "AuditPage")
 
 blp = Blueprint(
     "api_finance", __name__, url_prefix="/api/finance", description="Finance (S23): finance role"
@@ -59,10 +81,6 @@ def parse_day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise ApiError(404, f"Not a day: {text!r} (use YYYY-MM-DD).") from None
-
-
-class EngineerQuery(StrictSchema):
-    engineer_id = fields.Integer(load_default=None)
 
 
 @blp.route("/cash-in-hand", methods=["GET"])
@@ -107,12 +125,25 @@ def set_day_status(data, engineer_id: int, day: str):
     return fig
 
 
+@blp.route("/reconciliation/<int:engineer_id>/<day>/reopen", methods=["POST"])
+@blp.arguments(DayReopenSchema)
+@blp.response(200, DayDetailSchema)
+def reopen_day(data, engineer_id: int, day: str):
+    """Reopen a reconciled day (finance supervisor, with a reason) so it can be reconciled again."""
+    fig = finance_reconcile.reopen_day(engineer_id, parse_day(day), data["reason"], current_user())
+    db.session.commit()
+    return fig
+
+
 @blp.route("/handovers", methods=["GET"])
-@blp.arguments(EngineerQuery, location="query")
-@blp.response(200, HandoverSchema(many=True))
+@blp.arguments(HandoverQuery, location="query")
+@blp.response(200, HandoverPage)
 def list_handovers(args):
-    """The newest handovers first."""
-    return finance_handover.list_handovers(args["engineer_id"])
+    """Handovers, newest first, a page at a time; by engineer, method and the day made."""
+    query = finance_handover.handovers_query(
+        args["engineer_id"], args["method"], args["from_"], args["to"]
+    )
+    return paginate(query, args["page"], args["per_page"])
 
 
 @blp.route("/handovers", methods=["POST"])
@@ -153,11 +184,78 @@ def uncovered(engineer_id: int):
 
 
 @blp.route("/receipts", methods=["GET"])
-@blp.arguments(EngineerQuery, location="query")
+@blp.arguments(ReceiptQuery, location="query")
 @blp.response(200, MissingReceiptsSchema(many=True))
 def receipts(args):
-    """Receipts per device, with voided numbers and missing (gap) numbers."""
-    return finance_receipts.receipt_register(args["engineer_id"]).devices
+    """Receipts per device (of the business days asked), voided ones, and missing number ranges."""
+    return finance_receipts.receipt_register(args["engineer_id"], args["from_"], args["to"]).devices
+
+
+@blp.route("/promises", methods=["GET"])
+@blp.arguments(PromiseQuery, location="query")
+@blp.response(200, PromiseLineSchema(many=True))
+def promises(args):
+    """Money customers promised to pay later, soonest due first; outstanding, overdue, settled."""
+    return finance_promises.promises(business_day(utcnow()), args["state"])
+
+
+@blp.route("/transfers", methods=["POST"])
+@blp.arguments(TransferCreateSchema)
+@blp.response(201, TransferSchema)
+def record_transfer(data):
+    """Record money that reached the company for a visit, settling a promise if named."""
+    transfer = finance_promises.record_transfer(data, current_user(), business_day(utcnow()))
+    db.session.commit()
+    return transfer
+
+
+@blp.route("/statements", methods=["GET"])
+@blp.response(200, StatementSchema(many=True))
+def statements():
+    """Imported statements, newest first."""
+    return finance_statements.list_statements()
+
+
+@blp.route("/statements", methods=["POST"])
+@blp.response(201, StatementViewSchema)
+def import_statement():
+    """Import a statement file (multipart: `file`, `layout` wechat|alipay|bank) and match it."""
+    upload = request.files.get("file")
+    layout = request.form.get("layout", "")
+    fields_at_fault: dict[str, list[str]] = {}
+    if upload is None:
+        fields_at_fault["file"] = ["Choose the statement file."]
+    if layout not in LAYOUTS:
+        fields_at_fault["layout"] = [f"One of {', '.join(LAYOUTS)}."]
+    if fields_at_fault:
+        raise ApiError(422, "Choose a file and its layout.", fields_at_fault)
+    data = upload.read(MAX_BYTES + 1)
+    statement = finance_statements.import_statement(
+        data, layout, upload.filename or "", current_user()
+    )
+    db.session.commit()
+    return finance_statements.statement_view(statement.id)
+
+
+# The statement arrives as a multipart file upload, not as JSON.
+RAW_BODY_ENDPOINTS.add("api_finance.import_statement")
+
+
+@blp.route("/statements/<int:statement_id>", methods=["GET"])
+@blp.response(200, StatementViewSchema)
+def statement(statement_id: int):
+    """A statement's lines, what each pays in, and the receipts no line pays in."""
+    return finance_statements.statement_view(statement_id)
+
+
+@blp.route("/statement-lines/<int:entry_id>", methods=["POST"])
+@blp.arguments(StatementDecisionSchema)
+@blp.response(200, StatementEntrySchema)
+def decide_statement_line(data, entry_id: int):
+    """Confirm a suggested match, assign a receipt by hand, or undo the match."""
+    entry = finance_statements.decide(entry_id, data["action"], current_user(), data["payment_id"])
+    db.session.commit()
+    return entry
 
 
 @blp.route("/visits/<int:visit_id>/charges", methods=["GET"])
@@ -205,7 +303,9 @@ def add_part_price(data):
 
 
 @blp.route("/audit", methods=["GET"])
-@blp.response(200, AuditSchema(many=True))
-def audit():
-    """The finance audit log, newest first."""
-    return finance_audit.recent_actions()
+@blp.arguments(AuditQuery, location="query")
+@blp.response(200, AuditPage)
+def audit(args):
+    """The finance audit log, newest first, a page at a time; by action, subject and day."""
+    query = finance_audit.audit_query(args["action"], args["subject"], args["from_"], args["to"])
+    return paginate(query, args["page"], args["per_page"])

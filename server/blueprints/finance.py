@@ -19,30 +19,46 @@ from flask import (
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from ..auth import FINANCE_ROLES, current_user
+from ..auth import FINANCE_ROLES, FINANCE_SUPERVISOR_ROLES, current_user
 from ..domain.charges import format_fen
+from ..domain.statements import LAYOUTS, MAX_BYTES
 from ..domain.timezone import COMPANY_TZ, business_day
 from ..errors import ApiError
 from ..extensions import db
 from ..i18n import translate
-from ..models import Role, User
+from ..models import Role, StatementEntry, User
 from ..models.finance import PAYMENT_METHODS
 from ..models.types import utcnow
-from ..schemas.finance import FeeRateCreateSchema, PartPriceCreateSchema, PeriodQuery
+from ..schemas.finance import (
+    AuditQuery,
+    FeeRateCreateSchema,
+    HandoverQuery,
+    PartPriceCreateSchema,
+    PeriodQuery,
+    PromiseQuery,
+    ReceiptQuery,
+)
 from ..services import (
     finance_audit,
     finance_export,
     finance_handover,
     finance_prices,
+    finance_promises,
     finance_receipts,
     finance_reconcile,
+    finance_statements,
 )
 from ..services.finance_forms import duration_parts, parse_yuan, yuan_text
 from ..services.visit_charges import ChargeFlag
+from ._paging import paginate
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
 _period_query = PeriodQuery()
+_handover_query = HandoverQuery()
+_audit_query = AuditQuery()
+_receipt_query = ReceiptQuery()
+_promise_query = PromiseQuery()
 _fee_schema = FeeRateCreateSchema()
 _part_schema = PartPriceCreateSchema()
 
@@ -63,6 +79,10 @@ def _flag_text(flag: ChargeFlag) -> str:
         for k, v in flag.params.items()
     }
     return translate(f"fin.flag.{flag.code}", **params)
+
+
+# The office review shows the same price flags as finance, worded once.
+bp.add_app_template_filter(_flag_text, "charge_flag")
 
 
 def _held_text(since) -> str:
@@ -130,19 +150,12 @@ def asset(filename: str):
 def index():
     """Overview: money in engineers' hands, days needing attention, missing receipts."""
     today = business_day(utcnow())
-    days = list(finance_reconcile.compute_days(today.replace(day=1), today).values())
-    attention = [
-        d
-        for d in days
-        if d.status != "reconciled"
-        and (d.collected_minus_owed or d.handed_minus_collected or d.status == "disputed")
-    ]
-    late = [d for d in days if d.adjustments]
+    backlog = finance_reconcile.backlog(today)
     return render_template(
         "finance/index.html",
         cash=finance_handover.cash_in_hand(),
-        attention=attention,
-        late=late,
+        backlog=backlog,
+        phones=finance_reconcile.engineer_phones(),
         register=finance_receipts.receipt_register(),
         names={u.id: u.display_name for u in _engineers()},
         today=today,
@@ -181,6 +194,12 @@ def _render_day(engineer_id: int, day: date, errors=None, form=None, status=200)
             errors=errors or {},
             form=form or {},
             audit=finance_audit.recent_actions(50, subject=f"day:{engineer_id}:{day.isoformat()}"),
+            phones=finance_reconcile.engineer_phones(engineer_id),
+            not_sent=finance_reconcile.phones_not_sent(engineer_id, day),
+            may_reopen=current_user().role in FINANCE_SUPERVISOR_ROLES,
+            promised=finance_promises.promises_by_visit(
+                [v.id for v, _ in fig.visits], business_day(utcnow())
+            ),
         ),
         status,
     )
@@ -211,15 +230,57 @@ def set_day_status(engineer_id: int, day: str):
     return redirect(url_for("finance.reconciliation_day", engineer_id=engineer_id, day=day))
 
 
+@bp.post("/reconciliation/<int:engineer_id>/<day>/reopen")
+def reopen_day(engineer_id: int, day: str):
+    """Reopen a reconciled day (finance supervisor, with a reason)."""
+    the_day = _parse_day(day)
+    reason = request.form.get("reason", "")
+    try:
+        finance_reconcile.reopen_day(engineer_id, the_day, reason, current_user())
+    except ApiError as exc:
+        if exc.status not in (403, 409, 422):
+            raise
+        db.session.rollback()
+        errors = exc.fields or {"reason": [exc.message]}
+        return _render_day(engineer_id, the_day, errors, {"reason": reason}, exc.status)
+    db.session.commit()
+    return redirect(url_for("finance.reconciliation_day", engineer_id=engineer_id, day=day))
+
+
+def _list_args(schema) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Read a list page's filters: (loaded, errors by field, the raw ones to keep in links)."""
+    keys = {f.data_key or name for name, f in schema.fields.items()}
+    raw = {k: v for k, v in request.args.items() if v and k in keys}
+    try:
+        return schema.load(raw), {}, raw
+    except ValidationError as exc:
+        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        kept = {k: v for k, v in raw.items() if k not in fields}
+        return schema.load({}), fields, kept
+
+
+class _Paged:
+    """A page of handovers with each one's check, for the template."""
+
+    def __init__(self, page: dict[str, Any]) -> None:
+        self.meta = page["meta"]
+        self.checked = [(h, finance_handover.check_handover(h)) for h in page["items"]]
+
+
 @bp.get("/handovers")
 def handovers():
-    """Cash in hand per engineer and the handovers recorded so far."""
+    """Cash in hand per engineer and the handovers recorded, filtered and a page at a time."""
+    args, errors, raw = _list_args(_handover_query)
+    query = finance_handover.handovers_query(
+        args["engineer_id"], args["method"], args["from_"], args["to"]
+    )
     return render_template(
         "finance/handovers.html",
         cash=finance_handover.cash_in_hand(),
-        handovers=[
-            (h, finance_handover.check_handover(h)) for h in finance_handover.list_handovers()
-        ],
+        page=_Paged(paginate(query, args["page"], args["per_page"])),
+        engineers=_engineers(),
+        args=raw,
+        errors=errors,
     )
 
 
@@ -337,12 +398,13 @@ def void_handover(handover_id: int):
 @bp.get("/receipts")
 def receipts():
     """Every payment receipt per device: voids visible, missing numbers flagged."""
-    engineer_id = request.args.get("engineer_id", type=int)
+    args, _errors, raw = _list_args(_receipt_query)
     return render_template(
         "finance/receipts.html",
-        register=finance_receipts.receipt_register(engineer_id),
+        register=finance_receipts.receipt_register(args["engineer_id"], args["from_"], args["to"]),
         engineers=_engineers(),
-        engineer_id=engineer_id,
+        engineer_id=args["engineer_id"],
+        args=raw,
     )
 
 
@@ -423,10 +485,152 @@ def add_part_price():
     return _render_prices(errors, {"part": form}, 422)
 
 
+def _render_promises(errors=None, form=None, status=200):
+    args, _errors, _raw = _list_args(_promise_query)
+    today = business_day(utcnow())
+    return (
+        render_template(
+            "finance/promises.html",
+            lines=finance_promises.promises(today, args["state"] or "outstanding"),
+            names={u.id: u.display_name for u in _engineers()},
+            state=args["state"] or "outstanding",
+            errors=errors or {},
+            form=form or {},
+            today=today,
+        ),
+        status,
+    )
+
+
+@bp.get("/promises")
+def promises():
+    """Money customers promised to pay later: outstanding (overdue first), or settled."""
+    return _render_promises()
+
+
+@bp.post("/promises/<promise_id>/transfer")
+def record_transfer(promise_id: str):
+    """Record the transfer that settles (part of) a promise, as seen on the statement."""
+    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    errors: dict[str, list[str]] = {}
+    try:
+        amount = parse_yuan(form.get("amount"))
+    except ValueError:
+        amount = None
+    if amount is None:
+        errors["amount_fen"] = [translate("fin.error.amount")]
+    try:
+        received_on = date.fromisoformat(form.get("received_on", ""))
+    except ValueError:
+        received_on = None
+    data = {
+        "promise_id": promise_id,
+        "amount_fen": amount,
+        "received_on": received_on,
+        "reference": form.get("reference", "")[:100],
+        "note": form.get("note", "")[:2000],
+    }
+    if not errors:
+        try:
+            finance_promises.record_transfer(data, current_user(), business_day(utcnow()))
+        except ApiError as exc:
+            if exc.status != 422:
+                raise
+            db.session.rollback()
+            errors = exc.fields or {}
+        else:
+            db.session.commit()
+            return redirect(url_for("finance.promises"))
+    return _render_promises({promise_id: errors}, {promise_id: form}, 422)
+
+
+def _render_statements(errors=None, status=200):
+    return (
+        render_template(
+            "finance/statements.html",
+            statements=finance_statements.list_statements(),
+            layouts=LAYOUTS,
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/statements")
+def statements():
+    """Import a statement file; the statements imported so far."""
+    return _render_statements()
+
+
+@bp.post("/statements")
+def import_statement():
+    """Import a WeChat Pay, Alipay or bank statement and match its lines to receipts."""
+    upload = request.files.get("file")
+    layout = request.form.get("layout", "")
+    if upload is None or not upload.filename:
+        return _render_statements({"file": [translate("fin.statement.choose_file")]}, 422)
+    if layout not in LAYOUTS:
+        return _render_statements({"layout": [translate("fin.statement.choose_layout")]}, 422)
+    try:
+        statement = finance_statements.import_statement(
+            upload.read(MAX_BYTES + 1), layout, upload.filename, current_user()
+        )
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        db.session.rollback()
+        return _render_statements(exc.fields, 422)
+    db.session.commit()
+    return redirect(url_for("finance.statement", statement_id=statement.id))
+
+
+def _render_statement(statement_id: int, errors=None, status=200):
+    return (
+        render_template(
+            "finance/statement.html",
+            view=finance_statements.statement_view(statement_id),
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/statements/<int:statement_id>")
+def statement(statement_id: int):
+    """A statement's lines with what each pays in; unmatched lines and receipts side by side."""
+    return _render_statement(statement_id)
+
+
+@bp.post("/statement-lines/<int:entry_id>")
+def decide_statement_line(entry_id: int):
+    """Confirm, assign by hand, or undo the match of one statement line."""
+    action = request.form.get("action", "")
+    payment_id = request.form.get("payment_id") or None
+    try:
+        entry = finance_statements.decide(entry_id, action, current_user(), payment_id)
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        db.session.rollback()
+        row = db.session.get(StatementEntry, entry_id)
+        return _render_statement(row.statement_id, {entry_id: exc.message}, exc.status)
+    statement_id = entry.statement_id
+    db.session.commit()
+    return redirect(url_for("finance.statement", statement_id=statement_id))
+
+
 @bp.get("/audit")
 def audit():
-    """Every finance action, who and when, newest first."""
-    return render_template("finance/audit.html", entries=finance_audit.recent_actions(500))
+    """Every finance action, who and when, newest first, filtered and a page at a time."""
+    args, errors, raw = _list_args(_audit_query)
+    query = finance_audit.audit_query(args["action"], args["subject"], args["from_"], args["to"])
+    return render_template(
+        "finance/audit.html",
+        page=paginate(query, args["page"], args["per_page"]),
+        actions=finance_audit.ACTIONS,
+        args=raw,
+        errors=errors,
+    )
 
 
 def _csv_response(text: str, name: str, start: date, end: date) -> Response:

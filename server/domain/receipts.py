@@ -90,3 +90,19 @@ def find_gaps(seqs: Iterable[int]) -> list[int]:
         gaps.extend(range(expected, seq))
         expected = seq + 1
     return gaps
+
+
+def find_gap_ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
+    """Return the runs of counter values missing between 1 and the highest seen, as (first, last).
+
+    The work grows with the number of receipts, not with the numbers: one stray receipt numbered
+    980620 is one range of 980,619 missing numbers, not a list of them.
+    """
+    seen = sorted({_check_seq(seq, "seqs[]") for seq in seqs})
+    ranges: list[tuple[int, int]] = []
+    expected = 1
+    for seq in seen:
+        if seq > expected:
+            ranges.append((expected, seq - 1))
+        expected = seq + 1
+    return ranges

@@ -13,6 +13,7 @@ from .field import (
     Feedback,
     PartEvent,
     Payment,
+    PaymentPromise,
     PaymentVoid,
     SignOff,
 )
@@ -24,6 +25,9 @@ from .finance import (
     HandoverLine,
     HandoverReceipt,
     PartPrice,
+    StatementEntry,
+    StatementImport,
+    Transfer,
 )
 from .office import (
     Complaint,
@@ -74,6 +78,7 @@ __all__ = [
     "PartEvent",
     "PartPrice",
     "Payment",
+    "PaymentPromise",
     "PaymentVoid",
     "RequestStatus",
     "ReturnedPartHandling",
@@ -82,9 +87,12 @@ __all__ = [
     "ServerState",
     "ServiceRequest",
     "SignOff",
+    "StatementEntry",
+    "StatementImport",
     "SyncChange",
     "SyncCounter",
     "SyncOperation",
+    "Transfer",
     "User",
     "Visit",
     "VisitAssignment",

@@ -72,6 +72,23 @@ class Payment(_Captured, db.Model):
     receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
 
 
+class PaymentPromise(_Captured, db.Model):
+    """Money the customer will pay later (by transfer, say): who, how, how much, by when."""
+
+    __tablename__ = "payment_promise"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int]
+    payer: Mapped[str] = mapped_column(String(120))
+    # A calendar day as the phone sent it (YYYY-MM-DD, checked by the op's validation): kept as
+    # text so the record goes to and from phones unchanged.
+    due_on: Mapped[str] = mapped_column(String(10), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class PaymentVoid(_Captured, db.Model):
     __tablename__ = "payment_void"
 

@@ -9,7 +9,7 @@ the code updates or deletes.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
@@ -106,14 +106,86 @@ class HandoverLine(db.Model):
 
 
 class HandoverReceipt(db.Model):
-    """A receipt (payment) that a handover says it covers."""
+    """A receipt (payment) that a handover says it covers.
+
+    `live_payment_id` is the payment's id while the handover is live and NULL once it is voided;
+    being unique, it lets the database refuse a receipt in two live handovers at once (two
+    clerks on two servers), while a voided handover keeps its rows as history.
+    """
 
     __tablename__ = "finance_handover_receipt"
 
     handover_id: Mapped[int] = mapped_column(ForeignKey("finance_handover.id"), primary_key=True)
     payment_id: Mapped[str] = mapped_column(ForeignKey("payment.id"), primary_key=True, index=True)
+    live_payment_id: Mapped[str | None] = mapped_column(String(36), unique=True)
 
     handover: Mapped[Handover] = relationship(back_populates="receipts")
+    payment = relationship("Payment")
+
+
+class Transfer(db.Model):
+    """Money for a visit that reached the company directly (a bank transfer, say), as finance saw
+    it on the statement; usually settling a customer's promise made on site."""
+
+    __tablename__ = "finance_transfer"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    promise_id: Mapped[str | None] = mapped_column(ForeignKey("payment_promise.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int]
+    received_on: Mapped[date]
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
+
+
+class StatementImport(db.Model):
+    """A statement file finance imported (WeChat Pay, Alipay or a bank's CSV)."""
+
+    __tablename__ = "finance_statement_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layout: Mapped[str] = mapped_column(String(10))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    skipped: Mapped[int] = mapped_column(default=0)
+    imported_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    imported_by = relationship("User", foreign_keys=[imported_by_id])
+    lines: Mapped[list[StatementEntry]] = relationship(
+        back_populates="statement", order_by="StatementEntry.line_no"
+    )
+
+
+class StatementEntry(db.Model):
+    """One income line of an imported statement, and the receipt it pays in, once matched.
+
+    `payment_id` is unique: a receipt is matched to at most one statement line, whoever
+    confirms or assigns it. `state` is unmatched, suggested (by the matcher) or confirmed.
+    """
+
+    __tablename__ = "finance_statement_entry"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("finance_statement_import.id"), index=True)
+    line_no: Mapped[int]
+    day: Mapped[date] = mapped_column(index=True)
+    amount_fen: Mapped[int]
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    payer: Mapped[str] = mapped_column(String(120), default="")
+    text: Mapped[str] = mapped_column(String(500), default="")
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payment.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="unmatched")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    statement: Mapped[StatementImport] = relationship(back_populates="lines")
     payment = relationship("Payment")
 
 
@@ -132,6 +204,10 @@ class DayReconciliation(db.Model):
     figures: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Every change checks the version it read, so a change made on stale figures is refused.
+    version: Mapped[int] = mapped_column(server_default="1")
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     decided_by = relationship("User", foreign_keys=[decided_by_id])
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_dump,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from sync.limits import MAX_FEN
 
@@ -33,9 +41,132 @@ class PeriodQuery(StrictSchema):
         return data
 
 
+class PagedQuery(StrictSchema):
+    """A page of a list, and the business days (Asia/Shanghai) it covers, both ends optional."""
+
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
+            raise ValidationError("The period ends before it starts.", "to")
+
+
+class HandoverQuery(PagedQuery):
+    engineer_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    method = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_METHODS))
+
+
+class AuditQuery(PagedQuery):
+    action = fields.String(load_default=None, validate=validate.Length(max=40))
+    subject = fields.String(load_default=None, validate=validate.Length(max=80))
+
+
+class ReceiptQuery(StrictSchema):
+    engineer_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+
+
+class PromiseQuery(StrictSchema):
+    state = fields.String(
+        load_default=None, validate=validate.OneOf(["outstanding", "overdue", "settled"])
+    )
+
+
+class TransferCreateSchema(StrictSchema):
+    promise_id = fields.String(load_default=None, validate=validate.Length(max=36))
+    visit_id = fields.Integer(load_default=None, strict=True)
+    method = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_METHODS))
+    amount_fen = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=MAX_FEN)
+    )
+    received_on = fields.Date(required=True)
+    reference = text(100, load_default="")
+    note = text(2000, load_default="")
+
+
+class TransferSchema(Schema):
+    id = fields.Integer()
+    visit_id = fields.Integer()
+    promise_id = fields.String(allow_none=True)
+    method = fields.String()
+    amount_fen = fields.Integer()
+    received_on = fields.Date()
+    reference = fields.String()
+    note = fields.String()
+    recorded_by_id = fields.Integer()
+    recorded_at = AwareDateTime()
+
+
+class PromiseLineSchema(Schema):
+    id = fields.String(attribute="promise.id")
+    visit_id = fields.Integer(attribute="promise.visit_id")
+    engineer_id = fields.Integer(attribute="promise.user_id")
+    method = fields.String(attribute="promise.method")
+    amount_fen = fields.Integer(attribute="promise.amount_fen")
+    payer = fields.String(attribute="promise.payer")
+    due_on = fields.Date()
+    note = fields.String(attribute="promise.note")
+    received_fen = fields.Integer()
+    outstanding_fen = fields.Integer()
+    state = fields.String()
+    transfers = fields.List(fields.Nested(TransferSchema))
+
+
+class StatementDecisionSchema(StrictSchema):
+    action = fields.String(required=True, validate=validate.OneOf(["confirm", "assign", "unmatch"]))
+    payment_id = fields.String(load_default=None, validate=validate.Length(max=36))
+
+
+class StatementEntrySchema(Schema):
+    id = fields.Integer()
+    line_no = fields.Integer()
+    day = fields.Date()
+    amount_fen = fields.Integer()
+    reference = fields.String()
+    payer = fields.String()
+    state = fields.String()
+    payment_id = fields.String(allow_none=True)
+    receipt_no = fields.Method("_receipt_no")
+
+    def _receipt_no(self, entry):
+        return entry.payment.receipt_no if entry.payment is not None else None
+
+
+class StatementSchema(Schema):
+    id = fields.Integer()
+    layout = fields.String()
+    filename = fields.String()
+    skipped = fields.Integer()
+    imported_by_id = fields.Integer()
+    imported_at = AwareDateTime()
+    line_count = fields.Method("_count")
+
+    def _count(self, s):
+        return len(s.lines)
+
+
+class StatementViewSchema(Schema):
+    statement = fields.Nested(StatementSchema)
+    lines = fields.List(fields.Nested(StatementEntrySchema), attribute="statement.lines")
+    unmatched_lines = fields.Method("_unmatched_lines")
+    unmatched_receipts = fields.List(fields.Nested(lambda: PaymentSchema()))
+
+    def _unmatched_lines(self, view):
+        return [e.id for e in view.unmatched_lines]
+
+
 class DayStatusSchema(StrictSchema):
     status = one_of(["open", "reconciled", "disputed"], required=True)
     note = text(2000, load_default="")
+
+
+class DayReopenSchema(StrictSchema):
+    reason = text(2000, required=True)
 
 
 class HandoverCreateSchema(StrictSchema):
@@ -221,6 +352,16 @@ class AdjustmentSchema(Schema):
     owed_fen = fields.Integer()
     collected_fen = fields.Integer()
     handed_fen = fields.Integer()
+    moved_to_day = fields.Date(allow_none=True)
+    moved_to_engineer_id = fields.Integer(allow_none=True)
+
+    @post_dump
+    def _only_when_moved(self, data, **kwargs):
+        # Where a receipt went is said only for a receipt that moved.
+        if data.get("moved_to_day") is None:
+            data.pop("moved_to_day", None)
+            data.pop("moved_to_engineer_id", None)
+        return data
 
 
 class DaySummarySchema(Schema):
@@ -306,8 +447,12 @@ class MissingReceiptsSchema(Schema):
     engineer_id = fields.Integer(attribute="engineer.id", allow_none=True)
     issued = fields.Method("_issued")
     highest = fields.Integer()
-    missing = fields.List(fields.String())
+    missing = fields.Method("_missing")
+    missing_count = fields.Integer()
     voided = fields.Method("_voided")
+
+    def _missing(self, d):
+        return [{"first": g.first, "last": g.last, "count": g.count} for g in d.missing]
 
     def _issued(self, d):
         return len(d.receipts)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
+from ..domain.timezone import COMPANY_TZ
 from ..extensions import db
 from ..models import Handover, HandoverReceipt, User
 from .finance_forms import yuan_text
@@ -79,47 +80,52 @@ def payments_csv(start: date, end: date, engineer_id: int | None = None) -> str:
 
 
 def handovers_csv(start: date, end: date, engineer_id: int | None = None) -> str:
-    """Every handover made in the period, one row per payment method."""
-    lo, _ = day_bounds_utc(start)
-    _, hi = day_bounds_utc(end)
-    query = (
-        select(Handover)
-        .options(
-            selectinload(Handover.lines),
-            selectinload(Handover.receipts).selectinload(HandoverReceipt.payment),
-        )
-        .where(Handover.received_at >= lo, Handover.received_at < hi)
-        .order_by(Handover.received_at, Handover.id)
-    )
-    if engineer_id is not None:
-        query = query.where(Handover.engineer_id == engineer_id)
+    """Money handed over, by the business day of the receipts it paid in (as reconciliation).
+
+    One row per handover, method and business day: a handover covering receipts of two days
+    gives two rows, so the `handed_fen` of a period adds up to the reconciliation's handed over.
+    Voided handovers hand over nothing and are not listed (the audit log keeps them).
+    """
     names = _names()
+    per_row: dict[tuple[int, str, date], int] = defaultdict(int)
+    for fig in compute_days(start, end, engineer_id).values():
+        for a in fig.allocations:
+            per_row[(a.handover_id, a.method, a.day)] += a.fen
+    handovers = {
+        h.id: h
+        for h in db.session.scalars(
+            select(Handover)
+            .options(
+                selectinload(Handover.lines),
+                selectinload(Handover.receipts).selectinload(HandoverReceipt.payment),
+            )
+            .where(Handover.id.in_({k[0] for k in per_row}))
+        )
+    }
     rows = []
-    for h in db.session.scalars(query):
+    for (hid, method, day), fen in sorted(per_row.items(), key=lambda kv: (kv[0][2], kv[0][0])):
+        h = handovers[hid]
         check = check_handover(h)
         receipts = " ".join(sorted(r.payment.receipt_no for r in h.receipts))
-        for method in check.methods:
-            rows.append(
-                [
-                    h.id,
-                    business_day(h.received_at).isoformat(),
-                    h.received_at.astimezone(COMPANY_TZ).isoformat(),
-                    names.get(h.engineer_id, h.engineer_id),
-                    names.get(h.received_by_id, h.received_by_id),
-                    method,
-                    check.handed.get(method, 0),
-                    check.expected.get(method, 0),
-                    check.difference(method),
-                    receipts,
-                    "yes" if h.is_void else "no",
-                    h.void_reason or "",
-                    h.note,
-                ]
-            )
+        rows.append(
+            [
+                h.id,
+                day.isoformat(),
+                h.received_at.astimezone(COMPANY_TZ).isoformat(),
+                names.get(h.engineer_id, h.engineer_id),
+                names.get(h.received_by_id, h.received_by_id),
+                method,
+                fen,
+                check.handed.get(method, 0),
+                check.expected.get(method, 0),
+                check.difference(method),
+                receipts,
+                h.note,
+            ]
+        )
     header = [
         "handover_id", "business_day", "received_at", "engineer", "received_by", "method",
-        "handed_fen", "receipts_fen", "difference_fen", "receipts", "voided", "void_reason",
-        "note",
+        "handed_fen", "handover_method_fen", "receipts_fen", "difference_fen", "receipts", "note",
     ]  # fmt: skip
     return _csv(header, rows)
 

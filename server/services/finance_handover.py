@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..domain.timezone import day_bounds_utc
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Handover, HandoverLine, HandoverReceipt, Payment, PaymentVoid, Role, User
@@ -28,13 +30,9 @@ def _engineer(engineer_id: Any) -> User:
 
 def live_covered_ids(exclude_handover: int | None = None) -> set[str]:
     """Return the ids of payments covered by a handover that is not voided."""
-    query = (
-        select(HandoverReceipt.payment_id)
-        .join(Handover, Handover.id == HandoverReceipt.handover_id)
-        .where(Handover.voided_at.is_(None))
-    )
+    query = select(HandoverReceipt.payment_id).where(HandoverReceipt.live_payment_id.is_not(None))
     if exclude_handover is not None:
-        query = query.where(Handover.id != exclude_handover)
+        query = query.where(HandoverReceipt.handover_id != exclude_handover)
     return set(db.session.scalars(query))
 
 
@@ -145,8 +143,18 @@ def record_handover(data: dict[str, Any], user: User) -> Handover:
         if amounts.get(method):
             handover.lines.append(HandoverLine(method=method, amount_fen=amounts[method]))
     for pid in ids:
-        handover.receipts.append(HandoverReceipt(payment_id=pid))
-    db.session.flush()
+        handover.receipts.append(HandoverReceipt(payment_id=pid, live_payment_id=pid))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another clerk's handover took one of these receipts between our check and our write;
+        # the unique live receipt refused ours.
+        db.session.rollback()
+        taken = sorted(payments[pid].receipt_no for pid in set(ids) & live_covered_ids()) or sorted(
+            payments[pid].receipt_no for pid in ids
+        )
+        message = f"{', '.join(taken)} is already in another handover, recorded just now."
+        raise ApiError(409, message, {"payment_ids": [message]}) from None
     check = check_handover(handover)
     record_action(
         user,
@@ -169,6 +177,9 @@ def void_handover(handover: Handover, reason: str, user: User) -> Handover:
         raise ApiError(409, "This handover is already voided.")
     handover.voided_at = utcnow()
     handover.voided_by_id = user.id
+    # Its receipts are free for a new handover; the rows stay as the voided handover's history.
+    for receipt in handover.receipts:
+        receipt.live_payment_id = None
     handover.void_reason = reason
     record_action(user, "handover.void", f"handover:{handover.id}", reason=reason)
     return handover
@@ -189,17 +200,28 @@ def get_handover(handover_id: int) -> Handover:
     return handover
 
 
-def list_handovers(engineer_id: int | None = None, limit: int = 200) -> list[Handover]:
-    """Return the newest handovers first."""
+def handovers_query(
+    engineer_id: int | None = None,
+    method: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Select:
+    """Select handovers, newest first, by engineer, by a method handed over, by the day made."""
     query = (
         select(Handover)
         .options(selectinload(Handover.lines), selectinload(Handover.receipts))
         .order_by(Handover.received_at.desc(), Handover.id.desc())
-        .limit(limit)
     )
     if engineer_id is not None:
         query = query.where(Handover.engineer_id == engineer_id)
-    return list(db.session.scalars(query))
+    if method is not None:
+        with_method = select(HandoverLine.handover_id).where(HandoverLine.method == method)
+        query = query.where(Handover.id.in_(with_method))
+    if start is not None:
+        query = query.where(Handover.received_at >= day_bounds_utc(start)[0])
+    if end is not None:
+        query = query.where(Handover.received_at < day_bounds_utc(end)[1])
+    return query
 
 
 @dataclass

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 
-from ..domain.receipts import PAYMENT, find_gaps, format_receipt_no, parse_receipt_no
+from ..domain.receipts import PAYMENT, find_gap_ranges, format_receipt_no, parse_receipt_no
+from ..domain.timezone import day_bounds_utc
 from ..extensions import db
-from ..models import Device, Payment, PaymentVoid, User
+from ..models import Device, Payment, PaymentVoid, User, Visit
+from .visit_charges import visit_day_moment
+
+
+@dataclass(frozen=True)
+class GapRange:
+    """A run of receipt numbers of one device that never reached the server."""
+
+    first: str
+    last: str
+    count: int
+
+    def __str__(self) -> str:
+        return self.first if self.count == 1 else f"{self.first} – {self.last} ({self.count})"
 
 
 @dataclass
@@ -20,11 +35,15 @@ class DeviceReceipts:
     device: Device | None
     engineer: User | None
     receipts: list[tuple[Payment, PaymentVoid | None]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    missing: list[GapRange] = field(default_factory=list)
 
     @property
     def highest(self) -> int:
         return max((parse_receipt_no(p.receipt_no).seq for p, _ in self.receipts), default=0)
+
+    @property
+    def missing_count(self) -> int:
+        return sum(g.count for g in self.missing)
 
 
 @dataclass
@@ -35,15 +54,22 @@ class ReceiptRegister:
 
     @property
     def missing_count(self) -> int:
-        return sum(len(d.missing) for d in self.devices)
+        return sum(d.missing_count for d in self.devices)
 
 
-def receipt_register(engineer_id: int | None = None) -> ReceiptRegister:
-    """Group receipts by device prefix and flag every gap in each device's sequence."""
+def receipt_register(
+    engineer_id: int | None = None, start: date | None = None, end: date | None = None
+) -> ReceiptRegister:
+    """Group receipts by device prefix and flag every gap in each device's sequence.
+
+    With `start`/`end`, only receipts of visits on those business days are listed; the gaps are
+    still found over each device's whole sequence (a gap is not a date's business).
+    """
     query = select(Payment).order_by(Payment.receipt_no)
     if engineer_id is not None:
         query = query.where(Payment.user_id == engineer_id)
     payments = list(db.session.scalars(query))
+    shown = _on_days(payments, start, end)
     voids = {
         v.payment_id: v
         for v in db.session.scalars(
@@ -76,14 +102,31 @@ def receipt_register(engineer_id: int | None = None) -> ReceiptRegister:
             if device
             else db.session.get(User, rows[0].user_id)
         )
-        gaps = find_gaps(parse_receipt_no(p.receipt_no).seq for p in rows)
+        gaps = find_gap_ranges(parse_receipt_no(p.receipt_no).seq for p in rows)
         out.append(
             DeviceReceipts(
                 prefix=prefix,
                 device=device,
                 engineer=engineer,
-                receipts=[(p, voids.get(p.id)) for p in rows],
-                missing=[format_receipt_no(prefix, seq) for seq in gaps],
+                receipts=[(p, voids.get(p.id)) for p in rows if p.id in shown],
+                missing=[
+                    GapRange(
+                        format_receipt_no(prefix, lo), format_receipt_no(prefix, hi), hi - lo + 1
+                    )
+                    for lo, hi in gaps
+                ],
             )
         )
     return ReceiptRegister(out, irregular)
+
+
+def _on_days(payments: list[Payment], start: date | None, end: date | None) -> set[str]:
+    """Return the ids of the payments whose visit's business day is within [start, end]."""
+    if start is None and end is None:
+        return {p.id for p in payments}
+    query = select(Payment.id).join(Visit, Visit.id == Payment.visit_id)
+    if start is not None:
+        query = query.where(visit_day_moment() >= day_bounds_utc(start)[0])
+    if end is not None:
+        query = query.where(visit_day_moment() < day_bounds_utc(end)[1])
+    return set(db.session.scalars(query))

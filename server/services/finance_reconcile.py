@@ -26,15 +26,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
-from ..domain.timezone import business_day, day_bounds_utc
+from ..auth import FINANCE_SUPERVISOR_ROLES
+from ..domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
 from ..errors import ApiError
 from ..extensions import db
 from ..models import (
     ChargeWaiver,
     DayReconciliation,
+    Device,
     Handover,
     HandoverReceipt,
     PartEvent,
@@ -48,7 +51,14 @@ from ..models import (
 )
 from ..models.types import utcnow
 from .finance_audit import record_action
-from .visit_charges import PriceBook, VisitCharges, explain_visit_charges, load_price_book
+from .visit_charges import (
+    PriceBook,
+    VisitCharges,
+    explain_visit_charges,
+    load_price_book,
+    visit_business_day,
+    visit_day_moment,
+)
 
 OPEN, RECONCILED, DISPUTED = "open", "reconciled", "disputed"
 STATUSES = (OPEN, RECONCILED, DISPUTED)
@@ -93,11 +103,14 @@ class ReceiptLine:
 class Adjustment:
     """A change to a locked day after it was reconciled."""
 
-    kind: str  # late_payment | late_void | owed_changed | handed_changed
+    kind: str  # late_payment | late_void | moved_out | owed_changed | handed_changed
     ref: str
     owed_fen: int = 0
     collected_fen: int = 0
     handed_fen: int = 0
+    # For a receipt moved off the day (its visit now falls on another day): where it went.
+    moved_to_day: date | None = None
+    moved_to_engineer_id: int | None = None
 
 
 @dataclass
@@ -193,10 +206,6 @@ def held_since(payment: Payment) -> datetime:
     return received
 
 
-def _visit_moment():
-    return func.coalesce(Visit.arrived_at, Visit.window_start, Visit.created_at)
-
-
 def _attended(visit: Visit, has_payments: bool) -> bool:
     if visit.status == VisitStatus.CANCELLED:
         return False
@@ -259,7 +268,7 @@ def compute_days(
     lo, _ = day_bounds_utc(start)
     _, hi = day_bounds_utc(end)
     book = book or load_price_book()
-    moment = _visit_moment()
+    moment = visit_day_moment()
     query = (
         select(Visit)
         .options(selectinload(Visit.request).selectinload(ServiceRequest.equipment))
@@ -286,7 +295,7 @@ def compute_days(
 
     receipt_lines: dict[str, ReceiptLine] = {}
     for visit in visits:
-        vday = _visit_day(visit)
+        vday = visit_business_day(visit)
         vpayments = payments.get(visit.id, [])
         for p in vpayments:
             if engineer_id is not None and p.user_id != engineer_id:
@@ -332,10 +341,6 @@ def compute_days(
         if fig.locked:
             fig.adjustments = _adjustments(fig)
     return dict(sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])))
-
-
-def _visit_day(visit: Visit) -> date:
-    return business_day(visit.arrived_at or visit.window_start or visit.created_at)
 
 
 def _voids_of(payment_ids: list[str]) -> dict[str, PaymentVoid]:
@@ -398,7 +403,7 @@ def allocate_for(handover: Handover) -> list[Allocation]:
             select(Visit).where(Visit.id.in_({p.visit_id for p in covered_payments}))
         )
     }
-    covered = [(p, _visit_day(visits[p.visit_id]), p.id in voids) for p in covered_payments]
+    covered = [(p, visit_business_day(visits[p.visit_id]), p.id in voids) for p in covered_payments]
     return allocate_handover(handover, covered, business_day(handover.received_at))
 
 
@@ -414,11 +419,26 @@ def _adjustments(fig: DayFigures) -> list[Adjustment]:
             out.append(
                 Adjustment("late_payment", line.payment.receipt_no, collected_fen=line.counted_fen)
             )
+    gone = [pid for pid in locked_payments if pid not in now_payments]
+    moved = _moved_payments(gone)
     for pid, amount in locked_payments.items():
         line = now_payments.get(pid)
-        if line is None or line.void is not None:
-            ref = line.payment.receipt_no if line else receipt_nos.get(pid, pid)
-            out.append(Adjustment("late_void", ref, collected_fen=-amount))
+        if line is not None and line.void is None:
+            continue
+        if line is None and pid in moved:
+            payment, day = moved[pid]
+            out.append(
+                Adjustment(
+                    "moved_out",
+                    payment.receipt_no,
+                    collected_fen=-amount,
+                    moved_to_day=day,
+                    moved_to_engineer_id=payment.user_id,
+                )
+            )
+            continue
+        ref = line.payment.receipt_no if line else receipt_nos.get(pid, pid)
+        out.append(Adjustment("late_void", ref, collected_fen=-amount))
     locked_visits: dict[str, int] = locked.get("visits", {})
     now_visits = {str(v.id): vc.charges.total_fen for v, vc in fig.visits}
     for vid in sorted(set(locked_visits) | set(now_visits), key=int):
@@ -433,6 +453,22 @@ def _adjustments(fig: DayFigures) -> list[Adjustment]:
         delta = now_handed.get(hid, 0) - locked_handed.get(hid, 0)
         if delta:
             out.append(Adjustment("handed_changed", hid, handed_fen=delta))
+    return out
+
+
+def _moved_payments(payment_ids: list[str]) -> dict[str, tuple[Payment, date]]:
+    """Of payments gone from a locked day, return those not voided with the day they are on now."""
+    if not payment_ids:
+        return {}
+    voided = _voids_of(payment_ids)
+    out: dict[str, tuple[Payment, date]] = {}
+    for payment, visit in db.session.execute(
+        select(Payment, Visit)
+        .join(Visit, Visit.id == Payment.visit_id)
+        .where(Payment.id.in_(payment_ids))
+    ):
+        if payment.id not in voided:
+            out[payment.id] = (payment, visit_business_day(visit))
     return out
 
 
@@ -461,45 +497,91 @@ def get_engineer(engineer_id: int) -> User:
     return user
 
 
-def set_day_status(engineer_id: int, day: date, status: str, note: str, user: User) -> DayFigures:
-    """Mark a day reconciled (locking its figures), disputed, or open again (S23).
+def lock_day_record(engineer_id: int, day: date) -> DayReconciliation:
+    """Return the day's record, created if need be, row-locked until the transaction ends.
 
-    A reconciled day is final: what arrives for it later is shown as an adjustment.
+    Two clerks deciding the same day at once: the insert cannot fail (the row may be created by
+    either), and the second waits for the first to commit, then reads what the first decided.
+    SQLite takes no row locks but serialises writers; the record's version catches a stale write.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(
+        insert(DayReconciliation.__table__)
+        .values(engineer_id=engineer_id, business_day=day, status=OPEN, note="", version=1)
+        .on_conflict_do_nothing(index_elements=["engineer_id", "business_day"])
+    )
+    return db.session.scalars(
+        select(DayReconciliation)
+        .where(DayReconciliation.engineer_id == engineer_id, DayReconciliation.business_day == day)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _decided_by(record: DayReconciliation) -> str:
+    who = record.decided_by.display_name if record.decided_by else "?"
+    at = (
+        record.decided_at.astimezone(COMPANY_TZ).strftime("%Y-%m-%d %H:%M")
+        if record.decided_at
+        else "?"
+    )
+    return f"{who} ({at})"
+
+
+def set_day_status(engineer_id: int, day: date, status: str, note: str, user: User) -> DayFigures:
+    """Mark a day reconciled (locking its figures), disputed, or open (S23).
+
+    A reconciled day is final until a supervisor reopens it (`reopen_day`): what arrives for it
+    later is shown as an adjustment. Reconciling is always an explicit status, never a default.
     """
     if status not in STATUSES:
-        raise ApiError(422, "Unknown status.", {"status": [f"One of {', '.join(STATUSES)}."]})
+        raise ApiError(422, "Choose a status.", {"status": [f"One of {', '.join(STATUSES)}."]})
     note = (note or "").strip()
     today = business_day(utcnow())
     if day > today:
         raise ApiError(422, "That day has not happened yet.", {"day": ["In the future."]})
+    get_engineer(engineer_id)
+    record = lock_day_record(engineer_id, day)
+    if record.status == RECONCILED:
+        if status == RECONCILED:
+            message = f"This day was already reconciled and locked by {_decided_by(record)}."
+        else:
+            message = (
+                f"This day was reconciled and locked by {_decided_by(record)}; "
+                "a finance supervisor reopens it with a reason."
+            )
+        raise ApiError(409, message, {"status": [message]})
     fig = day_figures(engineer_id, day)
-    if fig.status == RECONCILED:
-        raise ApiError(
-            409,
-            "This day is reconciled and locked; later changes show as adjustments.",
-            {"status": ["Already reconciled."]},
-        )
+    fig.record = record
     differs = fig.collected_minus_owed != 0 or fig.handed_minus_collected != 0
     if status == DISPUTED and not note:
         raise ApiError(422, "Say what is disputed.", {"note": ["Required for a dispute."]})
+    if status == RECONCILED and not note:
+        unsent = phones_not_sent(engineer_id, day)
+        if unsent:
+            names = ", ".join(d.name for d in unsent)
+            message = (
+                f"A phone may still hold this day's payments ({names}); "
+                "say why the day is locked anyway."
+            )
+            raise ApiError(422, message, {"note": [message]})
     if status == RECONCILED and differs and not note:
         raise ApiError(
             422,
             "The figures differ; explain why the day is reconciled anyway.",
             {"note": ["Required when the figures differ."]},
         )
-    record = fig.record
-    if record is None:
-        record = DayReconciliation(engineer_id=engineer_id, business_day=day)
-        db.session.add(record)
-        fig.record = record
     previous = record.status or OPEN
     record.status = status
     record.note = note
     record.decided_by_id = user.id
     record.decided_at = utcnow()
     record.figures = fig.snapshot() if status == RECONCILED else None
-    db.session.flush()
+    _flush_decision()
     record_action(
         user,
         f"day.{status}",
@@ -509,6 +591,95 @@ def set_day_status(engineer_id: int, day: date, status: str, note: str, user: Us
         **fig.current,
     )
     return fig
+
+
+def reopen_day(engineer_id: int, day: date, reason: str, user: User) -> DayFigures:
+    """Reopen a reconciled day (a finance supervisor, with a reason) so it can be redone.
+
+    The figures it was locked with and its adjustments go into the audit log; the day then
+    shows its current figures until it is reconciled and locked again.
+    """
+    if user.role not in FINANCE_SUPERVISOR_ROLES:
+        raise ApiError(403, "Only a finance supervisor may reopen a reconciled day.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApiError(422, "Say why the day is reopened.", {"reason": ["Required."]})
+    get_engineer(engineer_id)
+    record = lock_day_record(engineer_id, day)
+    if record.status != RECONCILED:
+        message = "Only a reconciled day can be reopened; this one is not locked."
+        raise ApiError(409, message, {"status": [message]})
+    fig = day_figures(engineer_id, day)
+    locked = {k: record.figures.get(k) for k in ("owed_fen", "collected_fen", "handed_fen")}
+    adjustments = [
+        {"kind": a.kind, "ref": a.ref, "owed_fen": a.owed_fen,
+         "collected_fen": a.collected_fen, "handed_fen": a.handed_fen}
+        for a in fig.adjustments
+    ]  # fmt: skip
+    record.status = OPEN
+    record.note = reason
+    record.decided_by_id = user.id
+    record.decided_at = utcnow()
+    record.figures = None
+    _flush_decision()
+    record_action(
+        user,
+        "day.reopen",
+        f"day:{engineer_id}:{day.isoformat()}",
+        reason=reason,
+        locked=locked,
+        adjustments=adjustments,
+        **fig.current,
+    )
+    fig.adjustments = []
+    return fig
+
+
+def _flush_decision() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # Someone else changed the day since we read it (SQLite, which has no row locks).
+        db.session.rollback()
+        message = "Someone else changed this day at the same moment; look again."
+        raise ApiError(409, message, {"status": [message]}) from None
+
+
+def phones_not_sent(engineer_id: int, day: date) -> list[Device]:
+    """Return the engineer's phones that may still hold money of `day`.
+
+    A phone holds unsent payments by its last outbox report, or has not synced since the day
+    ended (what it took that day may not have reached the server).
+    """
+    _, day_end = day_bounds_utc(day)
+    return [
+        d
+        for d in engineer_phones(engineer_id)
+        if (d.outbox_unsent_payments or 0) > 0 or d.last_seen_at is None or d.last_seen_at < day_end
+    ]
+
+
+def engineer_phones(engineer_id: int | None = None) -> list[Device]:
+    """Return engineers' signed-in phones (not revoked), by engineer then name."""
+    query = select(Device).where(Device.revoked_at.is_(None)).order_by(Device.user_id, Device.name)
+    if engineer_id is not None:
+        query = query.where(Device.user_id == engineer_id)
+    return list(db.session.scalars(query))
+
+
+def needs_attention(fig: DayFigures) -> bool:
+    """A day a clerk still has to close: not locked, or locked with changes since."""
+    return fig.status != RECONCILED or bool(fig.adjustments)
+
+
+def backlog(today: date) -> list[DayFigures]:
+    """Every day still open, disputed or adjusted, whatever its month, oldest first.
+
+    Looks back a year (the longest period the figures are computed for at once): a day older
+    than that and still open would be a year-old difference, which the audit already shows.
+    """
+    start = today - timedelta(days=MAX_PERIOD_DAYS - 1)
+    return [fig for fig in compute_days(start, today).values() if needs_attention(fig)]
 
 
 @dataclass

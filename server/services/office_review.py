@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import selectinload
 
-from ..domain.charges import Charges, PartLine, compute_charges
-from ..domain.timezone import business_day
-from ..domain.warranty import WarrantyStatus, warranty_status
+from ..domain.charges import Charges
+from ..domain.warranty import WarrantyStatus
 from ..errors import ApiError
 from ..extensions import db
 from ..models import (
@@ -41,6 +40,15 @@ from .office_completeness import (
     is_finished,
     visit_gaps,
 )
+from .visit_charges import (
+    ChargeFlag,
+    PriceBook,
+    VisitCharges,
+    explain_visit_charges,
+    load_price_book,
+    visit_business_day,
+    visit_warranty,
+)
 
 # Operation results the office must look at: the server did not apply them as sent.
 PROBLEM_STATUSES = ("rejected", "conflict")
@@ -49,18 +57,29 @@ EQUIPMENT_RECEIPT_ITEM = "equipment-receipt"
 
 @dataclass
 class ChargesView:
-    """The charge rules' answer for a visit, or why they could not give one."""
+    """What the visit owes (the one pricing, `explain_visit_charges`) beside what was collected."""
 
     warranty: WarrantyStatus
     on: date
     charges: Charges | None
     error: str | None
     collected_fen: int
+    priced: VisitCharges | None = None
 
     @property
     def difference_fen(self) -> int | None:
         """Collected minus owed: positive is over-collected, negative is still owed."""
         return None if self.charges is None else self.collected_fen - self.charges.total_fen
+
+    @property
+    def flags(self) -> tuple[ChargeFlag, ...]:
+        """Where the phone's prices differ from the lists (as finance shows them)."""
+        return self.priced.flags if self.priced is not None else ()
+
+    @property
+    def phone_total_fen(self) -> int | None:
+        """What the phone's own prices came to: what the customer was shown."""
+        return self.priced.phone_total_fen if self.priced is not None else None
 
 
 @dataclass
@@ -95,12 +114,6 @@ class VisitReview:
     devices: dict[str, Device] = field(default_factory=dict)
 
 
-def visit_day(visit: Visit) -> date:
-    """Return the business day a visit's charges are judged on: arrival, else the appointment."""
-    moment = visit.arrived_at or visit.window_start or visit.created_at or utcnow()
-    return business_day(moment)
-
-
 def _rows(model, visit_id: int, *order) -> list:
     return list(
         db.session.scalars(db.select(model).where(model.visit_id == visit_id).order_by(*order))
@@ -112,35 +125,17 @@ def visit_charges(
     part_events: list[PartEvent],
     waivers: list[ChargeWaiver],
     payments: list[tuple[Payment, PaymentVoid | None]],
+    book: PriceBook | None = None,
 ) -> ChargesView:
-    """Apply the charge rules (S2, S3) to a visit's records, and sum what was collected."""
-    on = visit_day(visit)
-    equipment = visit.request.equipment
-    warranty = warranty_status(
-        equipment.acceptance_date if equipment else None,
-        equipment.warranty_months if equipment else None,
-        on,
-    )
-    cancelled = {e.reverses_id for e in part_events if e.reverses_id}
-    # A correction is not a part line; the event it cancels counts as reversed.
-    lines = [
-        PartLine(e.kind, e.qty, e.unit_cost_fen, reversed=e.id in cancelled)
-        for e in part_events
-        if e.reverses_id is None
-    ]
+    """Price the visit as finance does (S2, S3) and sum what was collected."""
     collected = sum(p.amount_fen for p, void in payments if void is None)
     try:
-        charges = compute_charges(
-            warranty.in_warranty,
-            lines,
-            visit.onsite_fee_fen or 0,
-            visit.inspection_only,
-            sum(w.amount_fen for w in waivers),
-        )
-        error = None
+        priced = explain_visit_charges(visit, book=book, part_events=part_events, waivers=waivers)
     except (TypeError, ValueError) as exc:
-        charges, error = None, str(exc)
-    return ChargesView(warranty, on, charges, error, collected)
+        warranty = visit_warranty(visit)
+        return ChargesView(warranty, visit_business_day(visit), None, str(exc), collected)
+    warranty = visit_warranty(visit, priced.business_day)
+    return ChargesView(warranty, priced.business_day, priced.charges, None, collected, priced)
 
 
 def _checklist(visit_id: int) -> list[dict[str, Any]]:
@@ -191,6 +186,12 @@ def facts_for(
         for row in checklist
     )
     latest = signoffs[-1] if signoffs else None
+    refusal = charges.error
+    if charges.charges is None:
+        refusal = refusal or "no charges"
+    elif any(f.code == "waiver_exceeds_charges" for f in charges.flags):
+        # The rules refuse such a waiver; finance counts it only up to the charges.
+        refusal = "waivers exceed the charges"
     return VisitFacts(
         status=visit.status,
         has_signoff=latest is not None,
@@ -208,8 +209,8 @@ def facts_for(
         ),
         equipment_receipt_ticked=ticked,
         equipment_receipts=len(receipts),
-        charges_total_fen=charges.charges.total_fen if charges.charges else None,
-        charges_error=charges.error,
+        charges_total_fen=None if refusal else charges.charges.total_fen,
+        charges_error=refusal,
         collected_fen=charges.collected_fen,
         open_conflicts=sum(1 for c in conflicts if c.resolved_at is None),
         unreviewed_operations=sum(1 for o in problem_operations if o.reviewed_at is None),
@@ -238,7 +239,7 @@ def _on_file(damage: DamageRecord, equipment, which: str) -> bool:
     return target.purchase_proof_on_file if which == "p" else target.warranty_card_on_file
 
 
-def review_visit(visit: Visit) -> VisitReview:
+def review_visit(visit: Visit, book: PriceBook | None = None) -> VisitReview:
     """Gather every record of a visit, its charges, its history and what it lacks."""
     vid = visit.id
     checklist = _checklist(vid)
@@ -253,7 +254,7 @@ def review_visit(visit: Visit) -> VisitReview:
     payment_rows = _rows(Payment, vid, Payment.received_at, Payment.id)
     voids = {v.payment_id: v for v in _rows(PaymentVoid, vid, PaymentVoid.received_at)}
     payments = [(p, voids.get(p.id)) for p in payment_rows]
-    charges = visit_charges(visit, part_events, waivers, payments)
+    charges = visit_charges(visit, part_events, waivers, payments, book)
     receipts = _rows(EquipmentReceipt, vid, EquipmentReceipt.received_at)
     signoffs = _rows(SignOff, vid, SignOff.received_at, SignOff.id)
     feedback = _rows(Feedback, vid, Feedback.received_at)
@@ -386,4 +387,5 @@ def visits_to_review(page: int, per_page: int) -> tuple[int, list[tuple[Visit, l
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return total, [(v, review_visit(v).gaps) for v in visits]
+    book = load_price_book()  # one read of the price lists for the whole queue
+    return total, [(v, review_visit(v, book).gaps) for v in visits]

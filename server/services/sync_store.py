@@ -20,7 +20,6 @@ from sync.limits import INT32_MAX, storable
 from sync.ops import UUID_RE
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
 
-from ..domain.warranty import warranty_status
 from ..extensions import db
 from ..models import (
     Blob,
@@ -34,6 +33,7 @@ from ..models import (
     Feedback,
     PartEvent,
     Payment,
+    PaymentPromise,
     PaymentVoid,
     RevokeNotice,
     ServerState,
@@ -50,7 +50,7 @@ from . import changes
 from .defaults import past_epoch_key
 from .office_completeness import is_finished
 from .snapshots import visit_snapshot
-from .visit_charges import visit_business_day
+from .visit_charges import visit_business_day, visit_warranty
 
 # The engine's insert-only and LWW record kinds, and the table each lives in.
 ENTITY_MODELS: dict[str, type] = {
@@ -63,6 +63,7 @@ ENTITY_MODELS: dict[str, type] = {
     "damage": DamageRecord,
     "feedback": Feedback,
     "signoff": SignOff,
+    "payment_promise": PaymentPromise,
 }
 # The record each kind of op writes.
 KIND_ENTITY = {
@@ -75,6 +76,7 @@ KIND_ENTITY = {
     "damage.record": "damage",
     "feedback.submit": "feedback",
     "signoff.sign": "signoff",
+    "payment.promise": "payment_promise",
 }
 # Engine field name -> column name, where they differ.
 RENAMED = {"part_event": {"reverses": "reverses_id"}}
@@ -104,13 +106,8 @@ def datetime_to_ms(value: datetime) -> int:
 
 def visit_terms(visit: Visit) -> dict[str, Any]:
     """Return the charge terms of a visit: warranty on its day, the fee due, parts charged."""
-    equipment = visit.request.equipment
     day = visit_business_day(visit)
-    status = warranty_status(
-        equipment.acceptance_date if equipment else None,
-        equipment.warranty_months if equipment else None,
-        day,
-    )
+    status = visit_warranty(visit, day)
     # S2: in warranty nothing is charged; S3: inspection is free, parts at cost, fee on site.
     fee = 0 if status.in_warranty or visit.inspection_only else (visit.onsite_fee_fen or 0)
     return {

@@ -21,7 +21,9 @@ rows (parts, waivers, equipment) and the price lists, changes nothing, and leave
 - Waivers are summed. More waived than charged is capped at the charges and flagged
   `waiver_exceeds_charges` (the rules refuse such a waiver; a reconciliation must still show it).
 - The visit's business day is the Shanghai day of its arrival, else of its appointment window,
-  else of its creation.
+  else of the visit's creation (`visit_business_day`; `visit_day_moment` is the same rule for a
+  SQL filter). Office review, finance, exports, the sync store and the sign-off check all use
+  these two functions and `explain_visit_charges`; none of them prices or dates a visit itself.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 
 from ..domain.charges import Charges, PartLine, compute_charges
 from ..domain.timezone import business_day
-from ..domain.warranty import warranty_status
+from ..domain.warranty import WarrantyStatus, warranty_status
 from ..extensions import db
 from ..models import ChargeWaiver, FeeRate, PartEvent, PartPrice, Visit
 
@@ -150,14 +152,28 @@ def load_price_book() -> PriceBook:
 
 
 def visit_business_day(visit: Visit) -> date:
-    """Return the Shanghai day a visit belongs to: its arrival, else its window, else the request's.
+    """Return the Shanghai day a visit belongs to: its arrival, else its window, else its creation.
 
     The one rule for a visit's day: warranty (S1), prices and reconciliation all use it, and the
     phone computes the same day from the same arrival stamp (the visit's clock stamp, not the
     moment the sync happened to arrive).
     """
-    moment = visit.arrived_at or visit.window_start or visit.request.received_at
-    return business_day(moment)
+    return business_day(visit.arrived_at or visit.window_start or visit.created_at)
+
+
+def visit_day_moment() -> ColumnElement:
+    """The moment `visit_business_day` takes the day of, as a SQL expression to filter by."""
+    return func.coalesce(Visit.arrived_at, Visit.window_start, Visit.created_at)
+
+
+def visit_warranty(visit: Visit, day: date | None = None) -> WarrantyStatus:
+    """Return the visit's warranty status on its business day (S1)."""
+    equipment = visit.request.equipment if visit.request is not None else None
+    return warranty_status(
+        equipment.acceptance_date if equipment else None,
+        equipment.warranty_months if equipment else None,
+        day or visit_business_day(visit),
+    )
 
 
 def price_visit(
@@ -290,12 +306,7 @@ def explain_visit_charges(
 ) -> VisitCharges:
     """Price a visit from its rows, loading whatever the caller did not pass in."""
     day = visit_business_day(visit)
-    equipment = visit.request.equipment if visit.request is not None else None
-    status = warranty_status(
-        equipment.acceptance_date if equipment else None,
-        equipment.warranty_months if equipment else None,
-        day,
-    )
+    status = visit_warranty(visit, day)
     if part_events is None:
         part_events = db.session.scalars(
             select(PartEvent).where(PartEvent.visit_id == visit.id).order_by(PartEvent.received_at)

@@ -18,6 +18,7 @@ const INSERTS = {
   "damage.record": "damage",
   "feedback.submit": "feedback",
   "signoff.sign": "signoff",
+  "payment.promise": "payment_promise",
 };
 export const FIELD_ENTITIES = ["checklist_item", ...Object.values(INSERTS), "conflict"];
 const TRANSITION_FIELDS = [
@@ -76,6 +77,7 @@ export function mergeVisit(visit, records, ops) {
     damage: [],
     feedback: [],
     signoff: [],
+    payment_promise: [],
     conflict: [],
   };
   const byId = {};

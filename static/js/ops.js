@@ -60,6 +60,10 @@ export const LIMITS = Object.freeze({
     "signoff.sign": {
       "customer_name": 100,
       "signed_hlc": 80
+    },
+    "payment.promise": {
+      "payer": 100,
+      "note": 2000
     }
   },
   "int": {
@@ -109,6 +113,12 @@ export const LIMITS = Object.freeze({
       "satisfaction": [
         1,
         5
+      ]
+    },
+    "payment.promise": {
+      "amount_fen": [
+        1,
+        1000000000
       ]
     }
   },
@@ -239,6 +249,14 @@ const CHECKS = {
   "signoff.sign": (p, e) => {
     text(e, p, "signoff.sign", "customer_name", true);
     if (!p.signature_blob) e.signature_blob = "error.signature";
+  },
+  // Money the customer will pay later: who, how, how much, by when (sync/ops.py payment.promise).
+  "payment.promise": (p, e) => {
+    if (!PAYMENT_METHODS.includes(p.method)) e.method = "error.choice";
+    integer(e, p, "payment.promise", "amount_fen");
+    text(e, p, "payment.promise", "payer", true);
+    if (typeof p.due_on !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(p.due_on) || Number.isNaN(Date.parse(p.due_on))) e.due_on = "error.required";
+    text(e, p, "payment.promise", "note");
   },
 };
 

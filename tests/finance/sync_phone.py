@@ -54,10 +54,10 @@ class Phone(HttpPhone):
     def waive(self, visit_id: int, amount_fen: int, reason: str):
         return self.op("charge.waive", visit_id, {"amount_fen": amount_fen, "reason": reason})
 
-    def push(self, ops=None, expect: int = 200) -> list[str]:  # type: ignore[override]
+    def push(self, ops=None, expect: int = 200, report: bool = False) -> list[str]:  # type: ignore[override]
         """Push the outbox; return each op's status and insist every op was applied."""
         count = len(self.outbox if ops is None else ops)
-        body = super().push(ops, expect)
+        body = super().push(ops, expect, report)
         statuses = [r["status"] for r in body["results"]]
         assert statuses == ["applied"] * count, body
         return statuses

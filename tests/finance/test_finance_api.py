@@ -18,6 +18,7 @@ ENDPOINTS = [
     ("get", "/api/finance/reconciliation", None),
     ("get", "/api/finance/reconciliation/1/2026-11-20", None),
     ("post", "/api/finance/reconciliation/1/2026-11-20/status", {"status": "open"}),
+    ("post", "/api/finance/reconciliation/1/2026-11-20/reopen", {"reason": "late phone"}),
     ("get", "/api/finance/handovers", None),
     ("post", "/api/finance/handovers", {"engineer_id": 1, "payment_ids": ["x"]}),
     ("get", "/api/finance/handovers/1", None),
@@ -31,6 +32,13 @@ ENDPOINTS = [
     ("post", "/api/finance/part-prices",
      {"part_code": "A", "effective_from": "2026-01-01", "unit_cost_fen": 1}),
     ("get", "/api/finance/audit", None),
+    ("get", "/api/finance/promises", None),
+    ("get", "/api/finance/statements", None),
+    ("post", "/api/finance/statements", {}),
+    ("get", "/api/finance/statements/1", None),
+    ("post", "/api/finance/statement-lines/1", {"action": "unmatch"}),
+    ("post", "/api/finance/transfers",
+     {"visit_id": 1, "amount_fen": 1, "received_on": "2026-11-20"}),
 ]  # fmt: skip
 
 
@@ -206,7 +214,7 @@ def test_a_synced_day_reconciles_through_the_api_with_the_difference_shown_at_on
     assert period["totals"]["adjusted_collected_fen"] == 50
     assert period["totals"]["collected_fen"] == 39100
     assert period["chart"] == [{"day": today, "collected_fen": 39150, "handed_fen": 39050}]
-    actions = [a["action"] for a in session.get("/api/finance/audit").get_json()]
+    actions = [a["action"] for a in session.get("/api/finance/audit").get_json()["items"]]
     assert actions == [
         "day.reconciled", "handover.record", "part_price.add", "fee.add"
     ]  # fmt: skip

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import Payment
-from server.services.finance_receipts import receipt_register
+from server.services.finance_receipts import GapRange, receipt_register
 
 from .conftest import shanghai
 
@@ -22,10 +22,11 @@ def test_each_device_gap_is_a_missing_receipt_and_voids_stay_listed(make, field)
     field.void(voided, "wrong payer")
     register = {d.prefix: d for d in receipt_register().devices}
     assert register[a.receipt_prefix].missing == [
-        f"R-{a.receipt_prefix}-000003",
-        f"R-{a.receipt_prefix}-000004",
+        GapRange(f"R-{a.receipt_prefix}-000003", f"R-{a.receipt_prefix}-000004", 2)
     ]
-    assert register[b.receipt_prefix].missing == [f"R-{b.receipt_prefix}-000001"]
+    assert register[b.receipt_prefix].missing == [
+        GapRange(f"R-{b.receipt_prefix}-000001", f"R-{b.receipt_prefix}-000001", 1)
+    ]
     [(payment, void)] = register[b.receipt_prefix].receipts
     assert payment.id == voided.id and void.reason == "wrong payer"
     assert receipt_register().missing_count == 3
@@ -52,3 +53,24 @@ def test_the_database_refuses_the_same_receipt_number_twice(make, field):
         field.pay(visit, 200, device=a, seq=7)
     db.session.rollback()
     assert db.session.scalar(db.select(db.func.count()).select_from(Payment)) == 1
+
+
+def test_a_far_receipt_number_is_one_gap_range_not_a_million_numbers(make, field, login):
+    """Fault 7: R-<prefix>-980620 made the register list 980,618 numbers (56 MB)."""
+    eng = make.user("engineer")
+    phone = field.device(eng)
+    visit = field.visit(eng, shanghai(2026, 11, 20, 10))
+    field.pay(visit, 100, device=phone, seq=1)
+    field.pay(visit, 100, device=phone, seq=980620)
+    session = login(make.user("finance"))
+    response = session.get("/api/finance/receipts")
+    assert response.status_code == 200
+    [device] = response.get_json()
+    p = phone.receipt_prefix
+    assert device["missing"] == [
+        {"first": f"R-{p}-000002", "last": f"R-{p}-980619", "count": 980618}
+    ]
+    assert device["missing_count"] == 980618
+    page = session.get("/finance/receipts?lang=en")
+    assert page.status_code == 200 and len(page.get_data()) < 200_000
+    assert "980618" in page.get_data(as_text=True)

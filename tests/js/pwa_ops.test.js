@@ -70,6 +70,16 @@ describe("payload checks", () => {
     assert.deepEqual(Object.keys(checkPayload("payment.record", { method: "cheque", amount_fen: 100, currency: "CNY", payer: "", receipt_no: "R" })), ["method"]);
   });
 
+  it("needs who pays, a positive amount and a real day for a promise to pay later", () => {
+    const promise = { method: "bank_transfer", amount_fen: 39100, payer: "上海某某公司", due_on: "2026-12-15", note: "" };
+    assert.deepEqual(checkPayload("payment.promise", promise), {});
+    assert.deepEqual(checkPayload("payment.promise", { ...promise, payer: " ", due_on: "next week", amount_fen: 0 }), {
+      amount_fen: "error.number",
+      payer: "error.required",
+      due_on: "error.required",
+    });
+  });
+
   it("asks for purchase proof and warranty card when warranty is claimed (S20)", () => {
     const damage = { brand: "华为", model: "S5735", description: "", warranty_claimed: true, purchase_proof_blob: null, warranty_card_blob: null, photo_blobs: [] };
     assert.deepEqual(Object.keys(checkPayload("damage.record", damage)).sort(), ["purchase_proof_blob", "warranty_card_blob"]);

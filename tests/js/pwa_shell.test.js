@@ -82,7 +82,7 @@ describe("languages", () => {
     for (const f of jsFiles) for (const m of text(f).matchAll(/\bt\("([a-z_.]+)"/g)) used.add(m[1]);
     const families = {
       "visit.status.": ["scheduled", "en_route", "arrived", "in_progress", "completed", "not_fixed", "cancelled"],
-      "kind.": ["visit.transition", "checklist.set", "part.add", "payment.record", "payment.void", "charge.waive", "equipment_receipt.issue", "damage.record", "feedback.submit", "signoff.sign", "visit.revoked"],
+      "kind.": ["visit.transition", "checklist.set", "part.add", "payment.record", "payment.void", "charge.waive", "equipment_receipt.issue", "damage.record", "feedback.submit", "signoff.sign", "payment.promise", "visit.revoked"],
       "method.": ["cash", "wechat", "alipay", "card", "bank_transfer"],
       "part.": ["used", "replaced", "returned"],
       "check.": ["done", "na", "open"],

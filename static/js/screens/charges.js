@@ -93,6 +93,26 @@ export async function render(ctx) {
     },
   );
 
+  const promiseForm = simpleForm(
+    "promise-form",
+    (vals, err) => [
+      field(
+        t("payment.method"),
+        h("select", { name: "method" }, PAYMENT_METHODS.map((m) => h("option", { value: m, selected: (vals.method ?? "bank_transfer") === m }, t(`method.${m}`)))),
+        err.method,
+      ),
+      field(t("payment.amount"), h("input", { name: "amount", inputmode: "decimal", value: vals.amount ?? (c.due_fen ? (c.due_fen / 100).toFixed(2) : "") }), err.amount_fen),
+      field(t("promise.payer"), h("input", { name: "payer", value: vals.payer ?? data.customer?.name ?? "" }), err.payer),
+      field(t("promise.due_on"), h("input", { name: "due_on", type: "date", value: vals.due_on ?? "" }), err.due_on),
+      field(t("promise.note"), h("input", { name: "note", value: vals.note ?? "" }), err.note),
+      h("button", { type: "submit", class: "secondary", id: "promise-save" }, t("promise.save")),
+    ],
+    (vals) => ctx.save("payment.promise", id, { method: vals.method, amount_fen: parseYuan(vals.amount) ?? NaN, payer: vals.payer.trim(), due_on: vals.due_on, note: vals.note.trim() }),
+  );
+  const promises = data.merged.payment_promise.map((p) =>
+    h("li", { dataset: { promise: p.id } }, `${t(`method.${p.method}`)} · ${formatFen(p.amount_fen)} · ${p.payer} · ${t("promise.due_on")} ${p.due_on} `, pendingMark(p)),
+  );
+
   return h(
     "section",
     { class: "screen charges" },
@@ -118,6 +138,8 @@ export async function render(ctx) {
       : null,
     h("section", { class: "block", id: "payments" }, h("h2", {}, t("payment.title")), payments.length ? h("ul", { class: "list" }, payments) : h("p", { class: "empty" }, t("payment.none")), paymentForm),
     c.total_fen > 0 ? h("details", { class: "block" }, h("summary", { class: "button secondary" }, t("waiver.add")), waiverForm) : null,
+    promises.length ? h("section", { class: "block", id: "promises" }, h("h2", {}, t("promise.title")), h("ul", { class: "list" }, promises)) : null,
+    c.due_fen > 0 ? h("details", { class: "block" }, h("summary", { class: "button secondary" }, t("promise.add")), promiseForm) : null,
     h("div", { class: "next" }, h("a", { class: "button primary", href: `#/visit/${id}/signoff`, id: "to-signoff" }, t("signoff.title"), " ›")),
   );
 }

@@ -1,0 +1,181 @@
+"""Importing a statement and matching its lines to receipts; a clerk confirms or assigns by hand.
+
+The file is parsed and matched by `server.domain.statements`; this module stores the lines and
+what was matched, and records every decision in the audit log. A receipt is matched to at most
+one statement line (a unique column): two clerks assigning one receipt at once get a 409.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..domain import statements as parse
+from ..domain.timezone import business_day
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Payment, PaymentVoid, StatementEntry, StatementImport, User
+from ..models.types import utcnow
+from .finance_audit import record_action
+from .finance_reconcile import held_since
+
+UNMATCHED, SUGGESTED, CONFIRMED = "unmatched", "suggested", "confirmed"
+
+
+def _candidates(layout: str, start: date, end: date) -> list[Payment]:
+    """Receipts a statement of `layout` covering [start, end] could pay in, not yet matched."""
+    matched = select(StatementEntry.payment_id).where(StatementEntry.payment_id.is_not(None))
+    voided = select(PaymentVoid.payment_id)
+    rows = db.session.scalars(
+        select(Payment)
+        .where(
+            Payment.method.in_(parse.METHODS[layout]),
+            Payment.id.not_in(matched),
+            Payment.id.not_in(voided),
+        )
+        .order_by(Payment.receipt_no)
+    )
+    lo = start - timedelta(days=parse.SETTLE_DAYS)
+    return [p for p in rows if lo <= business_day(held_since(p)) <= end]
+
+
+def import_statement(data: bytes, layout: str, filename: str, user: User) -> StatementImport:
+    """Store a statement's income lines and the matches the matcher is sure of (as suggested)."""
+    try:
+        parsed = parse.parse_statement(data, layout)
+    except parse.StatementError as exc:
+        raise ApiError(422, str(exc), {"file": [str(exc)]}) from None
+    if not parsed.lines:
+        message = "The file holds no income lines."
+        raise ApiError(422, message, {"file": [message]})
+    statement = StatementImport(
+        layout=layout, filename=filename[:200], skipped=parsed.skipped, imported_by_id=user.id
+    )
+    db.session.add(statement)
+    start = min(line.day for line in parsed.lines)
+    end = max(line.day for line in parsed.lines)
+    receipts = [
+        parse.Receipt(p.id, p.receipt_no, business_day(held_since(p)), p.amount_fen)
+        for p in _candidates(layout, start, end)
+    ]
+    matches = parse.match_lines(parsed.lines, receipts)
+    for line in parsed.lines:
+        payment_id = matches.get(line.line_no)
+        statement.lines.append(
+            StatementEntry(
+                line_no=line.line_no,
+                day=line.day,
+                amount_fen=line.amount_fen,
+                reference=line.reference,
+                payer=line.payer,
+                text=line.text,
+                payment_id=payment_id,
+                state=SUGGESTED if payment_id else UNMATCHED,
+            )
+        )
+    _flush_or_409()
+    record_action(
+        user,
+        "statement.import",
+        f"statement:{statement.id}",
+        layout=layout,
+        filename=statement.filename,
+        lines=len(parsed.lines),
+        skipped=parsed.skipped,
+        suggested=len(matches),
+    )
+    return statement
+
+
+def _flush_or_409() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        message = "That receipt was just matched to another statement line; look again."
+        raise ApiError(409, message, {"payment_id": [message]}) from None
+
+
+def get_statement(statement_id: int) -> StatementImport:
+    statement = db.session.scalar(
+        select(StatementImport)
+        .options(selectinload(StatementImport.lines).selectinload(StatementEntry.payment))
+        .where(StatementImport.id == statement_id)
+    )
+    if statement is None:
+        raise ApiError(404, f"No statement {statement_id}.")
+    return statement
+
+
+def list_statements() -> list[StatementImport]:
+    return list(
+        db.session.scalars(select(StatementImport).order_by(StatementImport.id.desc()).limit(200))
+    )
+
+
+@dataclass
+class StatementView:
+    statement: StatementImport
+    unmatched_receipts: list[Payment]
+
+    @property
+    def unmatched_lines(self) -> list[StatementEntry]:
+        return [e for e in self.statement.lines if e.payment_id is None]
+
+
+def statement_view(statement_id: int) -> StatementView:
+    """A statement with its lines, and the receipts of its days that no line pays in."""
+    statement = get_statement(statement_id)
+    days = [e.day for e in statement.lines]
+    receipts = _candidates(statement.layout, min(days), max(days)) if days else []
+    return StatementView(statement, receipts)
+
+
+def _entry(entry_id: int) -> StatementEntry:
+    entry = db.session.get(StatementEntry, entry_id, with_for_update=True)
+    if entry is None:
+        raise ApiError(404, f"No statement line {entry_id}.")
+    return entry
+
+
+def decide(entry_id: int, action: str, user: User, payment_id: str | None = None) -> StatementEntry:
+    """Confirm a suggested match, assign a receipt by hand, or undo a match."""
+    entry = _entry(entry_id)
+    before = entry.payment_id
+    if action == "confirm":
+        if entry.payment_id is None:
+            message = "Nothing to confirm: assign a receipt to this line."
+            raise ApiError(409, message, {"payment_id": [message]})
+        entry.state = CONFIRMED
+    elif action == "assign":
+        payment = db.session.get(Payment, payment_id) if payment_id else None
+        if payment is None:
+            raise ApiError(422, "Choose a receipt.", {"payment_id": ["No such receipt."]})
+        layout = entry.statement.layout
+        if payment.method not in parse.METHODS[layout]:
+            message = f"{payment.receipt_no} was paid by {payment.method}, not on this statement."
+            raise ApiError(422, message, {"payment_id": [message]})
+        if payment.amount_fen != entry.amount_fen:
+            message = f"{payment.receipt_no} is for another amount."
+            raise ApiError(422, message, {"payment_id": [message]})
+        entry.payment_id, entry.state = payment.id, CONFIRMED
+    elif action == "unmatch":
+        entry.payment_id, entry.state = None, UNMATCHED
+    else:
+        raise ApiError(404, f"No action {action!r}.")
+    entry.decided_by_id, entry.decided_at = user.id, utcnow()
+    _flush_or_409()
+    record_action(
+        user,
+        f"statement.{action}",
+        f"statement:{entry.statement_id}",
+        line=entry.line_no,
+        amount_fen=entry.amount_fen,
+        payment_before=before,
+        payment_after=entry.payment_id,
+    )
+    return entry

@@ -1,0 +1,40 @@
+"""A customer who will pay later: the promise is recorded on the phone and reaches finance."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from server.extensions import db
+from server.models import PaymentPromise
+from tests.e2e.pwa_helpers import PHONE, make_visit, sign_in, wait_synced
+
+
+def test_a_promise_to_pay_by_transfer_is_recorded_on_the_phone_and_listed_for_finance(
+    live_server, make, browser, login
+):
+    engineer = make.user("engineer", username="wang")
+    visit = make_visit(make, engineer, fee_fen=39100)
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    page = context.new_page()
+    sign_in(page, live_server.url, "wang")
+    page.goto(f"{live_server.url}/app/#/visit/{visit.id}/charges")
+    page.wait_for_selector("#charges")
+    page.click("text=Customer will pay later")
+    expect(page.locator("#promise-form [name=amount]")).to_have_value("391.00")
+    page.fill("#promise-form [name=payer]", "西安宏达科技 财务部")
+    page.fill("#promise-form [name=due_on]", "2026-12-15")
+    page.click("#promise-save")
+    expect(page.locator("#promises li")).to_have_count(1)
+    wait_synced(page)
+    context.close()
+    db.session.expire_all()
+    promise = db.session.scalar(db.select(PaymentPromise))
+    assert (promise.visit_id, promise.method, promise.amount_fen) == (
+        visit.id,
+        "bank_transfer",
+        39100,
+    )
+    assert (promise.payer, promise.due_on) == ("西安宏达科技 财务部", "2026-12-15")
+    finance = login(make.user("finance"))
+    [listed] = finance.get("/api/finance/promises?state=outstanding").get_json()
+    assert listed["id"] == promise.id and listed["outstanding_fen"] == 39100
