@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -427,6 +428,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
+            shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
             with app.app_context():
                 from server.extensions import db
 
