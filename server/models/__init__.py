@@ -36,6 +36,7 @@ from .office import (
     ReturnedPartHandling,
 )
 from .requests import OPEN_STATUSES, Callback, Channel, Level, RequestStatus, ServiceRequest
+from .security import SecurityAudit, SignInThrottle, WebSession
 from .sync_state import ChecklistTemplate, ServerState, SyncChange, SyncCounter, SyncOperation
 from .visits import Visit, VisitAssignment, VisitStatus
 
@@ -78,6 +79,8 @@ __all__ = [
     "Role",
     "ServerState",
     "ServiceRequest",
+    "SecurityAudit",
+    "SignInThrottle",
     "SignOff",
     "SyncChange",
     "SyncCounter",
@@ -86,4 +89,5 @@ __all__ = [
     "Visit",
     "VisitAssignment",
     "VisitStatus",
+    "WebSession",
 ]
