@@ -20,7 +20,14 @@ from ..services import accounts, throttle
 bp = Blueprint("account", __name__)
 
 # While a reset password is pending, only these pages answer.
-ALLOWED_WHILE_MUST_CHANGE = {"account.password", "home.logout", "home.healthz", "office.assets"}
+ALLOWED_WHILE_MUST_CHANGE = {
+    "account.password",
+    "account.sign_out_mine",
+    "home.logout",
+    "home.healthz",
+    "office.assets",
+    "api_accounts.csrf_token",
+}
 
 
 class PasswordForm(StrictSchema):
