@@ -30,7 +30,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         )
     app.config["STATIC_DIR"] = str(STATIC_DIR)
 
-    from . import auth, errors, i18n
+    from . import auth, errors, i18n, security_headers
     from .extensions import api, compress, csrf, db, migrate
 
     db.init_app(app)
@@ -41,6 +41,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
+    security_headers.init_app(app)
     _enable_sqlite_pragmas(app)
 
     from .services import changes

@@ -222,6 +222,10 @@ def init_app(app: Flask) -> None:
     """Load the principal for every request and check CSRF for cookie-authenticated writes."""
     # CSRF is checked below, only for cookie-authenticated writes.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    from .services.web_sessions import ABSOLUTE
+
+    # The cookie lives no longer than the session it names.
+    app.config["PERMANENT_SESSION_LIFETIME"] = ABSOLUTE
 
     @app.before_request
     def _before() -> None:

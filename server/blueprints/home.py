@@ -67,6 +67,17 @@ def logout():
     return redirect(url_for("home.login"))
 
 
+@bp.get("/assets/<path:filename>")
+def asset(filename: str):
+    """Serve what every server-rendered page shares (its stylesheet), to anyone."""
+    from pathlib import Path
+
+    from flask import current_app, send_from_directory
+
+    folder = Path(current_app.config["STATIC_DIR"]) / "web"
+    return send_from_directory(folder, filename, max_age=300)
+
+
 @bp.get("/healthz")
 def healthz():
     """Report database connectivity and whether the schema is at the latest migration."""
