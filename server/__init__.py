@@ -30,9 +30,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         )
     app.config["STATIC_DIR"] = str(STATIC_DIR)
 
-    from . import auth, errors, i18n, security_headers
+    from . import auth, errors, i18n, routing, security_headers
     from .extensions import api, compress, csrf, db, migrate
 
+    routing.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)

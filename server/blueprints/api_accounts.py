@@ -7,7 +7,13 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Device, Role, User
 from ..models.types import utcnow
-from ..schemas.accounts import DeviceLoginResultSchema, DeviceLoginSchema, DeviceSchema, UserSchema
+from ..schemas.accounts import (
+    CsrfTokenSchema,
+    DeviceLoginResultSchema,
+    DeviceLoginSchema,
+    DeviceSchema,
+    UserSchema,
+)
 from ..services.accounts import revoke_device, sign_in_device
 
 blp = Blueprint("api_accounts", __name__, url_prefix="/api", description="Accounts and devices")
@@ -82,9 +88,9 @@ def engineers():
 
 
 @blp.route("/csrf-token", methods=["GET"])
+@blp.response(200, CsrfTokenSchema)
 def csrf_token():
     """Return a CSRF token for a browser session's JSON writes (send it as X-CSRFToken)."""
-    from flask import jsonify
     from flask_wtf.csrf import generate_csrf
 
-    return jsonify({"csrf_token": generate_csrf()})
+    return {"csrf_token": generate_csrf()}

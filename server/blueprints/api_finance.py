@@ -30,6 +30,7 @@ from ..schemas.finance import (
     PeriodSchema,
     VisitChargesSchema,
 )
+from ..schemas.guard import year_ok
 from ..services import (
     finance_audit,
     finance_handover,
@@ -56,9 +57,12 @@ def _finance_only() -> None:
 def parse_day(text: str) -> date:
     """Return the date in a URL, or 404 for anything that is not one."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ApiError(404, f"Not a day: {text!r} (use YYYY-MM-DD).") from None
+    if not year_ok(day):
+        raise ApiError(404, f"Not a day the books can hold: {text!r}.")
+    return day
 
 
 class EngineerQuery(StrictSchema):

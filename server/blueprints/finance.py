@@ -29,6 +29,7 @@ from ..models import Role, User
 from ..models.finance import PAYMENT_METHODS
 from ..models.types import utcnow
 from ..schemas.finance import FeeRateCreateSchema, PartPriceCreateSchema, PeriodQuery
+from ..schemas.guard import year_ok
 from ..services import (
     finance_audit,
     finance_export,
@@ -114,9 +115,12 @@ def _period() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _parse_day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ApiError(404, f"Not a day: {text!r}.") from None
+    if not year_ok(day):
+        raise ApiError(404, f"Not a day the books can hold: {text!r}.")
+    return day
 
 
 @bp.get("/assets/<path:filename>")

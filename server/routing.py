@@ -1,0 +1,38 @@
+"""URL converters: an `<int:...>` in any route holds only what an id column can.
+
+Werkzeug's own accepts any length of digits, which overflowed the database (a 500) for
+`/api/visits/9223372036854775808`; beyond the bound the route does not match, so a 404.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+from .schemas.guard import INT_MAX
+
+
+class BoundedIntConverter(IntegerConverter):
+    """A non-negative integer no larger than an INTEGER column holds."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def _schema(converter: BoundedIntConverter) -> dict:
+    return {"type": "integer", "minimum": 0, "maximum": converter.max}
+
+
+_registered = False
+
+
+def init_app(app: Flask) -> None:
+    """Install the converter before any route is declared, and describe it in the OpenAPI."""
+    from .extensions import api
+
+    global _registered
+    app.url_map.converters["int"] = BoundedIntConverter
+    if not _registered:  # the Api is one object for every app; it keeps what it is given
+        api.register_converter(BoundedIntConverter, _schema)
+        _registered = True
