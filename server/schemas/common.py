@@ -70,3 +70,5 @@ class ErrorSchema(Schema):
     error = fields.String(required=True)
     message = fields.String(required=True)
     fields_ = fields.Dict(data_key="fields")
+    # Seconds to wait, on a 429 (also sent as the Retry-After header).
+    retry_after = fields.Integer()
