@@ -62,3 +62,23 @@ def test_a_revoked_phone_wipes_itself_and_sends_nothing(live_server, make, brows
     page.click("#wiped-continue")
     expect(page.locator("#signin-form")).to_be_visible()
     context.close()
+
+
+def test_the_app_says_how_long_to_wait_after_too_many_failures(live_server, make, browser):
+    from server.services import throttle
+    from tests.e2e.pwa_helpers import open_app
+
+    make.user("engineer", username="wang")
+    page = browser.new_context(viewport=PHONE, locale="en-US").new_page()
+    open_app(page, live_server.url)
+    for _ in range(throttle.LIMITS["account"]):
+        page.fill("#signin-form [name=username]", "wang")
+        page.fill("#signin-form [name=password]", "nope")
+        page.click("#signin-submit")
+        expect(page.locator("#signin-error")).not_to_have_text("")
+    page.fill("#signin-form [name=password]", "pw")
+    page.click("#signin-submit")
+    minutes = int(throttle.LOCK.total_seconds() // 60)
+    expect(page.locator("#signin-error")).to_have_text(
+        f"Too many failed sign-ins. Try again in {minutes} min, or ask the office to unlock your account."
+    )
