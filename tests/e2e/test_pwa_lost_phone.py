@@ -80,5 +80,6 @@ def test_the_app_says_how_long_to_wait_after_too_many_failures(live_server, make
     page.click("#signin-submit")
     minutes = int(throttle.LOCK.total_seconds() // 60)
     expect(page.locator("#signin-error")).to_have_text(
-        f"Too many failed sign-ins. Try again in {minutes} min, or ask the office to unlock your account."
+        f"Too many failed sign-ins. Try again in {minutes} min, "
+        "or ask the office to unlock your account."
     )
