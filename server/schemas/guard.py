@@ -83,3 +83,21 @@ class GuardedSchema(Schema):
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         super().on_bind_field(field_name, field_obj)
         guard(field_obj)
+
+
+def form_problems(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Check query-string or form fields a view may read without a schema.
+
+    Text must be storable; a field named like an id (`id`, `*_id`, `*_ids`, `page`) must, when
+    it is digits, fit an id column.
+    """
+    problems: dict[str, list[str]] = {}
+    for name, value in pairs:
+        problem = text_problem(name) or text_problem(value)
+        if problem is None and value.isascii() and value.isdigit():
+            id_like = name in ("id", "page") or name.endswith(("_id", "_ids"))
+            if id_like and int(value) > INT_MAX:
+                problem = f"Must be at most {INT_MAX}."
+        if problem:
+            problems.setdefault(name if text_problem(name) is None else "_name", []).append(problem)
+    return problems

@@ -116,3 +116,24 @@ def test_the_csrf_token_answer_is_described(client):
         in spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]["properties"]
     )
     assert "csrf_token" in client.get("/api/csrf-token").get_json()
+
+
+def test_finance_forms_refuse_nul_and_ids_beyond_a_column(finance, make):
+    engineer = make.user("engineer")
+    form = finance.client.post(
+        "/finance/handovers",
+        data={"engineer_id": str(2**64), "amount_cash": "1", "csrf_token": finance.csrf},
+    )
+    assert form.status_code == 422
+    note = finance.client.post(
+        "/finance/handovers",
+        data={"engineer_id": str(engineer.id), "note": "a\x00b", "csrf_token": finance.csrf},
+    )
+    assert note.status_code == 422
+    query = finance.get(f"/finance/handovers/new?engineer_id={2**64}")
+    assert query.status_code == 422
+
+
+def test_query_strings_refuse_nul(office):
+    body = _shape(office.get("/api/customers?q=a%00b"), 422)
+    assert "q" in body["fields"]
