@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from marshmallow import EXCLUDE, ValidationError, fields
 
-from ..auth import ACCOUNT_ROLES, OFFICE_ROLES, current_user, login_session
+from ..auth import ACCOUNT_ROLES, OFFICE_ROLES, WIPE_REASONS, current_user, login_session
 from ..errors import ApiError
 from ..extensions import db
 from ..i18n import translate as _
@@ -25,6 +25,7 @@ ALLOWED_WHILE_MUST_CHANGE = {
     "account.sign_out_mine",
     "home.logout",
     "home.healthz",
+    "home.asset",
     "office.assets",
     "api_accounts.csrf_token",
 }
@@ -95,6 +96,7 @@ def _page(errors: dict | None = None, status: int = 200):
             devices=by_user,
             locks=throttle.current_locks(),
             lost_ops=accounts.lost_ops,
+            wipe_reasons=WIPE_REASONS,
             manager=viewer.role in ACCOUNT_ROLES,
             roles=list(Role),
             errors=errors or {},

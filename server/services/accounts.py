@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from ..auth import hash_password, hash_token, new_token
+from ..auth import WIPE_REASONS, hash_password, hash_token, new_token
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Device, Role, User
@@ -84,10 +84,7 @@ def revoke_device(device: Device, reason: str = "revoked", by: User | None = Non
         security_audit.record(
             "device.revoked", f"device:{device.id}", actor=by, reason=reason, user_id=device.user_id
         )
-    elif reason in ("revoked", "deactivated") and device.revoked_reason not in (
-        "revoked",
-        "deactivated",
-    ):
+    elif reason in WIPE_REASONS and device.revoked_reason not in WIPE_REASONS:
         # A phone signed out earlier and then reported lost must still wipe itself.
         device.revoked_reason = reason
         security_audit.record(
@@ -158,8 +155,12 @@ def sign_out_everywhere(user: User, by: User) -> int:
 
 
 def lost_ops(device: Device) -> tuple[int, int] | None:
-    """The sequence numbers a revoked phone held unsent when it was cut off, if any."""
-    if device.revoked_at is None or not device.outbox_high_seq:
+    """The sequence numbers a revoked phone held unsent when it was cut off, if any.
+
+    Only a phone told to wipe itself loses them; one merely signed out sends them after the
+    engineer signs in again.
+    """
+    if device.revoked_reason not in WIPE_REASONS or not device.outbox_high_seq:
         return None
     if device.outbox_high_seq <= device.last_seq:
         return None

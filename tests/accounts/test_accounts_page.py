@@ -82,3 +82,23 @@ def test_devices_show_last_sync_version_and_unsent_work_then_what_was_lost(
     assert 'data-lost="2-3"' in card
     refused = phone.dev.get("/api/visits")
     assert refused.status_code == 401 and refused.get_json()["error"] == "device_revoked"
+
+
+def test_a_phone_only_signed_out_loses_nothing(make, login, signed_device):
+    """After a password change the phone signs in again and sends its work: nothing is lost."""
+    from server.services.accounts import change_password
+
+    engineer = make.user("engineer")
+    visit = make.visit(make.request(), engineer=engineer)
+    phone = HttpPhone(signed_device(engineer))
+    phone.op("visit.transition", visit.id, transition("en_route"))
+    phone.op("visit.transition", visit.id, transition("arrived", permission_granted=True))
+    phone.push(phone.outbox[:1], report=True)
+    change_password(engineer, "a new long password")
+    db.session.commit()
+
+    admin = login(make.user("admin"))
+    page = admin.get("/accounts/").get_data(as_text=True)
+    card = re.search(rf'data-device="{phone.device_id}".*?</div>', page, re.S).group(0)
+    assert 'data-revoked="password"' in card and "data-lost" not in card
+    assert f"/accounts/devices/{phone.device_id}/revoke" in card  # may still be reported lost
