@@ -30,9 +30,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         )
     app.config["STATIC_DIR"] = str(STATIC_DIR)
 
-    from . import auth, errors, i18n, json_guard
+    from . import auth, errors, i18n, json_guard, routing, security_headers
     from .extensions import api, compress, csrf, db, migrate
 
+    routing.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
@@ -42,6 +43,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     json_guard.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
+    security_headers.init_app(app)
     _enable_sqlite_pragmas(app)
 
     from .services import changes

@@ -14,8 +14,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import ApiError
 from .extensions import csrf, db
+from .i18n import translate
 from .models import Device, Role, User
 from .models.types import utcnow
+from .services.security_audit import client_address
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +28,10 @@ OFFICE_ROLES = (Role.OFFICE, Role.SUPERVISOR, Role.ADMIN)
 FINANCE_ROLES = (Role.FINANCE, Role.ADMIN)
 # Who may reopen a reconciled day: above the clerks who lock them.
 FINANCE_SUPERVISOR_ROLES = (Role.ADMIN,)
+# Who manages accounts and devices.
+ACCOUNT_ROLES = (Role.SUPERVISOR, Role.ADMIN)
+# Revocations after which the app wipes what it holds (a lost phone, a leaver).
+WIPE_REASONS = ("revoked", "deactivated")
 
 
 def hash_password(password: str) -> str:
@@ -51,12 +57,57 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash of no one's password, checked for unknown users so that both paths cost the same."""
+    from flask import current_app
+
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return _dummy_hashes[method]
+
+
 def authenticate(username: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None."""
+    """Return the active user with these credentials, or None (at the same cost either way)."""
     user = db.session.scalar(db.select(User).where(User.username == username))
-    if user is None or not user.is_active or not check_password(user, password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not check_password(user, password) or not user.is_active:
         return None
     return user
+
+
+def sign_in(username: str, password: str, roles: tuple[str, ...] | None = None) -> User:
+    """Check credentials under the throttle: the user, or ApiError 429 (locked) / 401.
+
+    A wrong role answers exactly as a wrong password does, so the answer tells nothing of
+    which accounts exist or what they may do.
+    """
+    from .services import throttle
+
+    address = client_address()
+    locked = throttle.check(username, address)
+    if locked is None:
+        user = authenticate(username, password)
+        if user is not None and (roles is None or user.role in roles):
+            throttle.record_success(username)
+            return user
+        locked = throttle.record_failure(username, address)
+        if locked is None:
+            raise ApiError(401, translate("login.failed"), error="unauthenticated")
+    now = utcnow()
+    wait = locked.retry_after(now)
+    raise ApiError(
+        429,
+        translate("login.locked", minutes=max(1, -(-wait // 60))),
+        error="sign_in_locked",
+        extra={"retry_after": wait},
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def _load_principal() -> None:
@@ -72,22 +123,43 @@ def _load_principal() -> None:
             .where(Device.token_hash == hash_token(token))
         )
         now = utcnow()
-        if device is None or device.revoked_at is not None or device.expires_at <= now:
+        if device is not None and device.revoked_at is not None:
+            wipe = device.revoked_reason in WIPE_REASONS
+            raise ApiError(
+                401,
+                "This device was revoked; it must not keep the company's data."
+                if wipe
+                else "This device's sign-in has ended; sign in again.",
+                error="device_revoked" if wipe else "device_signed_out",
+            )
+        if device is None or device.expires_at <= now:
             raise ApiError(401, "This device's sign-in is no longer valid; sign in again.")
         if not device.user.is_active:
-            raise ApiError(401, "This account is disabled.")
+            raise ApiError(401, "This device was revoked.", error="device_revoked")
         g.device = device
         g.user = device.user
         g.auth_kind = "token"
         return
-    user_id = session.get("user_id")
-    if user_id is not None:
-        user = db.session.get(User, user_id)
-        if user is not None and user.is_active and session.get("pw") == user.password_hash[-12:]:
-            g.user = user
+    token = session.get("sid")
+    if token is not None:
+        from .services import web_sessions
+
+        row = web_sessions.resolve(token) if isinstance(token, str) else None
+        if row is not None:
+            g.user = row.user
             g.auth_kind = "session"
         else:
-            session.clear()
+            _forget_session()
+    # An older cookie format (user id and a piece of the hash) means nothing any more.
+    session.pop("user_id", None)
+    session.pop("pw", None)
+
+
+def _forget_session() -> None:
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
 
 
 def current_user() -> User | None:
@@ -96,15 +168,30 @@ def current_user() -> User | None:
 
 
 def login_session(user: User) -> None:
-    """Start a browser session for the user, keeping the language chosen before signing in."""
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    session["user_id"] = user.id
-    # Changing the password ends the other sessions.
-    session["pw"] = user.password_hash[-12:]
+    """Start a browser session for the user, keeping the language chosen before signing in.
+
+    The cookie holds only a random token; the session itself is a row on the server.
+    """
+    from .services import web_sessions
+
+    old = session.get("sid")
+    if isinstance(old, str):
+        web_sessions.end(old)
+    _forget_session()
+    session["sid"] = web_sessions.start(user)
     session.permanent = True
+    db.session.commit()
+
+
+def logout_session() -> None:
+    """End this browser's session on the server and forget the cookie."""
+    from .services import web_sessions
+
+    token = session.get("sid")
+    if isinstance(token, str):
+        web_sessions.end(token)
+        db.session.commit()
+    _forget_session()
 
 
 def require_roles(*roles: str) -> Callable[[F], F]:
@@ -143,6 +230,10 @@ def init_app(app: Flask) -> None:
     """Load the principal for every request and check CSRF for cookie-authenticated writes."""
     # CSRF is checked below, only for cookie-authenticated writes.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    from .services.web_sessions import ABSOLUTE
+
+    # The cookie lives no longer than the session it names.
+    app.config["PERMANENT_SESSION_LIFETIME"] = ABSOLUTE
 
     @app.before_request
     def _before() -> None:

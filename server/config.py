@@ -26,7 +26,8 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_SECURE = _bool("ONSITE_SECURE_COOKIES", False)
+        # Secure cookies unless in development (which serves plain http on localhost).
+        self.SESSION_COOKIE_SECURE = _bool("ONSITE_SECURE_COOKIES", not self.is_development)
         self.WTF_CSRF_TIME_LIMIT = None
         self.MAX_CONTENT_LENGTH = int(os.environ.get("ONSITE_MAX_BODY_BYTES", 4 * 1024 * 1024))
         # How many reverse proxies (deploy/: one nginx) stand in front and set X-Forwarded-*;
@@ -78,5 +79,6 @@ class TestConfig(Config):
         self.SECRET_KEY = "test-secret"
         self.SQLALCHEMY_DATABASE_URI = database_url
         self.WTF_CSRF_ENABLED = True
+        self.SESSION_COOKIE_SECURE = False
         # Hashing is deliberately slow; the suite makes hundreds of users.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

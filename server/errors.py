@@ -25,6 +25,7 @@ class ApiError(Exception):
         fields: dict[str, Any] | None = None,
         error: str | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -32,6 +33,7 @@ class ApiError(Exception):
         self.fields = fields
         self.error = error
         self.extra = extra or {}
+        self.headers = headers or {}
 
 
 def _code(status: int) -> str:
@@ -116,7 +118,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         db.session.rollback()
-        return error_response(exc.status, exc.message, exc.fields, exc.error, exc.extra)
+        response, status = error_response(exc.status, exc.message, exc.fields, exc.error, exc.extra)
+        return response, status, exc.headers
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError):
@@ -130,7 +133,10 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         fields = _fields_from_webargs(getattr(exc, "data", None))
         message = _summary(fields, exc.description or exc.name) if fields else exc.description
-        return error_response(status, message or exc.name, fields)
+        response, status = error_response(status, message or exc.name, fields)
+        # Keep what the exception says of itself beyond the body: Allow on a 405, above all.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return response, status, headers
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc: InternalServerError):

@@ -5,7 +5,7 @@
 // on their word (message "skip-waiting"); the outbox lives in IndexedDB, which the new version
 // opens unchanged, so unsent work is carried over.
 
-const VERSION = "2026.11.30-33c007de"; // bench/shell_size.py --stamp keeps the hash in step
+const VERSION = "2026.11.30-c88c2ca1"; // bench/shell_size.py --stamp keeps the hash in step
 const PREFIX = "onsite-app-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 
@@ -35,6 +35,7 @@ const PRECACHE = [
   "js/store.js",
   "js/sync.js",
   "js/ui.js",
+  "js/wipe.js",
   "js/core/canonical.js",
   "js/core/charges.js",
   "js/core/digest.js",
@@ -51,6 +52,7 @@ const PRECACHE = [
   "js/screens/sync.js",
   "js/screens/today.js",
   "js/screens/visit.js",
+  "js/screens/wiped.js",
 ];
 
 const scopeUrl = new URL(self.registration.scope);

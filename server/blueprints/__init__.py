@@ -35,6 +35,8 @@ def register_blueprints(app: Flask) -> None:
     from .api_finance import blp as finance_api
 
     api.register_blueprint(finance_api)
-    from . import api_guard
+    from . import accounts, api_guard
 
     api_guard.init_app(app)
+    app.register_blueprint(accounts.bp)
+    accounts.init_app(app)

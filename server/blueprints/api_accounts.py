@@ -2,12 +2,18 @@
 
 from flask_smorest import Blueprint
 
-from ..auth import OFFICE_ROLES, authenticate, current_user, require_roles
+from ..auth import OFFICE_ROLES, current_user, require_roles, sign_in
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Device, Role, User
 from ..models.types import utcnow
-from ..schemas.accounts import DeviceLoginResultSchema, DeviceLoginSchema, DeviceSchema, UserSchema
+from ..schemas.accounts import (
+    CsrfTokenSchema,
+    DeviceLoginResultSchema,
+    DeviceLoginSchema,
+    DeviceSchema,
+    UserSchema,
+)
 from ..services.accounts import revoke_device, sign_in_device
 
 blp = Blueprint("api_accounts", __name__, url_prefix="/api", description="Accounts and devices")
@@ -18,9 +24,13 @@ blp = Blueprint("api_accounts", __name__, url_prefix="/api", description="Accoun
 @blp.response(201, DeviceLoginResultSchema)
 def device_login(data):
     """Sign an engineer's device in and issue its bearer token (shown once)."""
-    user = authenticate(data["username"], data["password"])
-    if user is None:
-        raise ApiError(401, "Wrong username or password.")
+    user = sign_in(data["username"], data["password"], roles=(Role.ENGINEER,))
+    if user.must_change_password:
+        raise ApiError(
+            403,
+            "Choose a new password first: sign in at /login.",
+            error="password_change_required",
+        )
     device, token = sign_in_device(
         user, str(data["device_id"]), data["device_name"], data.get("app_version")
     )
@@ -61,7 +71,8 @@ def revoke(device_id: str):
     device = db.session.get(Device, device_id)
     if device is None or (user.role not in OFFICE_ROLES and device.user_id != user.id):
         raise ApiError(404, "No such device.")
-    revoke_device(device)
+    # Office staff revoke a lost phone (it wipes itself); an engineer signs their own out.
+    revoke_device(device, "revoked" if user.role in OFFICE_ROLES else "signed_out", by=user)
     db.session.commit()
     return device
 
@@ -77,9 +88,9 @@ def engineers():
 
 
 @blp.route("/csrf-token", methods=["GET"])
+@blp.response(200, CsrfTokenSchema)
 def csrf_token():
     """Return a CSRF token for a browser session's JSON writes (send it as X-CSRFToken)."""
-    from flask import jsonify
     from flask_wtf.csrf import generate_csrf
 
-    return jsonify({"csrf_token": generate_csrf()})
+    return {"csrf_token": generate_csrf()}

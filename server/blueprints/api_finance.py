@@ -45,6 +45,7 @@ from ..schemas.finance import (
     TransferSchema,
     VisitChargesSchema,
 )
+from ..schemas.guard import year_ok
 from ..services import (
     finance_audit,
     finance_handover,
@@ -78,9 +79,12 @@ def _finance_only() -> None:
 def parse_day(text: str) -> date:
     """Return the date in a URL, or 404 for anything that is not one."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ApiError(404, f"Not a day: {text!r} (use YYYY-MM-DD).") from None
+    if not year_ok(day):
+        raise ApiError(404, f"Not a day the books can hold: {text!r}.")
+    return day
 
 
 @blp.route("/cash-in-hand", methods=["GET"])

@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
         if request.endpoint in RAW_BODY_ENDPOINTS:
             return
         if request.content_length in (None, 0) and not request.data:
+            if request.method == "PATCH":
+                raise ApiError(422, "Send the fields to change.", {"_body": ["Empty."]})
             return
         if not request.is_json:
             raise ApiError(
@@ -25,5 +27,9 @@ def init_app(app: Flask) -> None:
                 "Send a JSON body with Content-Type: application/json.",
                 {"_body": ["Not JSON."]},
             )
-        if request.get_json(silent=True) is None:
+        body = request.get_json(silent=True)
+        if body is None:
             raise ApiError(400, "The body is not valid JSON.", {"_body": ["Malformed JSON."]})
+        if request.method == "PATCH" and body == {}:
+            # A change of nothing is a client's mistake, not a success.
+            raise ApiError(422, "Send the fields to change.", {"_body": ["Nothing to change."]})

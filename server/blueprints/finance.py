@@ -38,6 +38,7 @@ from ..schemas.finance import (
     PromiseQuery,
     ReceiptQuery,
 )
+from ..schemas.guard import year_ok
 from ..services import (
     finance_audit,
     finance_export,
@@ -134,9 +135,12 @@ def _period() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _parse_day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ApiError(404, f"Not a day: {text!r}.") from None
+    if not year_ok(day):
+        raise ApiError(404, f"Not a day the books can hold: {text!r}.")
+    return day
 
 
 @bp.get("/assets/<path:filename>")

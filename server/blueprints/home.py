@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import text
 
-from ..auth import authenticate, current_user, login_session
+from ..auth import current_user, login_session, logout_session, sign_in
+from ..errors import ApiError
 from ..extensions import db
-from ..i18n import translate
 from ..models import Role
 
 bp = Blueprint("home", __name__)
@@ -45,25 +45,37 @@ def index():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in with username and password (office, supervisor, finance, admin)."""
-    error = None
     if request.method == "POST":
-        user = authenticate(
-            request.form.get("username", "").strip(), request.form.get("password", "")
-        )
-        if user is None:
-            error = translate("login.failed")
-        else:
-            login_session(user)
-            return redirect(_safe_next(request.args.get("next")) or LANDING.get(user.role, "/"))
-    status = 401 if error else 200
-    return render_template("login.html", error=error), status
+        try:
+            user = sign_in(
+                request.form.get("username", "").strip()[:64],
+                request.form.get("password", "")[:200],
+            )
+        except ApiError as exc:
+            return render_template("login.html", error=exc.message), exc.status, exc.headers
+        login_session(user)
+        if user.must_change_password:
+            return redirect(url_for("account.password"))
+        return redirect(_safe_next(request.args.get("next")) or LANDING.get(user.role, "/"))
+    return render_template("login.html", error=None)
 
 
 @bp.post("/logout")
 def logout():
-    """End the browser session."""
-    session.clear()
+    """End the browser session, on the server too: a copied cookie no longer works."""
+    logout_session()
     return redirect(url_for("home.login"))
+
+
+@bp.get("/assets/<path:filename>")
+def asset(filename: str):
+    """Serve what every server-rendered page shares (its stylesheet), to anyone."""
+    from pathlib import Path
+
+    from flask import current_app, send_from_directory
+
+    folder = Path(current_app.config["STATIC_DIR"]) / "web"
+    return send_from_directory(folder, filename, max_age=300)
 
 
 @bp.get("/healthz")

@@ -41,6 +41,7 @@ from .office import (
     ReturnedPartHandling,
 )
 from .requests import OPEN_STATUSES, Callback, Channel, Level, RequestStatus, ServiceRequest
+from .security import SecurityAudit, SignInThrottle, WebSession
 from .sync_state import ChecklistTemplate, ServerState, SyncChange, SyncCounter, SyncOperation
 from .visits import RevokeNotice, Visit, VisitAssignment, VisitStatus
 
@@ -84,8 +85,10 @@ __all__ = [
     "ReturnedPartHandling",
     "RevokeNotice",
     "Role",
+    "SecurityAudit",
     "ServerState",
     "ServiceRequest",
+    "SignInThrottle",
     "SignOff",
     "StatementEntry",
     "StatementImport",
@@ -97,4 +100,5 @@ __all__ = [
     "Visit",
     "VisitAssignment",
     "VisitStatus",
+    "WebSession",
 ]

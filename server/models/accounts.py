@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -32,6 +32,8 @@ class User(db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     is_active: Mapped[bool] = mapped_column(default=True)
     is_demo: Mapped[bool] = mapped_column(default=False)
+    # Set when an administrator resets the password: the user picks a new one at next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     devices: Mapped[list[Device]] = relationship(back_populates="user")
@@ -54,6 +56,9 @@ class Device(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the sign-in ended: "revoked" and "deactivated" make the app wipe itself (a lost phone,
+    # a leaver); "password" and "signed_out" only ask for a fresh sign-in.
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))
     # Exactly-once bookkeeping: the highest operation sequence number applied.
     last_seq: Mapped[int] = mapped_column(default=0)
     # The highest clock stamp ordered for this device, so its next stamps never go backwards.

@@ -34,6 +34,7 @@ class DeviceSchema(StrictSchema):
     last_seen_at = AwareDateTime(dump_only=True, allow_none=True)
     revoked_at = AwareDateTime(dump_only=True, allow_none=True)
     app_version = fields.String(dump_only=True, allow_none=True)
+    revoked_reason = fields.String(dump_only=True, allow_none=True)
 
 
 class DeviceLoginResultSchema(StrictSchema):
@@ -41,3 +42,7 @@ class DeviceLoginResultSchema(StrictSchema):
     device = fields.Nested(DeviceSchema)
     user = fields.Nested(UserSchema)
     server_time = AwareDateTime()
+
+
+class CsrfTokenSchema(StrictSchema):
+    csrf_token = fields.String(required=True)

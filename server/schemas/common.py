@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .guard import YEAR_MESSAGE, GuardedSchema
 
 
-class StrictSchema(Schema):
+class StrictSchema(GuardedSchema):
     """Refuse unknown fields, so a typo never silently drops data."""
 
     class Meta:
@@ -22,7 +24,10 @@ class AwareDateTime(fields.AwareDateTime):
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         result = super()._deserialize(value, attr, data, **kwargs)
-        return result.astimezone(UTC)
+        try:
+            return result.astimezone(UTC)
+        except OverflowError:  # year 1 east of UTC, 9999 west of it
+            raise ValidationError(YEAR_MESSAGE) from None
 
 
 def text(max_len: int, required: bool = False, **kwargs) -> fields.String:
@@ -65,3 +70,5 @@ class ErrorSchema(Schema):
     error = fields.String(required=True)
     message = fields.String(required=True)
     fields_ = fields.Dict(data_key="fields")
+    # Seconds to wait, on a 429 (also sent as the Retry-After header).
+    retry_after = fields.Integer()

@@ -14,17 +14,18 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, ValidationError, fields, validate, validates_schema
 from werkzeug.datastructures import MultiDict
 
 from ..domain.timezone import COMPANY_TZ
 from ..i18n import translate
 from ..models import Channel, Level, PartDisposition, RequestStatus
+from ..schemas.guard import GuardedSchema
 
 REQUIRED = {"required": "form.err.required", "null": "form.err.required"}
 
 
-class FormSchema(Schema):
+class FormSchema(GuardedSchema):
     """A form's fields; anything else the browser sends (buttons, the CSRF token) is ignored."""
 
     class Meta:
@@ -85,7 +86,10 @@ class LocalDateTime(fields.Field):
             raise self.make_error("invalid") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=COMPANY_TZ)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise self.make_error("invalid") from None
 
 
 class Yuan(fields.Field):

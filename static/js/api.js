@@ -40,7 +40,10 @@ export async function call(path, { method = "GET", json, raw, contentType, token
   } catch {
     parsed = { message: text.slice(0, 200) };
   }
-  if (response.status === 401 && !allow.includes(401)) throw new AuthError(parsed?.message || "401");
+  if (response.status === 401 && !allow.includes(401)) {
+    // The code tells a revoked phone ("device_revoked": wipe) from an ended sign-in.
+    throw Object.assign(new AuthError(parsed?.message || "401"), { code: parsed?.error });
+  }
   if (!response.ok && !allow.includes(response.status)) throw new ServerError(response.status, parsed);
   return { status: response.status, body: parsed, sentAt, receivedAt };
 }

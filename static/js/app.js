@@ -10,6 +10,7 @@ import { askPersist, quota, workIsOld } from "./storage.js";
 import { loadStatus } from "./store.js";
 import { requestSync } from "./sync.js";
 import { h, mount, toast } from "./ui.js";
+import { wipedNotice } from "./wipe.js";
 
 const SYNC_EVERY_MS = 60_000;
 const main = () => document.getElementById("main");
@@ -72,6 +73,7 @@ const screens = {
   sync: () => import("./screens/sync.js"),
   more: () => import("./screens/more.js"),
   signin: () => import("./screens/signin.js"),
+  wiped: () => import("./screens/wiped.js"),
 };
 
 let renderCount = 0;
@@ -98,7 +100,11 @@ function restoreDetails(keys) {
 export async function render({ background = false } = {}) {
   const mine = ++renderCount;
   const { session } = await currentSession();
-  const { name, params } = sessionUsable(session) ? route() : { name: "signin", params: [] };
+  const { name, params } = wipedNotice()
+    ? { name: "wiped", params: [] }
+    : sessionUsable(session)
+      ? route()
+      : { name: "signin", params: [] };
   document.body.dataset.screen = name;
   const module = await screens[name]();
   const node = await module.render({ params, session, go, save, render });

@@ -61,6 +61,18 @@ export function openDb() {
   return opening;
 }
 
+/** Close the connection (before the database is deleted: see wipe.js). */
+export async function closeDb() {
+  if (!opening) return;
+  const pending = opening;
+  opening = null;
+  try {
+    (await pending).close();
+  } catch {
+    // It never opened: nothing to close.
+  }
+}
+
 function done(request) {
   return new Promise((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);

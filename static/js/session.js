@@ -36,7 +36,8 @@ export function sessionUsable(session, nowMs = Date.now()) {
 
 /**
  * Sign in with the server; resolves with the session or rejects with the API error
- * (401 wrong password, 403 not an engineer, 409 the phone belongs to another engineer).
+ * (401 wrong password or not an engineer, 403 a reset password to change first, 409 the phone
+ * belongs to another engineer, 429 too many failures: wait).
  */
 export async function signIn(username, password) {
   const id = await deviceId();
@@ -49,11 +50,13 @@ export async function signIn(username, password) {
       device_name: (navigator.userAgentData?.platform || navigator.platform || "phone").slice(0, 120),
       app_version: APP_VERSION,
     },
-    allow: [401, 403, 409],
+    allow: [401, 403, 409, 429],
   });
   if (status !== 201) {
     const error = new Error(body?.message || "sign-in failed");
-    error.code = { 401: "signin.wrong", 403: "signin.not_engineer", 409: "signin.other_engineer" }[status];
+    error.code = { 401: "signin.wrong", 403: "signin.not_engineer", 409: "signin.other_engineer", 429: "signin.locked" }[status];
+    if (body?.error === "password_change_required") error.code = "signin.change_password";
+    error.params = { minutes: Math.max(1, Math.ceil((body?.retry_after ?? 60) / 60)) };
     throw error;
   }
   const session = {

@@ -6,6 +6,7 @@
 
 import { receive } from "./core/hlc.js";
 import { AuthError, OfflineError, call, offsetFrom } from "./api.js";
+import { wipeDevice } from "./wipe.js";
 import { changed } from "./bus.js";
 import { SERVER_STORES, tx } from "./db.js";
 import { FIELD_ENTITIES, applyTransition, opTarget, recordFromOp, recordKey } from "./model.js";
@@ -70,6 +71,11 @@ export async function syncOnce() {
     await updateSync({ last_success: new Date().toISOString(), last_error: null, online: true, running: false });
     return "ok";
   } catch (error) {
+    if (error instanceof AuthError && error.code === "device_revoked") {
+      await wipeDevice("device_revoked");
+      changed("session");
+      return "wiped";
+    }
     if (error instanceof AuthError) {
       await tx(["meta"], "readwrite", async (t) => {
         const s = await t.get("meta", "session");

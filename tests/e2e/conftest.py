@@ -55,6 +55,32 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _playwright_may_evaluate():
+    """Let Playwright evaluate its string predicates in pages despite the CSP (no eval there).
+
+    The CSP itself is tested by test_csp.py, in contexts made with bypass_csp=False.
+    """
+    from playwright.sync_api import Browser
+
+    original = Browser.new_context
+
+    def new_context(self, *args, **kwargs):
+        kwargs.setdefault("bypass_csp", True)
+        return original(self, *args, **kwargs)
+
+    Browser.new_context = new_context
+    try:
+        yield
+    finally:
+        Browser.new_context = original
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "bypass_csp": True}
+
+
 class LiveServer:
     """The app served on 127.0.0.1 at a free port, in a thread of this process."""
 

@@ -33,7 +33,7 @@ export async function render() {
       await signIn(username.value.trim(), password.value);
       requestSync();
     } catch (err) {
-      error.textContent = err.code ? t(err.code) : t("signin.failed");
+      error.textContent = err.code ? t(err.code, err.params) : t("signin.failed");
     }
   });
   // A phone whose storage was wiped gets its unsent work back from a saved file, then signs in.
