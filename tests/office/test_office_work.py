@@ -492,3 +492,33 @@ def test_a_resolved_escalation_leaves_the_queue_and_shows_as_resolved(field, mak
     assert (
         supervisor.post(f"/office/escalations/request/{visit.request_id}/take").status_code == 404
     )
+
+
+# --- conflicts and refused operations from phones ---
+
+
+def test_a_sync_conflict_waits_in_the_queue_until_the_office_resolves_it(field, office):
+    from tests.api.sync_http import payment
+
+    phone = field["phone"]
+    visit = field["visit"]()
+    receipt = phone.receipt_no()
+    op = phone.op("payment.record", visit.id, payment(39100, receipt))
+    phone.push()
+    phone.op("payment.record", visit.id, payment(99900, receipt), record_id=op["record_id"])
+    assert phone.push()["results"][0]["status"] == "conflict"
+
+    page = office.get("/office/work").get_data(as_text=True)
+    queue = _section(page, "sync")
+    assert _count(page, "sync") == 1  # the conflict, and not its operation a second time
+    assert f'href="/office/visits/{visit.id}#conflicts"' in queue
+
+    conflict_id = re.search(
+        r'action="/office/conflicts/(\d+)/resolve"',
+        office.get(f"/office/visits/{visit.id}").get_data(as_text=True),
+    ).group(1)
+    done = office.post(
+        f"/office/conflicts/{conflict_id}/resolve", data={"note": "收据上是 391 元,保留第一笔"}
+    )
+    assert done.status_code == 302
+    assert _count(office.get("/office/work").get_data(as_text=True), "sync") == 0
