@@ -121,10 +121,30 @@ def recently_resolved(limit: int = 20) -> list[EscalationItem]:
 
 
 def find_item(key: str) -> EscalationItem:
-    """Return the queue item with this key, or 404."""
-    for item in escalation_queue(include_resolved=True):
-        if item.key == key:
-            return item
+    """Return the queue item with this key, or 404; looked up directly, not by listing all."""
+    kind, _, ident = key.partition(":")
+    handling = db.session.scalar(db.select(Escalation).where(Escalation.key == key))
+    if kind == "visit" and ident.isdigit():
+        visit = db.session.get(Visit, int(ident))
+        if visit is not None and (visit.escalate or visit.status == VisitStatus.NOT_FIXED):
+            reason = "visit_escalated" if visit.escalate else "visit_not_fixed"
+            return EscalationItem(key, visit.request, visit, reason, handling)
+    elif kind == "request" and ident.isdigit():
+        request = db.session.get(ServiceRequest, int(ident))
+        flagged_visit = (
+            db.select(Visit.id)
+            .where(
+                Visit.request_id == int(ident),
+                or_(Visit.escalate.is_(True), Visit.status == VisitStatus.NOT_FIXED),
+            )
+            .exists()
+        )
+        if (
+            request is not None
+            and request.status == RequestStatus.ESCALATED
+            and not db.session.scalar(db.select(flagged_visit))
+        ):
+            return EscalationItem(key, request, None, "request_escalated", handling)
     raise ApiError(404, "No such escalation.")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import selectinload
+
 from ..domain.warranty import add_months
 from ..errors import ApiError
 from ..extensions import db
@@ -148,7 +150,17 @@ def cancel_follow_up(follow_up: FollowUp, reason: str, by: User) -> FollowUp:
 
 def follow_ups_query(state: str | None = None):
     """Select follow-ups by due day; `state` "open" means planned or booked."""
-    query = db.select(FollowUp).order_by(FollowUp.due_on, FollowUp.id)
+    # Each line shows its customer, request, booked request and equipment: load them with it.
+    query = (
+        db.select(FollowUp)
+        .options(
+            selectinload(FollowUp.customer),
+            selectinload(FollowUp.request),
+            selectinload(FollowUp.booked_request),
+            selectinload(FollowUp.equipment),
+        )
+        .order_by(FollowUp.due_on, FollowUp.id)
+    )
     if state == "open":
         query = query.where(FollowUp.status.in_([FollowUpStatus.PLANNED, FollowUpStatus.BOOKED]))
     elif state:

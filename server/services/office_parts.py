@@ -29,7 +29,10 @@ def returned_parts_query(state: str | None = None, oldest_first: bool = False):
         db.select(PartEvent, Visit, ReturnedPartHandling)
         .join(Visit, Visit.id == PartEvent.visit_id)
         .outerjoin(ReturnedPartHandling, ReturnedPartHandling.part_event_id == PartEvent.id)
-        .options(selectinload(Visit.request).selectinload(ServiceRequest.customer))
+        .options(
+            selectinload(Visit.request).selectinload(ServiceRequest.customer),
+            selectinload(ReturnedPartHandling.handled_by),
+        )
         .where(
             PartEvent.kind == "returned",
             PartEvent.reverses_id.is_(None),

@@ -162,10 +162,15 @@ def _by_period(kind: str, starts: list[date]) -> dict[date, list[ServiceRequest]
     return buckets
 
 
-def sla_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekSla]:
+Buckets = dict[date, list[ServiceRequest]]
+
+
+def sla_by_period(
+    kind: str, starts: list[date], now: datetime, buckets: Buckets | None = None
+) -> list[WeekSla]:
     """Return, for each period, met/missed/pending per commitment (S5)."""
     result = []
-    for start, requests in _by_period(kind, starts).items():
+    for start, requests in (buckets or _by_period(kind, starts)).items():
         period = WeekSla(start=start, requests=len(requests))
         period.clocks = tally_clocks(clocks_of(r, now) for r in requests)
         result.append(period)
@@ -232,9 +237,11 @@ def _requests_by_equipment(
     return found
 
 
-def fix_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekFix]:
+def fix_by_period(
+    kind: str, starts: list[date], now: datetime, buckets: Buckets | None = None
+) -> list[WeekFix]:
     """Return the first-time fix rate (S19) for each period."""
-    buckets = _by_period(kind, starts)
+    buckets = buckets or _by_period(kind, starts)
     firsts: list[tuple[date, ServiceRequest, list[Visit]]] = []
     for start, requests in buckets.items():
         for request in requests:
@@ -360,11 +367,12 @@ class PeriodReport:
 
 def period_report(kind: str, starts: list[date], now: datetime) -> PeriodReport:
     """Gather SLA, first-time fix, call backs and complaints for the periods starting `starts`."""
+    buckets = _by_period(kind, starts)  # loaded once for both figures
     return PeriodReport(
         kind,
         starts,
-        sla_by_period(kind, starts, now),
-        fix_by_period(kind, starts, now),
+        sla_by_period(kind, starts, now, buckets),
+        fix_by_period(kind, starts, now, buckets),
         callbacks_by_period(kind, starts, now),
         complaints_by_period(kind, starts),
     )

@@ -453,3 +453,72 @@ def test_reports_by_month_and_quarter_count_call_backs_and_complaints(field, off
     )
     assert office.get("/office/reports?period=year").status_code == 422
     assert office.get("/office/reports?from=2026-11-30&to=2026-11-01").status_code == 422
+
+
+# --- escalations: the open queue leaves out what the supervisor resolved ---
+
+
+def test_a_resolved_escalation_leaves_the_queue_and_shows_as_resolved(field, make, login, office):
+    visit = field["visit"]()
+    _finish(field["phone"], visit.id, "not_fixed", explanation="主板损坏,需返厂", escalate=True)
+    ref = db.session.get(ServiceRequest, visit.request_id).number
+    page = office.get("/office/work").get_data(as_text=True)
+    assert _refs(_section(page, "escalations")) == [ref]
+    assert _late_refs(_section(page, "escalations")) == [ref]  # waiting for the supervisor
+
+    supervisor = login(make.user("supervisor"))
+    assert supervisor.post(f"/office/escalations/visit/{visit.id}/take").status_code == 302
+    taken = office.get("/office/work").get_data(as_text=True)
+    assert _refs(_section(taken, "escalations")) == [ref] and not _late_refs(
+        _section(taken, "escalations")
+    )
+    assert (
+        supervisor.post(
+            f"/office/escalations/visit/{visit.id}/resolve", data={"note": "返厂更换主板"}
+        ).status_code
+        == 302
+    )
+    assert _count(office.get("/office/work").get_data(as_text=True), "escalations") == 0
+    listed = office.get("/office/escalations").get_data(as_text=True)
+    assert f'data-escalation="visit:{visit.id}" data-state="resolved"' in listed
+    # The escalated request behind the visit is not a second line, resolved or not.
+    assert "request:" not in listed
+    assert (
+        supervisor.post(
+            f"/office/escalations/visit/{visit.id}/resolve", data={"note": "x"}
+        ).status_code
+        == 409
+    )
+    assert (
+        supervisor.post(f"/office/escalations/request/{visit.request_id}/take").status_code == 404
+    )
+
+
+# --- conflicts and refused operations from phones ---
+
+
+def test_a_sync_conflict_waits_in_the_queue_until_the_office_resolves_it(field, office):
+    from tests.api.sync_http import payment
+
+    phone = field["phone"]
+    visit = field["visit"]()
+    receipt = phone.receipt_no()
+    op = phone.op("payment.record", visit.id, payment(39100, receipt))
+    phone.push()
+    phone.op("payment.record", visit.id, payment(99900, receipt), record_id=op["record_id"])
+    assert phone.push()["results"][0]["status"] == "conflict"
+
+    page = office.get("/office/work").get_data(as_text=True)
+    queue = _section(page, "sync")
+    assert _count(page, "sync") == 1  # the conflict, and not its operation a second time
+    assert f'href="/office/visits/{visit.id}#conflicts"' in queue
+
+    conflict_id = re.search(
+        r'action="/office/conflicts/(\d+)/resolve"',
+        office.get(f"/office/visits/{visit.id}").get_data(as_text=True),
+    ).group(1)
+    done = office.post(
+        f"/office/conflicts/{conflict_id}/resolve", data={"note": "收据上是 391 元,保留第一笔"}
+    )
+    assert done.status_code == 302
+    assert _count(office.get("/office/work").get_data(as_text=True), "sync") == 0
