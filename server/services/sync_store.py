@@ -18,6 +18,7 @@ from sync import hlc
 from sync.engine import Rejection
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
 
+from ..domain.sla import onsite_arrival_due
 from ..domain.warranty import warranty_status
 from ..extensions import db
 from ..models import (
@@ -122,7 +123,18 @@ def visit_record(visit: Visit) -> Record:
     record["arrived_hlc"] = visit.arrived_hlc
     record["arrived_device_time"] = visit.arrived_device_time
     record["arrived_received_ms"] = datetime_to_ms(visit.arrived_at) if visit.arrived_at else None
+    record["arrival_due_ms"] = arrival_due_ms(visit)
     return record
+
+
+def arrival_due_ms(visit: Visit) -> int | None:
+    """Return when arriving becomes late (S16): the appointment's end or the S5b deadline."""
+    request = visit.request
+    dues = [visit.window_end] if visit.window_end else []
+    if request.first_arrival_at is None:  # a later visit of the request no longer runs S5b
+        dues.append(onsite_arrival_due(request.received_at, request.needs_visit))
+    dues = [d for d in dues if d is not None]
+    return datetime_to_ms(min(dues)) if dues else None
 
 
 class BatchAborted(Exception):
