@@ -5,7 +5,7 @@
 // on their word (message "skip-waiting"); the outbox lives in IndexedDB, which the new version
 // opens unchanged, so unsent work is carried over.
 
-const VERSION = "2026.11.28-7c457c21"; // bench/shell_size.py --stamp keeps the hash in step
+const VERSION = "2026.11.30-56c57a5c"; // bench/shell_size.py --stamp keeps the hash in step
 const PREFIX = "onsite-app-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 
@@ -50,6 +50,14 @@ const PRECACHE = [
   "js/screens/sync.js",
   "js/screens/today.js",
   "js/screens/visit.js",
+  "js/screens/visit/arrive.js",
+  "js/screens/visit/checklist.js",
+  "js/screens/visit/done.js",
+  "js/screens/visit/equipment.js",
+  "js/screens/visit/form.js",
+  "js/screens/visit/outcome.js",
+  "js/screens/visit/parts.js",
+  "js/screens/visit/steps.js",
 ];
 
 const scopeUrl = new URL(self.registration.scope);
