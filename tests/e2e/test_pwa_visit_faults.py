@@ -148,3 +148,25 @@ def test_offline_is_plain_and_the_sync_list_names_the_visit(live_server, make, b
         expect(rows.nth(i)).to_contain_text("西安宏达科技")
         expect(rows.nth(i)).to_contain_text(visit.request.number)
     expect(page.locator("#sync-online")).to_contain_text("离线")
+
+
+def test_plain_http_from_another_device_is_named_as_the_problem(
+    live_server, make, browser_type, browser_type_launch_args
+):
+    """Over plain HTTP at a network name (not localhost) the app says HTTPS is needed."""
+    make.user("engineer", username="wang")
+    port = live_server.url.rsplit(":", 1)[1]
+    args = [*browser_type_launch_args["args"], "--host-resolver-rules=MAP onsite.test 127.0.0.1"]
+    other = browser_type.launch(**{**browser_type_launch_args, "args": args})
+    try:
+        page = other.new_page(viewport=PHONE, locale="zh-CN")
+        page.goto(f"http://onsite.test:{port}/app/")
+        page.wait_for_selector("#signin-form")
+        assert page.evaluate("() => window.isSecureContext") is False
+        expect(page.locator("#signin-insecure")).to_contain_text("HTTPS")
+        page.fill("#signin-form [name=username]", "wang")
+        page.fill("#signin-form [name=password]", "pw")
+        page.click("#signin-submit")
+        expect(page.locator("#signin-error")).to_contain_text("HTTPS")
+    finally:
+        other.close()

@@ -25,6 +25,10 @@ export async function render() {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.textContent = "";
+    if (!window.isSecureContext) {
+      error.textContent = t("signin.insecure");
+      return;
+    }
     if (!navigator.onLine) {
       error.textContent = t("signin.offline");
       return;

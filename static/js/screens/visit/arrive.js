@@ -4,7 +4,7 @@
 import { t } from "../../i18n.js";
 import { transitionPayload } from "../../ops.js";
 import { h } from "../../ui.js";
-import { clockBadge, problemText, conflictText, warrantyBlock, when } from "../common.js";
+import { clockBadge, warrantyBlock, when } from "../common.js";
 import { area, check, form, input, section, submit } from "./form.js";
 import { TERMINAL, frame, nextLink, stepHref } from "./steps.js";
 
@@ -111,15 +111,6 @@ function about(data) {
   );
 }
 
-/** Return what the server flagged on this visit, if anything. */
-export function flagged(data) {
-  const items = [
-    ...data.problems.map((p) => h("li", { class: "warn" }, problemText(p))),
-    ...data.merged.conflict.map((c) => h("li", { class: "warn" }, conflictText(c))),
-  ];
-  return items.length ? section(t("visit.flagged"), "flagged", h("ul", { class: "list" }, items)) : null;
-}
-
 /** Return the Arrive step. */
 export function render(data, ctx) {
   const v = data.merged.visit;
@@ -127,7 +118,6 @@ export function render(data, ctx) {
   return frame(
     data,
     "arrive",
-    flagged(data),
     h("p", {}, h("strong", { id: "visit-status" }, t(`visit.status.${v.status}`)), " ", clockBadge(data.clock)),
     before ? arrival(data, ctx) : null,
     v.status === "arrived" ? permission(data, ctx) : null,

@@ -3,7 +3,7 @@
 
 import { t } from "../../i18n.js";
 import { h } from "../../ui.js";
-import { back, pendingMark } from "../common.js";
+import { back, conflictText, pendingMark, problemText } from "../common.js";
 
 export const STEPS = ["arrive", "before", "during", "after", "parts", "outcome", "charges", "signoff", "done"];
 export const TERMINAL = ["completed", "not_fixed", "cancelled"];
@@ -87,6 +87,15 @@ function strip(data, step) {
   );
 }
 
+/** Return what the server flagged on this visit, if anything: shown on every step. */
+function flagged(data) {
+  const items = [
+    ...data.problems.map((p) => h("li", { class: "warn" }, problemText(p))),
+    ...data.merged.conflict.map((c) => h("li", { class: "warn" }, conflictText(c))),
+  ];
+  return items.length ? h("section", { class: "block", id: "flagged" }, h("h2", {}, t("visit.flagged")), h("ul", { class: "list" }, items)) : null;
+}
+
 /** Return a step screen: the way back, who the visit is for, where the engineer is, the step, the strip. */
 export function frame(data, step, ...body) {
   const v = data.merged.visit;
@@ -101,6 +110,7 @@ export function frame(data, step, ...body) {
       h("p", { class: "small" }, v.request?.number ?? "", " · ", data.customer?.name ?? v.request?.contact_name ?? `#${v.id}`, " ", pendingMark(v)),
       h("h1", { id: "step-title" }, t("steps.of", { n: n + 1, total: STEPS.length }), " ", t(`steps.${step}`)),
     ),
+    flagged(data),
     body,
   );
   screen.nav = strip(data, step); // shown in the app's bottom bar, outside the scrolling screen
