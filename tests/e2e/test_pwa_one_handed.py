@@ -12,6 +12,7 @@ The server must hold what the commitment asks, per item, as if the engineer had 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from playwright.sync_api import Page, expect
 
 from server.extensions import db
 from server.models import ChecklistEntry, EquipmentReceipt, Feedback, PartEvent, SignOff, Visit
-from tests.e2e.pwa_helpers import PHONE, draw_signature, make_visit, sign_in, wait_synced
+from tests.e2e.pwa_helpers import (
+    PHONE,
+    draw_signature,
+    make_visit,
+    open_app,
+    sign_in,
+    wait_synced,
+)
 
 AIM_TAPS_AND_TYPED = 25
 SWIPE_PX = 400
@@ -153,16 +161,35 @@ def test_standard_visit_within_the_aim(live_server, make, browser, fresh, lang):
     SHOTS.mkdir(parents=True, exist_ok=True)
     engineer = make.user("engineer", username="wang")
     visit = make_visit(make, engineer, in_warranty=True)
-    make_visit(make, engineer, in_warranty=False)
+    other = make_visit(make, engineer, in_warranty=False, late=True)
     context = browser.new_context(viewport=PHONE, locale=LOCALES[lang], device_scale_factor=1)
     page = context.new_page()
+    thumb = Thumb(page, lang)
+    open_app(page, live_server.url)
+    thumb.look("signin")
     sign_in(page, live_server.url, "wang")
 
-    thumb = Thumb(page, lang)
     standard_visit(page, thumb, visit.id)
     wait_synced(page)
     expect(page.locator("#done-sent")).to_be_visible()
     thumb.look("done-sent")
+    # The other screens, and the app offline with work waiting, pass the same check.
+    page.click("#done-today")
+    for screen in ("sync", "more", "today"):
+        page.click(f"#nav a[href='#/{screen}']")
+        expect(page.locator("body")).to_have_attribute("data-shown", screen)
+        thumb.look(screen)
+    context.set_offline(True)
+    expect(page.locator("#bar")).to_have_class(re.compile("offline"))
+    page.goto(f"{live_server.url}/app/#/visit/{other.id}/before")
+    page.click("#confirm-section")
+    expect(page.locator("#checklist")).to_have_attribute("data-section", "during")
+    thumb.look("offline-checklist")
+    page.click("#nav a[data-step=arrive]")
+    thumb.look("offline-arrive-late")
+    page.goto(f"{live_server.url}/app/#/sync")
+    expect(page.locator("#outbox li")).to_have_count(3)
+    thumb.look("offline-sync")
     print(
         f"\n[{lang}] taps={thumb.taps} typed={thumb.typed} signatures={thumb.signatures}"
         f" swipes={thumb.swipes} scrolled={thumb.scrolled_px}px screens={len(thumb.shots)}"
