@@ -53,7 +53,7 @@ export async function save(kind, visitId, payload, opts = {}) {
   const op = await enqueue({ kind, visitId, build, ...opts });
   dirty = false;
   changed("outbox");
-  toast(t("saved"));
+  savedToast();
   requestSync();
   return op;
 }
@@ -71,9 +71,14 @@ export async function saveAll(items) {
   for (const { kind, visitId, payload, ...opts } of items) ops.push(await enqueue({ kind, visitId, build: () => payload, ...opts }));
   dirty = false;
   changed("outbox");
-  toast(t("saved"));
+  savedToast();
   requestSync();
   return ops;
+}
+
+// Offline, the toast keeps saying so while it lies over the bar's offline words.
+function savedToast() {
+  toast(navigator.onLine ? t("saved") : `${t("saved")} · ${t("status.offline")}`);
 }
 
 /** Tell the app the engineer started typing on this screen. */
@@ -134,7 +139,7 @@ export async function render({ background = false } = {}) {
     main().scrollTop = y;
   } else {
     main().scrollTop = 0; // a new screen opens at its top, never at the last one's position
-    main().focus({ preventScroll: true });
+    main().focus({ preventScroll: true, focusVisible: false }); // no ring unless the keyboard moves
   }
   shownHash = location.hash;
   document.body.dataset.shown = name;
