@@ -5,7 +5,7 @@
 // on their word (message "skip-waiting"); the outbox lives in IndexedDB, which the new version
 // opens unchanged, so unsent work is carried over.
 
-const VERSION = "2026.11.30-4af4a578"; // bench/shell_size.py --stamp keeps the hash in step
+const VERSION = "2026.11.30-2f1c887b"; // bench/shell_size.py --stamp keeps the hash in step
 const PREFIX = "onsite-app-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 
@@ -84,6 +84,8 @@ self.addEventListener("activate", (event) => {
 
 self.addEventListener("message", (event) => {
   if (event.data?.type === "skip-waiting") self.skipWaiting();
+  // A page that opened while this worker was still installing missed the claim on activation.
+  if (event.data?.type === "claim") event.waitUntil(self.clients.claim());
   if (event.data?.type === "version") event.ports[0]?.postMessage(VERSION);
 });
 

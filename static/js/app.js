@@ -236,6 +236,11 @@ async function startServiceWorker() {
     worker.addEventListener("statechange", ready);
     ready();
   };
+  // Opened while the first worker was installing, the page would stay uncontrolled (and not
+  // work offline) until a reload: ask the active worker to take it.
+  navigator.serviceWorker.ready.then((r) => {
+    if (!navigator.serviceWorker.controller) r.active?.postMessage({ type: "claim" });
+  });
   watch(registration.waiting);
   registration.addEventListener("updatefound", () => watch(registration.installing));
   let reloading = false;
