@@ -5,7 +5,7 @@
 // on their word (message "skip-waiting"); the outbox lives in IndexedDB, which the new version
 // opens unchanged, so unsent work is carried over.
 
-const VERSION = "2026.11.30-c88c2ca1"; // bench/shell_size.py --stamp keeps the hash in step
+const VERSION = "2026.11.30-52180222"; // bench/shell_size.py --stamp keeps the hash in step
 const PREFIX = "onsite-app-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 
@@ -52,6 +52,14 @@ const PRECACHE = [
   "js/screens/sync.js",
   "js/screens/today.js",
   "js/screens/visit.js",
+  "js/screens/visit/arrive.js",
+  "js/screens/visit/checklist.js",
+  "js/screens/visit/done.js",
+  "js/screens/visit/equipment.js",
+  "js/screens/visit/form.js",
+  "js/screens/visit/outcome.js",
+  "js/screens/visit/parts.js",
+  "js/screens/visit/steps.js",
   "js/screens/wiped.js",
 ];
 
@@ -79,6 +87,8 @@ self.addEventListener("activate", (event) => {
 
 self.addEventListener("message", (event) => {
   if (event.data?.type === "skip-waiting") self.skipWaiting();
+  // A page that opened while this worker was still installing missed the claim on activation.
+  if (event.data?.type === "claim") event.waitUntil(self.clients.claim());
   if (event.data?.type === "version") event.ports[0]?.postMessage(VERSION);
 });
 

@@ -469,6 +469,10 @@ def _transition(ctx: _Ctx) -> OpResult:
         why = f"visit is {current}; a transition to {to} would not move it forward"
         ctx.conflict("visit", str(visit["id"]), state, {**p, **ctx.common()}, why)
         return ctx.result("conflict", why, state)
+    arrived_ms = min(hlc.parse(ctx.op.hlc).wall_ms, ctx.now_ms)  # the phone's word, never ahead
+    missing = merge.transition_missing(visit, p, arrived_ms)
+    if missing is not None:
+        raise Rejection(f"payload.{missing[0]}: {missing[1]}")
     updates: Record = {"status": to}
     for name in (
         "late_reason",

@@ -176,6 +176,7 @@ class MemoryStore:
             "arrived_hlc": None,
             "arrived_device_time": None,
             "arrived_received_ms": None,
+            "arrival_due_ms": None,
         }
         visit.update(fields)
         self.put("visit", visit_id, visit)

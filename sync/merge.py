@@ -34,6 +34,33 @@ def transition_decision(current: str, to: str) -> Decision:
     return "apply" if _rank(to) > _rank(current) else "conflict"
 
 
+# The service commitment asks the engineer, and the server checks the answer is there: a late
+# arrival carries a reason (S16), work starts and a fault is fixed only with the customer's
+# permission (S17), and a fault left unfixed carries an explanation (S22). `arrived_ms` is when the
+# phone says it arrived (capped by the caller at the server's clock); `arrival_due_ms` is the
+# earlier of the appointment's end and the S5b deadline, or None when nothing is due.
+def transition_missing(
+    visit: Mapping[str, Any], payload: Mapping[str, Any], arrived_ms: int
+) -> tuple[str, str] | None:
+    """Return (field, why) for the answer a forward transition lacks, or None if complete."""
+    to = payload["to"]
+
+    def given(name: str) -> Any:
+        value = payload.get(name)
+        if isinstance(value, str) and not value.strip():
+            value = None
+        return value if value is not None else visit.get(name)
+
+    due = visit.get("arrival_due_ms")
+    if to == "arrived" and due is not None and arrived_ms > due and not given("late_reason"):
+        return "late_reason", "a late arrival needs its reason (S16)"
+    if to in ("in_progress", "completed") and given("permission_granted") is not True:
+        return "permission_granted", "work needs the customer's permission, asked on arrival (S17)"
+    if to == "not_fixed" and not given("explanation"):
+        return "explanation", "a fault not fixed needs an explanation for the customer (S22)"
+    return None
+
+
 # The server orders a device's op by its stamp clamped to the server's clock, and never lets it fall
 # at or before that device's previous op, so a device's own later edit always beats its earlier one.
 def effective_stamp(

@@ -24,6 +24,7 @@ ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
         "id", "status", "fee_fen", "parts_charged", "outcome_summary", "explanation", "late_reason",
         "customer_informed", "permission_granted", "escalate",
         "arrived_hlc", "arrived_device_time", "arrived_received_ms",
+        "arrival_due_ms",  # read only: when arriving becomes late (S16); None if never
     ),
     "checklist_item": ("id", "visit_id", "item_id", "state", "note", "device_hlc"),
     "part_event": (

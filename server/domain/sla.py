@@ -52,6 +52,27 @@ def onsite_arrival_due(received_at: datetime, needs_visit: bool) -> datetime | N
     return start + timedelta(minutes=ONSITE_ARRIVAL_MINUTES) if needs_visit else None
 
 
+def visit_arrival_due(
+    window_start: datetime | None,
+    window_end: datetime | None,
+    received_at: datetime,
+    needs_visit: bool,
+    first_visit: bool,
+) -> datetime | None:
+    """Return when arriving at a visit becomes late (S16), or None if nothing was promised.
+
+    The appointment is the window's end (with no end, its start); the first visit of a request
+    must also meet the 2-hour commitment (S5b). Whichever comes first is the one to keep. The sync
+    server asks for the reason of a late arrival and the office review flags one without it, both
+    from this function.
+    """
+    dues = [window_end or window_start]
+    if first_visit:
+        dues.append(onsite_arrival_due(received_at, needs_visit))
+    dues = [require_aware(d, "due") for d in dues if d is not None]
+    return min(dues) if dues else None
+
+
 def remote_login_due(remote_consent_at: datetime | None) -> datetime | None:
     """Return when remote login is due, counted from the customer's consent (S5c).
 

@@ -83,15 +83,9 @@ def is_finished(status: str) -> bool:
     return status in FINISHED_STATUSES
 
 
-def arrived_late(
-    arrived_at: datetime | None, window_start: datetime | None, window_end: datetime | None
-) -> bool:
-    """Tell whether the engineer reached the site after the appointment (S16).
-
-    The appointment is the window's end; with no end, its start; with neither there was no
-    appointment to miss.
-    """
-    due = window_end or window_start
+def arrived_late(arrived_at: datetime | None, due: datetime | None) -> bool:
+    """Tell whether the engineer reached the site after it was due (S16; due from
+    server.domain.sla.visit_arrival_due); with nothing promised there was nothing to miss."""
     return arrived_at is not None and due is not None and arrived_at > due
 
 

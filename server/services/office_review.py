@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import selectinload
 
 from ..domain.charges import Charges
+from ..domain.sla import visit_arrival_due
 from ..domain.warranty import WarrantyStatus
 from ..errors import ApiError
 from ..extensions import db
@@ -214,11 +215,24 @@ def facts_for(
         collected_fen=charges.collected_fen,
         open_conflicts=sum(1 for c in conflicts if c.resolved_at is None),
         unreviewed_operations=sum(1 for o in problem_operations if o.reviewed_at is None),
-        arrived_late=arrived_late(visit.arrived_at, visit.window_start, visit.window_end),
+        arrived_late=arrived_late(visit.arrived_at, _arrival_due(visit)),
         has_late_reason=_said(visit.late_reason),
         # Only a visit that reached the site was asked; None there means no answer at all.
         permission_answered=visit.arrived_at is None or visit.permission_granted is not None,
         has_explanation=_said(visit.explanation),
+    )
+
+
+def _arrival_due(visit: Visit) -> datetime | None:
+    """When this visit's arrival became late: the same rule the sync server asks reasons by."""
+    request = visit.request
+    first = request.first_arrival_at
+    return visit_arrival_due(
+        visit.window_start,
+        visit.window_end,
+        request.received_at,
+        request.needs_visit,
+        first_visit=first is None or visit.arrived_at is None or visit.arrived_at <= first,
     )
 
 

@@ -20,6 +20,7 @@ from sync.limits import INT32_MAX, storable
 from sync.ops import UUID_RE
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
 
+from ..domain.sla import visit_arrival_due
 from ..extensions import db
 from ..models import (
     Blob,
@@ -125,7 +126,21 @@ def visit_record(visit: Visit) -> Record:
     record["arrived_hlc"] = visit.arrived_hlc
     record["arrived_device_time"] = visit.arrived_device_time
     record["arrived_received_ms"] = datetime_to_ms(visit.arrived_at) if visit.arrived_at else None
+    record["arrival_due_ms"] = arrival_due_ms(visit)
     return record
+
+
+def arrival_due_ms(visit: Visit) -> int | None:
+    """Return when arriving becomes late (S16), for the engine's rule; see visit_arrival_due."""
+    request = visit.request
+    due = visit_arrival_due(
+        visit.window_start,
+        visit.window_end,
+        request.received_at,
+        request.needs_visit,
+        first_visit=request.first_arrival_at is None,  # a later visit no longer runs S5b
+    )
+    return datetime_to_ms(due) if due else None
 
 
 class BatchAborted(Exception):

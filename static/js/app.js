@@ -19,7 +19,7 @@ let updateWaiting = null;
 
 const ROUTES = [
   [/^#?\/?$|^#\/today$/, "today"],
-  [/^#\/visit\/(\d+)$/, "visit"],
+  [/^#\/visit\/(\d+)(?:\/(arrive|before|during|after|parts|outcome|done))?$/, "visit"],
   [/^#\/visit\/(\d+)\/charges$/, "charges"],
   [/^#\/visit\/(\d+)\/signoff$/, "signoff"],
   [/^#\/visit\/(\d+)\/receipt\/([\w-]+)\/([\w-]+)$/, "receipt"],
@@ -54,9 +54,32 @@ export async function save(kind, visitId, payload, opts = {}) {
   const op = await enqueue({ kind, visitId, build, ...opts });
   dirty = false;
   changed("outbox");
-  toast(t("saved"));
+  savedToast();
   requestSync();
   return op;
+}
+
+/**
+ * Save several ops of one gesture (a checklist section confirmed at once): each is its own op, so
+ * the office keeps who set what and when per item; one "saved" and one sync for the lot.
+ */
+export async function saveAll(items) {
+  for (const { kind, payload } of items) {
+    const errors = checkPayload(kind, payload);
+    if (Object.keys(errors).length) return { errors };
+  }
+  const ops = [];
+  for (const { kind, visitId, payload, ...opts } of items) ops.push(await enqueue({ kind, visitId, build: () => payload, ...opts }));
+  dirty = false;
+  changed("outbox");
+  savedToast();
+  requestSync();
+  return ops;
+}
+
+// Offline, the toast keeps saying so while it lies over the bar's offline words.
+function savedToast() {
+  toast(navigator.onLine ? t("saved") : `${t("saved")} · ${t("status.offline")}`);
 }
 
 /** Tell the app the engineer started typing on this screen. */
@@ -107,30 +130,38 @@ export async function render({ background = false } = {}) {
       : { name: "signin", params: [] };
   document.body.dataset.screen = name;
   const module = await screens[name]();
-  const node = await module.render({ params, session, go, save, render });
+  const node = await module.render({ params, session, go, save, saveAll, render });
+  const ownNav = node.nav ?? null; // a visit step brings its strip of steps instead of the app's nav
   if (mine !== renderCount) return; // a newer render started meanwhile
   if (background && dirty) return;
   dirty = false;
   // A refresh of the same screen (new data from a sync) keeps what the engineer had open.
   const same = shownHash === location.hash && document.body.dataset.shown === name;
   const open = same ? openDetails() : new Set();
-  const y = window.scrollY;
+  const y = main().scrollTop;
   mount(main(), node);
   if (same) {
     restoreDetails(open);
-    window.scrollTo(0, y);
+    main().scrollTop = y;
   } else {
-    main().focus({ preventScroll: true });
+    main().scrollTop = 0; // a new screen opens at its top, never at the last one's position
+    main().focus({ preventScroll: true, focusVisible: false }); // no ring unless the keyboard moves
   }
   shownHash = location.hash;
   document.body.dataset.shown = name;
-  renderNav(name);
+  renderNav(name, ownNav);
   await renderStatus();
 }
 
-function renderNav(active) {
+// The visit screens carry their own step strip at the bottom instead of the app's navigation.
+const NO_NAV = ["signin", "receipt", "visit", "charges", "signoff"];
+
+function renderNav(active, own) {
   const nav = document.getElementById("nav");
-  if (active === "signin" || active === "receipt") return mount(nav);
+  nav.className = own ? own.className : "";
+  nav.setAttribute("aria-label", own?.getAttribute("aria-label") ?? "Onsite");
+  if (own) return mount(nav, [...own.childNodes]);
+  if (NO_NAV.includes(active)) return mount(nav);
   const link = (hash, key, screen) =>
     h("a", { href: hash, class: screen === active ? "active" : "", "aria-current": screen === active ? "page" : null }, t(key));
   mount(nav, link("#/today", "nav.today", "today"), link("#/sync", "nav.sync", "sync"), link("#/more", "nav.more", "more"));
@@ -148,8 +179,23 @@ export async function renderStatus() {
   const s = await loadStatus();
   const online = navigator.onLine;
   const bar = document.getElementById("status");
+  document.getElementById("bar").classList.toggle("offline", !online);
+  const secure = window.isSecureContext;
+  if (document.body.dataset.screen === "signin") {
+    // Before signing in, sync figures mean nothing: say only what stops the engineer.
+    return mount(
+      bar,
+      h(
+        "div",
+        { class: "status-text" },
+        h("span", { class: `dot ${online ? "on" : "off"}`, id: "status-online" }, online ? t("status.online") : t("status.offline_signin")),
+        secure ? null : h("span", { class: "warn", id: "status-insecure" }, t("status.insecure")),
+      ),
+    );
+  }
   const parts = [
     h("span", { class: `dot ${online ? "on" : "off"}`, id: "status-online" }, online ? t("status.online") : t("status.offline")),
+    online ? null : h("span", { id: "status-offline-note" }, t("status.offline_note")),
     h("span", { id: "status-waiting", dataset: { count: s.waiting } }, t("status.waiting", { n: s.waiting })),
     h("span", { id: "status-last" }, t("status.last", { time: ago(s.sync.last_success) })),
   ];
@@ -196,12 +242,18 @@ async function startServiceWorker() {
     worker.addEventListener("statechange", ready);
     ready();
   };
+  // Opened while the first worker was installing, the page would stay uncontrolled (and not
+  // work offline) until a reload: ask the active worker to take it.
+  navigator.serviceWorker.ready.then((r) => {
+    if (!navigator.serviceWorker.controller) r.active?.postMessage({ type: "claim" });
+  });
   watch(registration.waiting);
   registration.addEventListener("updatefound", () => watch(registration.installing));
   let reloading = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
     if (!updateWaiting) {
-      toast(t("offline.ready")); // the first install claims the page: no reload needed
+      // The first install claims the page: no reload needed. Before sign-in it means nothing yet.
+      if (document.body.dataset.screen !== "signin") toast(t("offline.ready"));
       return;
     }
     if (reloading) return;

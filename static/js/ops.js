@@ -202,6 +202,8 @@ const CHECKS = {
     // S22: a fault not fixed on site is explained to the customer.
     if (p.to === "not_fixed" && !(p.explanation || "").trim()) e.explanation = "error.required";
     if (p.to === "completed" && !(p.outcome_summary || "").trim()) e.outcome_summary = "error.required";
+    // S17: work starts only with the customer's permission (the server refuses it otherwise).
+    if (p.to === "in_progress" && p.permission_granted !== true) e.permission_granted = "error.required";
   },
   "checklist.set": (p, e) => {
     if (!CHECK_STATES.includes(p.state)) e.state = "error.choice";

@@ -42,7 +42,7 @@ export function field(label, input, error) {
   );
 }
 
-/** Show a short message at the bottom of the screen. */
+/** Show a short message over the sync bar's text (never over a control; taps pass through). */
 export function toast(text) {
   const box = document.getElementById("toast");
   if (!box) return;
@@ -51,7 +51,7 @@ export function toast(text) {
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => {
     box.hidden = true;
-  }, 2500);
+  }, 1800);
 }
 
 /** Read a form's named fields as strings (checkboxes as booleans). */

@@ -16,6 +16,7 @@ from server.domain.sla import (
     phone_response_due,
     remote_login_allowed,
     remote_login_due,
+    visit_arrival_due,
 )
 from server.domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
 
@@ -157,3 +158,30 @@ def test_day_bounds_keep_the_true_length_of_a_daylight_saving_day():
 def test_day_bounds_take_a_date_not_a_datetime():
     with pytest.raises(TypeError, match="day"):
         day_bounds_utc(datetime(2026, 11, 28, tzinfo=UTC))
+
+
+RECEIVED = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("window_start", "window_end", "first_visit", "due"),
+    [
+        # The first visit must meet S5b's 2 hours even with a later appointment...
+        (None, RECEIVED + timedelta(hours=5), True, RECEIVED + timedelta(hours=2)),
+        # ...and the appointment when it is sooner.
+        (None, RECEIVED + timedelta(hours=1), True, RECEIVED + timedelta(hours=1)),
+        # A return visit answers only to its appointment: its end, or its start with no end.
+        (RECEIVED, RECEIVED + timedelta(hours=5), False, RECEIVED + timedelta(hours=5)),
+        (RECEIVED + timedelta(hours=3), None, False, RECEIVED + timedelta(hours=3)),
+        (None, None, False, None),
+        (None, None, True, RECEIVED + timedelta(hours=2)),
+    ],
+)
+def test_s16_a_visit_is_late_after_the_sooner_of_its_appointment_and_s5b(
+    window_start, window_end, first_visit, due
+):
+    assert visit_arrival_due(window_start, window_end, RECEIVED, True, first_visit) == due
+
+
+def test_s16_a_request_needing_no_visit_has_only_its_appointment():
+    assert visit_arrival_due(None, None, RECEIVED, False, True) is None

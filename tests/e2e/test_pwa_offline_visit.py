@@ -42,7 +42,7 @@ def count(model, **where) -> int:
 def do_whole_visit_offline(page, context, live_server, visit_id: int, reload_midway=True):
     """Work a visit from arrival to feedback with no network; return the receipt number shown."""
     page.goto(f"{live_server.url}/app/#/visit/{visit_id}")
-    page.wait_for_selector("#checklist")
+    page.wait_for_selector("#arrive-form")
     context.set_offline(True)
     expect(page.locator("#status-online")).to_have_text(re.compile("Offline|离线"))
 
@@ -51,7 +51,7 @@ def do_whole_visit_offline(page, context, live_server, visit_id: int, reload_mid
     page.click("#arrive")
     expect(page.locator("#visit-status")).to_have_text("Arrived")
     page.click("#permission")
-    expect(page.locator("#visit-status")).to_have_text("Working")
+    expect(page.locator("#checklist")).to_have_attribute("data-section", "before")
     page.click("[data-item=dress-badge] [data-value=done]")
     expect(page.locator("[data-item=dress-badge]")).to_have_attribute("data-state", "done")
     page.click("[data-item=kit] [data-value=na]")
@@ -62,9 +62,9 @@ def do_whole_visit_offline(page, context, live_server, visit_id: int, reload_mid
         page.reload()
         page.wait_for_selector("#checklist")
         expect(page.locator("[data-item=kit]")).to_have_attribute("data-state", "na")
-        expect(page.locator("#visit-status")).to_have_text("Working")
+        expect(page.locator("nav.steps [data-step=arrive]")).to_have_class(re.compile("done"))
 
-    page.click("#parts summary")
+    page.click("nav.steps [data-step=parts]")
     page.select_option("#part-form [name=kind]", "used")
     page.fill("#part-form [name=part_code]", "SFP-10G")
     page.fill("#part-form [name=description]", "光模块")
@@ -72,11 +72,10 @@ def do_whole_visit_offline(page, context, live_server, visit_id: int, reload_mid
     page.click("#part-save")
     expect(page.locator("#parts [data-part]")).to_have_count(1)
 
+    page.click("nav.steps [data-step=outcome]")
     page.fill("#outcome-form [name=outcome_summary]", "更换光模块，端口恢复")
     page.click("#outcome-fixed")
-    expect(page.locator("#visit-status")).to_have_text("Fixed")
 
-    page.click("#to-charges")
     expect(page.locator("#charge-total td")).to_have_text("¥550.00")
     page.select_option("#payment-form [name=method]", "cash")
     expect(page.locator("#payment-form [name=amount]")).to_have_value("550.00")
@@ -96,7 +95,8 @@ def do_whole_visit_offline(page, context, live_server, visit_id: int, reload_mid
     page.click("#feedback-form .star:nth-of-type(5)")
     page.fill("#feedback-form [name=comments]", "很快")
     page.click("#feedback-save")
-    expect(page.locator("#feedback li")).to_have_count(1)
+    expect(page.locator("#finished")).to_have_class(re.compile("ok"))
+    expect(page.locator("#done-sent")).to_contain_text("10")
     return receipt_no
 
 

@@ -17,23 +17,26 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
   .filter((el) => el.offsetParent !== null && !el.closest('.list, p'))
   .map((el) => [el.textContent.trim().slice(0, 30), el.getBoundingClientRect().height])
   .filter(([, h]) => h < 44)"""
-OVERFLOW = "() => document.documentElement.scrollWidth > window.innerWidth"
+OVERFLOW = """() => document.documentElement.scrollWidth > window.innerWidth
+  || document.getElementById('main').scrollWidth > document.getElementById('main').clientWidth"""
 
 
 def photograph(screenshot, page, name: str) -> None:
-    """Take a full-page picture: from the top, without the passing toast, bars laid flat.
+    """Take a full-page picture: from the top, without the passing toast, the screen unrolled.
 
-    The status bar and the navigation stick to the screen's edges; in a full-page capture they
-    would land mid-page, so they are laid in the page's flow for the picture only.
+    The screen scrolls inside <main> between the bars; for a full-page capture the page is laid
+    out in one column of its full height, for the picture only.
     """
     page.evaluate(
-        "() => { window.scrollTo(0, 0); document.getElementById('toast').hidden = true;"
-        " for (const id of ['bar', 'nav']) document.getElementById(id).style.position = 'static'; }"
+        "() => { const m = document.getElementById('main'); m.scrollTop = 0;"
+        " document.getElementById('toast').style.display = 'none';"
+        " document.body.style.height = 'auto'; document.body.style.overflow = 'visible';"
+        " m.style.overflow = 'visible'; }"
     )
     screenshot(page, name)
     page.evaluate(
-        "() => { for (const id of ['bar', 'nav'])"
-        " document.getElementById(id).style.position = ''; }"
+        "() => { for (const el of [document.body, document.getElementById('main'),"
+        " document.getElementById('toast')]) el.removeAttribute('style'); }"
     )
 
 
@@ -61,23 +64,29 @@ def test_main_screens_at_phone_size(live_server, make, browser, screenshot, lang
     photograph(screenshot, page, f"pwa-today-{lang}")
 
     page.goto(f"{live_server.url}/app/#/visit/{visit.id}")
-    page.wait_for_selector("#checklist")
+    page.wait_for_selector("#arrive-form")
+    check_phone_fit(page)
+    photograph(screenshot, page, f"pwa-visit-arrive-{lang}")
     page.click("#en-route")
     page.click("#arrive")
     page.click("#permission")
     page.click("[data-item=dress-badge] [data-value=done]")
     page.click("[data-item=kit] [data-value=na]")
-    page.click("#parts summary")
+    check_phone_fit(page)
+    photograph(screenshot, page, f"pwa-visit-before-{lang}")
+    page.click("nav.steps [data-step=parts]")
     page.fill("#part-form [name=part_code]", "SFP-10G")
     page.fill("#part-form [name=unit_cost]", "350")
     page.click("#part-save")
     expect(page.locator("#parts [data-part]")).to_have_count(1)
+    check_phone_fit(page)
+    photograph(screenshot, page, f"pwa-visit-parts-{lang}")
+    page.click("#next-step")
     page.fill("#outcome-form [name=outcome_summary]", "更换光模块 / replaced the optical module")
     check_phone_fit(page)
-    photograph(screenshot, page, f"pwa-visit-{lang}")
+    photograph(screenshot, page, f"pwa-visit-outcome-{lang}")
     page.click("#outcome-fixed")
 
-    page.click("#to-charges")
     page.wait_for_selector("#charges")
     check_phone_fit(page)
     photograph(screenshot, page, f"pwa-charges-{lang}")

@@ -45,7 +45,7 @@ def test_revoked_sign_in_asks_again_and_keeps_the_outbox(live_server, make, brow
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
     sign_in(page, live_server.url, "wang")
-    page.goto(f"{live_server.url}/app/#/visit/{visit.id}")
+    page.goto(f"{live_server.url}/app/#/visit/{visit.id}/before")
     page.wait_for_selector("#checklist")
     context.set_offline(True)
     page.click("[data-item=kit] [data-value=done]")

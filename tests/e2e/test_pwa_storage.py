@@ -14,13 +14,13 @@ from tests.e2e.pwa_helpers import PHONE, make_visit, outbox_count, sign_in, wait
 
 
 def work_offline(page, context, url, visit_id) -> str:
-    page.goto(f"{url}/app/#/visit/{visit_id}")
+    page.goto(f"{url}/app/#/visit/{visit_id}/before")
     page.wait_for_selector("#checklist")
     context.set_offline(True)
     for item in ("dress-badge", "kit"):
         page.click(f"[data-item={item}] [data-value=done]")
         expect(page.locator(f"[data-item={item}]")).to_have_attribute("data-state", "done")
-    page.click("#to-charges")
+    page.click("nav.steps [data-step=charges]")
     page.fill("#payment-form [name=amount]", "88")
     page.click("#payment-save")
     page.wait_for_selector("#receipt")
@@ -99,7 +99,7 @@ def test_visit_taken_away_leaves_the_phone_but_its_work_is_sent(live_server, mak
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
     sign_in(page, live_server.url, "wang")
-    page.goto(f"{live_server.url}/app/#/visit/{visit.id}")
+    page.goto(f"{live_server.url}/app/#/visit/{visit.id}/before")
     page.wait_for_selector("#checklist")
     context.set_offline(True)
     page.click("[data-item=kit] [data-value=done]")

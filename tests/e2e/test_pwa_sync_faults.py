@@ -11,7 +11,7 @@ from tests.e2e.pwa_helpers import PHONE, make_visit, outbox_count, sign_in, wait
 
 
 def take_payment(page, amount: str) -> str:
-    page.click("#to-charges")
+    page.click("nav.steps [data-step=charges]")
     page.fill("#payment-form [name=amount]", amount)
     page.click("#payment-save")
     page.wait_for_selector("#receipt")
@@ -27,7 +27,7 @@ def test_failed_push_is_retried_without_doubling(live_server, make, browser, fre
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
     sign_in(page, live_server.url, "wang")
-    page.goto(f"{live_server.url}/app/#/visit/{visit.id}")
+    page.goto(f"{live_server.url}/app/#/visit/{visit.id}/before")
     page.wait_for_selector("#checklist")
 
     pushes: list[str] = []
@@ -76,9 +76,9 @@ def test_two_triggers_at_once_send_each_op_once(live_server, make, browser, fres
     page = context.new_page()
     sign_in(page, live_server.url, "wang")
     second_tab = context.new_page()
-    second_tab.goto(f"{live_server.url}/app/#/visit/{visit.id}")
+    second_tab.goto(f"{live_server.url}/app/#/visit/{visit.id}/during")
     second_tab.wait_for_selector("#checklist")
-    page.goto(f"{live_server.url}/app/#/visit/{visit.id}")
+    page.goto(f"{live_server.url}/app/#/visit/{visit.id}/before")
     page.wait_for_selector("#checklist")
 
     pushed_ops: list[int] = []

@@ -14,7 +14,9 @@ from tests.e2e.pwa_helpers import PHONE, make_visit, sign_in, sync_now, wait_syn
 
 
 def add_part(page, code: str, cost: str) -> None:
-    page.click("#parts summary")
+    page.click("nav.steps [data-step=parts]")
+    if not page.locator("#part-form").is_visible():
+        page.click("#part-add")
     page.fill("#part-form [name=part_code]", code)
     page.fill("#part-form [name=unit_cost]", cost)
     page.click("#part-save")
@@ -29,14 +31,14 @@ def test_two_phones_offline_merge_as_the_rules_say(live_server, make, browser, f
         context = browser.new_context(viewport=PHONE, locale="en-US")
         page = context.new_page()
         sign_in(page, live_server.url, "wang")
-        page.goto(f"{live_server.url}/app/#/visit/{visit.id}")
+        page.goto(f"{live_server.url}/app/#/visit/{visit.id}/before")
         page.wait_for_selector("#checklist")
         context.set_offline(True)
         phones.append((context, page))
     (ctx_a, a), (ctx_b, b) = phones
 
     # A answers first, B later: by the clock B is the last writer of the item.
-    a.click("[data-item=kit] [data-value=done]")
+    a.click("[data-item=kit] [data-value=done]")  # each phone is on the "before" step
     expect(a.locator("[data-item=kit]")).to_have_attribute("data-state", "done")
     add_part(a, "FAN-A", "80")
     b.click("[data-item=kit] [data-value=na]")
@@ -62,10 +64,10 @@ def test_two_phones_offline_merge_as_the_rules_say(live_server, make, browser, f
     assert db.session.query(Conflict).filter_by(visit_id=visit.id).count() == 1
 
     for page in (a, b):
-        page.reload()
-        page.wait_for_selector("#checklist")
-        expect(page.locator("[data-item=kit]")).to_have_attribute("data-state", "na")
+        page.goto(f"{live_server.url}/app/#/visit/{visit.id}/parts")
         expect(page.locator("#parts [data-part]")).to_have_count(2)
+        page.click("nav.steps [data-step=before]")
+        expect(page.locator("[data-item=kit]")).to_have_attribute("data-state", "na")
         expect(page.locator("[data-item=kit] .badge.warn")).to_have_count(1)
         expect(page.locator("#flagged")).to_contain_text("Checklist kit")
     # The phone whose answer lost is told in plain words.

@@ -38,7 +38,7 @@ def test_update_waits_then_carries_the_outbox_over(live_server, make, browser, f
     page = context.new_page()
     sign_in(page, live_server.url, "wang")
     old_version = page.evaluate(SW_VERSION)
-    page.goto(f"{live_server.url}/app/#/visit/{visit.id}")
+    page.goto(f"{live_server.url}/app/#/visit/{visit.id}/before")
     page.wait_for_selector("#checklist")
 
     # The server cannot be reached for pushes: work piles up in the outbox.

@@ -60,6 +60,8 @@ describe("payload checks", () => {
   it("needs the explanation when the fault is not fixed (S22)", () => {
     assert.deepEqual(checkPayload("visit.transition", transitionPayload("not_fixed", { explanation: " " })), { explanation: "error.required" });
     assert.deepEqual(checkPayload("visit.transition", transitionPayload("not_fixed", { explanation: "part on order" })), {});
+    assert.deepEqual(checkPayload("visit.transition", transitionPayload("in_progress")), { permission_granted: "error.required" });
+    assert.deepEqual(checkPayload("visit.transition", transitionPayload("in_progress", { permission_granted: true })), {});
   });
 
   it("needs a reason to waive or void, a positive amount to pay", () => {

@@ -112,6 +112,10 @@ def transition(to: str, **kw: Any) -> dict[str, Any]:
         "explanation": None,
         "escalate": None,
     }
+    if to in ("in_progress", "completed"):
+        base["permission_granted"] = True  # S17: the engine refuses these without the answer
+    if to == "not_fixed":
+        base["explanation"] = "零件缺货，已向客户致歉"  # S22
     return {**base, **kw}
 
 

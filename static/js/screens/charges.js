@@ -6,7 +6,8 @@ import { t } from "../i18n.js";
 import { PAYMENT_METHODS, parseYuan } from "../ops.js";
 import { loadVisit } from "../store.js";
 import { field, formValues, h } from "../ui.js";
-import { back, errorTexts, pendingMark, visitHeader, warrantyBlock } from "./common.js";
+import { back, errorTexts, pendingMark, warrantyBlock } from "./common.js";
+import { frame } from "./visit/steps.js";
 
 function line(label, fen, id, strong = false) {
   return h("tr", { id }, h("th", { scope: "row" }, label), h("td", { class: strong ? "strong" : "" }, formatFen(fen)));
@@ -113,12 +114,11 @@ export async function render(ctx) {
     h("li", { dataset: { promise: p.id } }, `${t(`method.${p.method}`)} · ${formatFen(p.amount_fen)} · ${p.payer} · ${t("promise.due_on")} ${p.due_on} `, pendingMark(p)),
   );
 
-  return h(
-    "section",
-    { class: "screen charges" },
-    back(`#/visit/${id}`, "nav.visit"),
-    visitHeader(data),
-    warrantyBlock(data.warranty),
+  // The screen opens on the totals and what is due; with nothing due there is no payment form.
+  const nothingDue = c.due_fen <= 0;
+  return frame(
+    data,
+    "charges",
     h(
       "table",
       { class: "charges-table", id: "charges" },
@@ -136,10 +136,19 @@ export async function render(ctx) {
     data.merged.charge_waiver.length
       ? h("ul", { class: "list" }, data.merged.charge_waiver.map((w) => h("li", {}, t("charges.waived"), ` ${formatFen(w.amount_fen)} — ${w.reason} `, pendingMark(w))))
       : null,
-    h("section", { class: "block", id: "payments" }, h("h2", {}, t("payment.title")), payments.length ? h("ul", { class: "list" }, payments) : h("p", { class: "empty" }, t("payment.none")), paymentForm),
+    nothingDue ? h("p", { class: "nothing-due", id: "nothing-due" }, c.total_fen > 0 ? t("charges.all_paid") : t("charges.nothing_due")) : null,
+    nothingDue ? h("a", { class: "button primary wide", href: `#/visit/${id}/signoff`, id: "to-signoff" }, t("steps.next", { step: t("steps.signoff") }), " ›") : null,
+    h(
+      "section",
+      { class: "block", id: "payments" },
+      h("h2", {}, t("payment.title")),
+      payments.length ? h("ul", { class: "list" }, payments) : h("p", { class: "empty" }, t("payment.none")),
+      nothingDue ? null : paymentForm,
+    ),
     c.total_fen > 0 ? h("details", { class: "block" }, h("summary", { class: "button secondary" }, t("waiver.add")), waiverForm) : null,
     promises.length ? h("section", { class: "block", id: "promises" }, h("h2", {}, t("promise.title")), h("ul", { class: "list" }, promises)) : null,
     c.due_fen > 0 ? h("details", { class: "block" }, h("summary", { class: "button secondary" }, t("promise.add")), promiseForm) : null,
-    h("div", { class: "next" }, h("a", { class: "button primary", href: `#/visit/${id}/signoff`, id: "to-signoff" }, t("signoff.title"), " ›")),
+    warrantyBlock(data.warranty),
+    nothingDue ? null : h("div", { class: "next" }, h("a", { class: "button secondary", href: `#/visit/${id}/signoff`, id: "to-signoff" }, t("signoff.title"), " ›")),
   );
 }

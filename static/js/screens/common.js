@@ -1,6 +1,7 @@
 // Pieces several screens share: money, times, the S5b clock, the warranty line, problem wording.
 
 import { formatFen } from "../core/charges.js";
+import { ONSITE_ARRIVAL_MINUTES } from "../core/sla.js";
 import { locale, t } from "../i18n.js";
 import { h } from "../ui.js";
 
@@ -24,10 +25,13 @@ export function when(iso) {
 export function clockBadge(clock) {
   const { state, minutes_remaining: left, minutes_overdue: over } = clock;
   if (state === "not_applicable") return null;
+  // The words name the commitment (S5b: on site within so many hours of the call), not the
+  // appointment, and say what to do when it is missed: tell the customer (S11).
+  const limit = ONSITE_ARRIVAL_MINUTES / 60;
   const text = {
-    running: t("sla.left", { h: Math.floor(left / 60), m: left % 60 }),
-    at_risk: t("sla.left", { h: Math.floor(left / 60), m: left % 60 }),
-    missed: left === null && over !== null ? t("sla.over", { h: Math.floor(over / 60), m: over % 60 }) : t("sla.missed"),
+    running: t("sla.left", { limit, h: Math.floor(left / 60), m: left % 60 }),
+    at_risk: t("sla.left", { limit, h: Math.floor(left / 60), m: left % 60 }),
+    missed: left === null && over !== null ? t("sla.over", { limit, h: Math.floor(over / 60), m: over % 60 }) : t("sla.missed", { limit }),
     met: t("sla.met"),
   }[state];
   return h("span", { class: `badge sla-${state}`, dataset: { sla: state } }, text);

@@ -13,7 +13,7 @@ export async function render(ctx) {
   const data = await loadVisit(Number(visitId));
   const rows = data ? data.merged[entity] || [] : [];
   const r = rows.find((row) => row.id === recordId);
-  const close = h("a", { class: "button primary", href: entity === "payment" ? `#/visit/${visitId}/charges` : `#/visit/${visitId}`, id: "receipt-close" }, t("receipt.close"));
+  const close = h("a", { class: "button primary", href: entity === "payment" ? `#/visit/${visitId}/charges` : `#/visit/${visitId}/parts`, id: "receipt-close" }, t("receipt.close"));
   if (!r) return h("section", { class: "screen receipt" }, h("p", {}, t("receipt.missing")), close);
   const req = data.merged.visit.request || {};
   const voided = data.merged.payment_void.some((v) => v.payment_id === r.id);

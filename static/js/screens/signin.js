@@ -25,6 +25,10 @@ export async function render() {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.textContent = "";
+    if (!window.isSecureContext) {
+      error.textContent = t("signin.insecure");
+      return;
+    }
     if (!navigator.onLine) {
       error.textContent = t("signin.offline");
       return;
@@ -60,10 +64,18 @@ export async function render() {
     h("h1", {}, t("app.name")),
     session?.expired ? h("p", { class: "warn" }, t("signin.expired")) : null,
     waiting ? h("p", { class: "warn", id: "signin-waiting" }, t("signin.waiting", { n: waiting })) : null,
+    // Without a secure context there is no service worker and no crypto.randomUUID: say so plainly.
+    window.isSecureContext ? null : h("p", { class: "warn", id: "signin-insecure", role: "alert" }, t("signin.insecure")),
     form,
     h("p", { class: "small" }, t("signin.once")),
-    h("label", { class: "button secondary", for: "import-file" }, t("import.button")),
-    fileInput,
-    loaded,
+    // Only for a phone that lost its storage: out of a new engineer's way until needed.
+    h(
+      "details",
+      { class: "recover", open: Boolean(waiting) },
+      h("summary", {}, t("import.lost")),
+      h("label", { class: "button secondary", for: "import-file" }, t("import.button")),
+      fileInput,
+      loaded,
+    ),
   );
 }

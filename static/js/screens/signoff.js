@@ -9,7 +9,8 @@ import { signoffViewOf } from "../model.js";
 import { loadVisit } from "../store.js";
 import { field, formValues, h } from "../ui.js";
 import { markDirty } from "../app.js";
-import { back, errorTexts, pendingMark, visitHeader } from "./common.js";
+import { back, errorTexts, pendingMark } from "./common.js";
+import { frame, stepHref } from "./visit/steps.js";
 
 
 function itemText(template, itemId) {
@@ -75,10 +76,11 @@ export async function render(ctx) {
       "form",
       { id: "signoff-form", class: "form", novalidate: true },
       field(t("signoff.customer_name"), h("input", { name: "customer_name", value: vals.customer_name ?? data.customer?.contact_person ?? "" }), err.customer_name),
-      h("p", {}, t("signoff.confirm")),
+      // "Clear" sits above the pad, away from "sign" below it.
+      h("div", { class: "sign-head" }, h("p", {}, t("signoff.confirm")), h("button", { type: "button", class: "secondary small-btn", onclick: () => pad.clear() }, t("signature.clear"))),
       canvas,
       err.signature_blob ? h("p", { class: "field-error", role: "alert" }, err.signature_blob) : null,
-      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => pad.clear() }, t("signature.clear")), h("button", { type: "submit", class: "primary", id: "signoff-save" }, t("signoff.sign"))),
+      h("button", { type: "submit", class: "primary wide", id: "signoff-save" }, t("signoff.sign")),
     );
     el.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -121,24 +123,23 @@ export async function render(ctx) {
       const values = formValues(el);
       const result = await ctx.save("feedback.submit", id, { satisfaction: Number(values.satisfaction ?? NaN), comments: values.comments.trim() });
       if (result?.errors) el.replaceWith(feedbackForm(values, errorTexts(result)));
+      else ctx.go(stepHref(id, "done"));
     });
     return el;
   };
 
-  return h(
+  // Once signed (and the signature still matches the visit) the pad goes away: the next thing is
+  // the customer's feedback, then the finished screen.
+  const isSigned = data.merged.signoff.some((s) => !s.stale);
+  const feedback = h(
     "section",
-    { class: "screen signoff" },
-    back(`#/visit/${id}`, "nav.visit"),
-    visitHeader(data),
-    summary(data, view),
-    h("section", { class: "block", id: "signoffs" }, h("h2", {}, t("signoff.title")), signed.length ? h("ul", { class: "list" }, signed) : null, signForm()),
-    h(
-      "section",
-      { class: "block", id: "feedback" },
-      h("h2", {}, t("feedback.title")),
-      data.merged.feedback.length
-        ? h("ul", { class: "list" }, data.merged.feedback.map((f) => h("li", {}, "★".repeat(f.satisfaction), f.comments ? ` — ${f.comments}` : "", " ", pendingMark(f))))
-        : feedbackForm(),
-    ),
+    { class: "block", id: "feedback" },
+    h("h2", {}, t("feedback.title")),
+    data.merged.feedback.length
+      ? h("ul", { class: "list" }, data.merged.feedback.map((f) => h("li", {}, "★".repeat(f.satisfaction), f.comments ? ` — ${f.comments}` : "", " ", pendingMark(f))))
+      : feedbackForm(),
+    h("a", { class: "button secondary wide", href: stepHref(id, "done"), id: "to-done" }, data.merged.feedback.length ? t("steps.next", { step: t("steps.done") }) : t("feedback.skip"), " ›"),
   );
+  const signoffs = h("section", { class: "block", id: "signoffs" }, h("h2", {}, t("signoff.title")), signed.length ? h("ul", { class: "list" }, signed) : null, isSigned ? null : signForm());
+  return frame(data, "signoff", isSigned ? [signoffs, feedback] : [summary(data, view), signoffs]);
 }

@@ -18,6 +18,16 @@ export async function render(ctx) {
   const allProblems = await tx(["problems"], "readonly", (tr) => tr.all("problems"));
   allProblems.sort((a, b) => (a.at < b.at ? 1 : -1));
   const lost = await lostBlobs();
+  // Each waiting item names the customer and the request it belongs to, not a sequence number.
+  const names = await tx(["visits", "customers"], "readonly", async (tr) => {
+    const out = new Map();
+    for (const visitId of new Set(ops.map((op) => op.visit_id))) {
+      const v = await tr.get("visits", visitId);
+      const c = v?.request?.customer_id == null ? null : await tr.get("customers", v.request.customer_id);
+      out.set(visitId, { customer: c?.name ?? v?.request?.contact_name ?? null, number: v?.request?.number ?? `#${visitId}` });
+    }
+    return out;
+  });
   return h(
     "section",
     { class: "screen sync" },
@@ -26,7 +36,7 @@ export async function render(ctx) {
       "dl",
       { class: "facts" },
       h("dt", {}, t("sync.connection")),
-      h("dd", { id: "sync-online" }, navigator.onLine ? t("status.online") : t("status.offline")),
+      h("dd", { id: "sync-online", class: navigator.onLine ? "" : "offline-text" }, navigator.onLine ? t("status.online") : `${t("status.offline")} — ${t("status.offline_note")}`),
       h("dt", {}, t("sync.waiting")),
       h("dd", { id: "sync-waiting" }, String(s.waiting)),
       h("dt", {}, t("sync.last")),
@@ -55,7 +65,19 @@ export async function render(ctx) {
     lost.length ? lostSection(ctx, lost) : null,
     h("h2", {}, t("sync.outbox")),
     ops.length
-      ? h("ol", { class: "list", id: "outbox" }, ops.map((op) => h("li", {}, `#${op.seq} · ${t(`kind.${op.kind}`)} · ${when(op.device_time)}`)))
+      ? h(
+          "ul",
+          { class: "outbox-list", id: "outbox" },
+          ops.map((op) => {
+            const { customer, number } = names.get(op.visit_id) ?? {};
+            return h(
+              "li",
+              { dataset: { seq: op.seq } },
+              h("strong", {}, customer ?? t("sync.unknown_visit")),
+              h("span", { class: "small" }, " · ", number ?? "", " · ", t(`kind.${op.kind}`), " · ", when(op.device_time)),
+            );
+          }),
+        )
       : h("p", { class: "empty" }, t("sync.outbox_empty")),
   );
 }

@@ -1,4 +1,5 @@
-// Today: the engineer's visits by appointment, with where to go and how long is left (S5b).
+// Today: the engineer's visits by appointment, each card only what is needed to choose the next
+// one: when, who, what, the commitment's state in words, and call / map.
 
 import { t } from "../i18n.js";
 import { loadToday } from "../store.js";
@@ -13,25 +14,29 @@ function card({ visit, customer, waiting, clock }) {
   const req = visit.request || {};
   const address = req.address || customer?.address || "";
   const phone = req.contact_phone || customer?.mobile || customer?.phone;
+  const name = customer?.name ?? req.contact_name ?? "";
   return h(
     "li",
     { class: "card visit-card", dataset: { visit: visit.id } },
     h(
       "a",
       { href: `#/visit/${visit.id}`, class: "card-main" },
-      h("span", { class: "time" }, visit.window_start ? when(visit.window_start) : t("today.unscheduled")),
-      h("strong", { class: "customer" }, customer?.name ?? req.contact_name ?? ""),
+      h(
+        "span",
+        { class: "card-top" },
+        h("span", { class: "time" }, visit.window_start ? when(visit.window_start) : t("today.unscheduled")),
+        h("span", { class: "meta" }, t(`visit.status.${visit.status}`), waiting ? ` · ${t("status.waiting", { n: waiting })}` : ""),
+      ),
+      h("strong", { class: "customer" }, name),
       h("span", { class: "problem" }, req.problem ?? ""),
-      h("span", { class: "meta" }, t(`visit.status.${visit.status}`), waiting ? ` · ${t("status.waiting", { n: waiting })}` : ""),
       clockBadge(clock),
     ),
     h(
       "div",
       { class: "card-actions" },
-      phone ? h("a", { href: `tel:${phone}`, class: "button secondary" }, "☎ ", phone) : null,
-      address ? h("a", { href: mapsLink(address), class: "button secondary", target: "_blank", rel: "noopener" }, t("today.map"), " ›") : null,
+      phone ? h("a", { href: `tel:${phone}`, class: "button secondary", "aria-label": `${t("today.call")} ${phone}` }, "☎ ", t("today.call")) : null,
+      address ? h("a", { href: mapsLink(address), class: "button secondary", target: "_blank", rel: "noopener", "aria-label": `${t("today.map")}: ${address}` }, t("today.map"), " ›") : null,
     ),
-    address ? h("p", { class: "address" }, address) : null,
   );
 }
 
