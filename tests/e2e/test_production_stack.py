@@ -219,7 +219,7 @@ def test_the_app_over_https_behind_nginx_and_gunicorn_syncs(stack, https_browser
         sign_in(page, stack.url, "li")
         assert page.evaluate("location.protocol") == "https:"
         assert page.evaluate("typeof crypto.randomUUID") == "function"
-        page.goto(f"{stack.url}/app/#/visit/{visit_id}")
+        page.goto(f"{stack.url}/app/#/visit/{visit_id}/before")
         page.wait_for_selector("#checklist")
         page.click("[data-item=kit] [data-value=done]")
         expect(page.locator("[data-item=kit]")).to_have_attribute("data-state", "done")

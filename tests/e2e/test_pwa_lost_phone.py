@@ -28,7 +28,7 @@ def test_a_revoked_phone_wipes_itself_and_sends_nothing(live_server, make, brows
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
     sign_in(page, live_server.url, "wang")
-    page.goto(f"{live_server.url}/app/#/visit/{visit.id}")
+    page.goto(f"{live_server.url}/app/#/visit/{visit.id}/before")
     page.wait_for_selector("#checklist")
     before = page.evaluate(WHAT_IS_LEFT)
     assert "onsite" in before["databases"] and before["caches"] and before["workers"] == 1
