@@ -110,6 +110,8 @@ def test_toast_screens_and_part_correction(live_server, make, browser):
     expect(page.locator("[data-item=appointment]")).to_have_attribute("data-state", "open")
 
     page.click("nav.steps [data-step=during]")
+    # Scroll only once the step is drawn: before that the screen may be too short to scroll.
+    expect(page.locator("#checklist")).to_have_attribute("data-section", "during")
     page.evaluate("() => { document.getElementById('main').scrollTop = 900; }")
     assert page.evaluate("() => document.getElementById('main').scrollTop") > 0
     page.click("nav.steps [data-step=parts]")
