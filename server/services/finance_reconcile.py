@@ -12,6 +12,13 @@ How each figure is attributed to an (engineer, day):
   method, oldest receipt first, each receipt taking at most its own amount; anything handed
   beyond its receipts goes to the latest covered receipt's day. A shortfall therefore shows on
   the day(s) whose receipts were not paid in, and the day figures add up to the handover.
+  A statement line a clerk confirmed is such a handover, of its one receipt.
+- **Transferred** — transfers finance recorded (not voided) for the day's visits: money that
+  reached the company directly, so no engineer holds it.
+- **Promised** — what customers promised on site to pay later and has not yet arrived (each
+  promise less its live transfers, never below 0). Promised and transferred money counts
+  against owed beside collected: a visit paid later is not the engineer's shortfall. Whether
+  the promise is kept is the promises list's business (outstanding, overdue).
 
 A day becomes *reconciled* with the figures it was reconciled with stored in
 `DayReconciliation.figures` (with the ids of the rows behind them). From then on the stored
@@ -42,9 +49,11 @@ from ..models import (
     HandoverReceipt,
     PartEvent,
     Payment,
+    PaymentPromise,
     PaymentVoid,
     Role,
     ServiceRequest,
+    Transfer,
     User,
     Visit,
     VisitStatus,
@@ -70,6 +79,9 @@ ATTENDED = {
 }
 MAX_PERIOD_DAYS = 366
 Key = tuple[int, date]
+# The figures a day shows, stores when locked, and adds up. Days locked before transferred and
+# promised were counted stored none: they read as 0 (`.get`).
+FIGURES = ("owed_fen", "collected_fen", "handed_fen", "transferred_fen", "promised_fen")
 
 
 @dataclass
@@ -103,11 +115,15 @@ class ReceiptLine:
 class Adjustment:
     """A change to a locked day after it was reconciled."""
 
-    kind: str  # late_payment | late_void | moved_out | owed_changed | handed_changed
+    # late_payment | late_void | moved_out | owed_changed | handed_changed | transfer_changed
+    # | promised_changed
+    kind: str
     ref: str
     owed_fen: int = 0
     collected_fen: int = 0
     handed_fen: int = 0
+    transferred_fen: int = 0
+    promised_fen: int = 0
     # For a receipt moved off the day (its visit now falls on another day): where it went.
     moved_to_day: date | None = None
     moved_to_engineer_id: int | None = None
@@ -122,7 +138,12 @@ class DayFigures:
     owed_fen: int = 0
     collected_fen: int = 0
     handed_fen: int = 0
+    transferred_fen: int = 0
+    promised_fen: int = 0
     visits: list[tuple[Visit, VisitCharges]] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+    # Each promise of the day's visits with what of it has not arrived yet.
+    promises: list[tuple[PaymentPromise, int]] = field(default_factory=list)
     receipts: list[ReceiptLine] = field(default_factory=list)
     allocations: list[Allocation] = field(default_factory=list)
     record: DayReconciliation | None = None
@@ -140,19 +161,17 @@ class DayFigures:
     def shown(self) -> dict[str, int]:
         """The figures the day shows: the locked ones once reconciled, else the current ones."""
         source = self.record.figures if self.locked else self.current
-        return {k: source[k] for k in ("owed_fen", "collected_fen", "handed_fen")}
+        return {k: source.get(k, 0) for k in FIGURES}
 
     @property
     def current(self) -> dict[str, int]:
-        return {
-            "owed_fen": self.owed_fen,
-            "collected_fen": self.collected_fen,
-            "handed_fen": self.handed_fen,
-        }
+        return {k: getattr(self, k) for k in FIGURES}
 
     @property
     def collected_minus_owed(self) -> int:
-        return self.shown["collected_fen"] - self.shown["owed_fen"]
+        """What the engineer is short (negative) or over: promised and transferred money is not
+        the engineer's to collect, so it counts beside what they collected."""
+        return paid_minus_owed(self.shown)
 
     @property
     def handed_minus_collected(self) -> int:
@@ -160,11 +179,7 @@ class DayFigures:
 
     @property
     def adjustment_totals(self) -> dict[str, int]:
-        return {
-            "owed_fen": sum(a.owed_fen for a in self.adjustments),
-            "collected_fen": sum(a.collected_fen for a in self.adjustments),
-            "handed_fen": sum(a.handed_fen for a in self.adjustments),
-        }
+        return {k: sum(getattr(a, k) for a in self.adjustments) for k in FIGURES}
 
     @property
     def flag_count(self) -> int:
@@ -183,8 +198,20 @@ class DayFigures:
             },
             "receipt_nos": {r.payment.id: r.payment.receipt_no for r in self.receipts},
             "handed": dict(handed),
+            "transfers": {str(t.id): t.amount_fen for t in self.transfers},
+            "promises": {p.id: left for p, left in self.promises},
             "locked_at": utcnow().isoformat(),
         }
+
+
+def paid_minus_owed(figures: dict[str, int]) -> int:
+    """Collected, transferred and promised, less owed: the one rule for "collected − owed"."""
+    return (
+        figures.get("collected_fen", 0)
+        + figures.get("transferred_fen", 0)
+        + figures.get("promised_fen", 0)
+        - figures.get("owed_fen", 0)
+    )
 
 
 def held_since(payment: Payment) -> datetime:
@@ -317,6 +344,8 @@ def compute_days(
         fig.visits.append((visit, vc))
         fig.owed_fen += vc.charges.total_fen
 
+    _add_money_off_site(visits, payments, engineer_id, day_of)
+
     for alloc in _allocations_touching(payment_ids, engineer_id, start, end):
         if not start <= alloc.day <= end:
             continue
@@ -341,6 +370,45 @@ def compute_days(
         if fig.locked:
             fig.adjustments = _adjustments(fig)
     return dict(sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])))
+
+
+def _add_money_off_site(
+    visits: list[Visit], payments: dict[int, list[Payment]], engineer_id: int | None, day_of
+) -> None:
+    """Put each visit's transfers and outstanding promises on its owner's business day."""
+    by_id = {v.id: v for v in visits}
+    promised: dict[int, list[PaymentPromise]] = defaultdict(list)
+    transfers: dict[int, list[Transfer]] = defaultdict(list)
+    for chunk in _chunks(list(by_id)):
+        for p in db.session.scalars(
+            select(PaymentPromise).where(PaymentPromise.visit_id.in_(chunk))
+        ):
+            promised[p.visit_id].append(p)
+        for t in db.session.scalars(
+            select(Transfer)
+            .where(Transfer.visit_id.in_(chunk), Transfer.voided_at.is_(None))
+            .order_by(Transfer.id)
+        ):
+            transfers[t.visit_id].append(t)
+    for vid in sorted(set(promised) | set(transfers)):
+        visit = by_id[vid]
+        vpayments = payments.get(vid, [])
+        owner = (
+            visit.engineer_id
+            or (vpayments[0].user_id if vpayments else None)
+            or next((p.user_id for p in promised.get(vid, [])), None)
+        )
+        if owner is None or (engineer_id is not None and owner != engineer_id):
+            continue
+        fig = day_of((owner, visit_business_day(visit)))
+        for t in transfers.get(vid, []):
+            fig.transfers.append(t)
+            fig.transferred_fen += t.amount_fen
+        for p in sorted(promised.get(vid, []), key=lambda p: p.id):
+            arrived = sum(t.amount_fen for t in transfers.get(vid, []) if t.promise_id == p.id)
+            left = max(0, p.amount_fen - arrived)
+            fig.promises.append((p, left))
+            fig.promised_fen += left
 
 
 def _voids_of(payment_ids: list[str]) -> dict[str, PaymentVoid]:
@@ -453,6 +521,25 @@ def _adjustments(fig: DayFigures) -> list[Adjustment]:
         delta = now_handed.get(hid, 0) - locked_handed.get(hid, 0)
         if delta:
             out.append(Adjustment("handed_changed", hid, handed_fen=delta))
+    # Days locked before these were stored hold no ids: their totals are compared instead.
+    locked_transfers: dict[str, int] = locked.get("transfers", {})
+    now_transfers = {str(t.id): t.amount_fen for t in fig.transfers}
+    if "transfers" not in locked:
+        locked_transfers = {"": locked.get("transferred_fen", 0)}
+        now_transfers = {"": fig.transferred_fen}
+    for tid in sorted(set(locked_transfers) | set(now_transfers)):
+        delta = now_transfers.get(tid, 0) - locked_transfers.get(tid, 0)
+        if delta:
+            out.append(Adjustment("transfer_changed", tid, transferred_fen=delta))
+    locked_promises: dict[str, int] = locked.get("promises", {})
+    now_promises = {p.id: left for p, left in fig.promises}
+    if "promises" not in locked:
+        locked_promises = {"": locked.get("promised_fen", 0)}
+        now_promises = {"": fig.promised_fen}
+    for pid in sorted(set(locked_promises) | set(now_promises)):
+        delta = now_promises.get(pid, 0) - locked_promises.get(pid, 0)
+        if delta:
+            out.append(Adjustment("promised_changed", pid, promised_fen=delta))
     return out
 
 
@@ -610,12 +697,11 @@ def reopen_day(engineer_id: int, day: date, reason: str, user: User) -> DayFigur
         message = "Only a reconciled day can be reopened; this one is not locked."
         raise ApiError(409, message, {"status": [message]})
     fig = day_figures(engineer_id, day)
-    locked = {k: record.figures.get(k) for k in ("owed_fen", "collected_fen", "handed_fen")}
+    locked = {k: record.figures.get(k, 0) for k in FIGURES}
     adjustments = [
-        {"kind": a.kind, "ref": a.ref, "owed_fen": a.owed_fen,
-         "collected_fen": a.collected_fen, "handed_fen": a.handed_fen}
+        {"kind": a.kind, "ref": a.ref, **{k: getattr(a, k) for k in FIGURES}}
         for a in fig.adjustments
-    ]  # fmt: skip
+    ]
     record.status = OPEN
     record.note = reason
     record.decided_by_id = user.id
@@ -689,17 +775,21 @@ class PeriodTotals:
     owed_fen: int = 0
     collected_fen: int = 0
     handed_fen: int = 0
+    transferred_fen: int = 0
+    promised_fen: int = 0
     adjusted_owed_fen: int = 0
     adjusted_collected_fen: int = 0
     adjusted_handed_fen: int = 0
+    adjusted_transferred_fen: int = 0
+    adjusted_promised_fen: int = 0
     days: int = 0
     reconciled: int = 0
     disputed: int = 0
 
     @property
     def collected_minus_owed(self) -> int:
-        return (self.collected_fen + self.adjusted_collected_fen) - (
-            self.owed_fen + self.adjusted_owed_fen
+        return paid_minus_owed(
+            {k: getattr(self, k) + getattr(self, f"adjusted_{k}") for k in FIGURES}
         )
 
     @property
@@ -715,12 +805,9 @@ def period_totals(days: Iterable[DayFigures]) -> PeriodTotals:
     for fig in days:
         shown = fig.shown
         adj = fig.adjustment_totals
-        t.owed_fen += shown["owed_fen"]
-        t.collected_fen += shown["collected_fen"]
-        t.handed_fen += shown["handed_fen"]
-        t.adjusted_owed_fen += adj["owed_fen"]
-        t.adjusted_collected_fen += adj["collected_fen"]
-        t.adjusted_handed_fen += adj["handed_fen"]
+        for k in FIGURES:
+            setattr(t, k, getattr(t, k) + shown[k])
+            setattr(t, f"adjusted_{k}", getattr(t, f"adjusted_{k}") + adj[k])
         t.days += 1
         t.reconciled += fig.status == RECONCILED
         t.disputed += fig.status == DISPUTED
