@@ -151,9 +151,7 @@ def void_transfer(transfer_id: int, reason: str, user: User) -> Transfer:
     reason = (reason or "").strip()
     if not reason:
         raise ApiError(422, "Give a reason.", {"reason": ["Required."]})
-    transfer = db.session.get(Transfer, transfer_id)
-    if transfer is None:
-        raise ApiError(404, f"No transfer {transfer_id}.")
+    transfer = _get_transfer(transfer_id)
     # One guarded UPDATE: of two clerks voiding at once, the second changes no row and is told
     # (PostgreSQL makes it wait for the first and re-check; SQLite serialises the writers).
     done = db.session.execute(
@@ -175,4 +173,11 @@ def void_transfer(transfer_id: int, reason: str, user: User) -> Transfer:
         amount_fen=transfer.amount_fen,
         reason=reason,
     )
+    return transfer
+
+
+def _get_transfer(transfer_id: int) -> Transfer:
+    transfer = db.session.get(Transfer, transfer_id)
+    if transfer is None:
+        raise ApiError(404, f"No transfer {transfer_id}.")
     return transfer

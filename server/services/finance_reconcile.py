@@ -312,6 +312,7 @@ def compute_days(
     payments = _by_visit(Payment, visit_ids)
     payment_ids = [p.id for ps in payments.values() for p in ps]
     voids = _voids_of(payment_ids)
+    promised, transfers = _money_off_site(visit_ids)
 
     days: dict[Key, DayFigures] = {}
 
@@ -332,7 +333,9 @@ def compute_days(
             fig = day_of((p.user_id, vday))
             fig.receipts.append(line)
             fig.collected_fen += line.counted_fen
-        if not _attended(visit, bool(vpayments)):
+        # Money promised or transferred for a visit says the engineer was there, as a payment does.
+        has_money = bool(vpayments) or visit.id in promised or visit.id in transfers
+        if not _attended(visit, has_money):
             continue
         owner = visit.engineer_id or (vpayments[0].user_id if vpayments else None)
         if owner is None or (engineer_id is not None and owner != engineer_id):
@@ -344,7 +347,7 @@ def compute_days(
         fig.visits.append((visit, vc))
         fig.owed_fen += vc.charges.total_fen
 
-    _add_money_off_site(visits, payments, engineer_id, day_of)
+    _add_money_off_site(visits, payments, promised, transfers, engineer_id, day_of)
 
     for alloc in _allocations_touching(payment_ids, engineer_id, start, end):
         if not start <= alloc.day <= end:
@@ -372,14 +375,13 @@ def compute_days(
     return dict(sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])))
 
 
-def _add_money_off_site(
-    visits: list[Visit], payments: dict[int, list[Payment]], engineer_id: int | None, day_of
-) -> None:
-    """Put each visit's transfers and outstanding promises on its owner's business day."""
-    by_id = {v.id: v for v in visits}
+def _money_off_site(
+    visit_ids: list[int],
+) -> tuple[dict[int, list[PaymentPromise]], dict[int, list[Transfer]]]:
+    """Return the visits' promises and live transfers, by visit."""
     promised: dict[int, list[PaymentPromise]] = defaultdict(list)
     transfers: dict[int, list[Transfer]] = defaultdict(list)
-    for chunk in _chunks(list(by_id)):
+    for chunk in _chunks(visit_ids):
         for p in db.session.scalars(
             select(PaymentPromise).where(PaymentPromise.visit_id.in_(chunk))
         ):
@@ -390,8 +392,23 @@ def _add_money_off_site(
             .order_by(Transfer.id)
         ):
             transfers[t.visit_id].append(t)
+    return dict(promised), dict(transfers)
+
+
+def _add_money_off_site(
+    visits: list[Visit],
+    payments: dict[int, list[Payment]],
+    promised: dict[int, list[PaymentPromise]],
+    transfers: dict[int, list[Transfer]],
+    engineer_id: int | None,
+    day_of,
+) -> None:
+    """Put each visit's transfers and outstanding promises on its owner's business day."""
+    by_id = {v.id: v for v in visits}
     for vid in sorted(set(promised) | set(transfers)):
         visit = by_id[vid]
+        if visit.status == VisitStatus.CANCELLED:
+            continue  # owes nothing, so nothing of it is paid later
         vpayments = payments.get(vid, [])
         owner = (
             visit.engineer_id
