@@ -154,7 +154,8 @@ def index():
     return render_template(
         "finance/index.html",
         cash=finance_handover.cash_in_hand(),
-        backlog=backlog,
+        backlog=backlog[: finance_reconcile.BACKLOG_SHOWN],
+        backlog_rest=backlog[finance_reconcile.BACKLOG_SHOWN :],
         phones=finance_reconcile.engineer_phones(),
         register=finance_receipts.receipt_register(),
         names={u.id: u.display_name for u in _engineers()},

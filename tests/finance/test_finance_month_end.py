@@ -356,3 +356,27 @@ def test_handovers_and_the_audit_log_page_and_filter(make, login, signed_device)
     assert len(re.findall(r'href="/finance/handovers/\d+"', page)) == 1
     page = finance.get("/finance/audit?action=handover.record&per_page=2&lang=en")
     assert "Page 1 of 2 (3 in all)" in page.get_data(as_text=True)
+
+
+def test_the_overview_shows_the_oldest_backlog_days_and_counts_the_rest(
+    make, login, signed_device, monkeypatch
+):
+    from server.services import finance_reconcile
+
+    monkeypatch.setattr(finance_reconcile, "BACKLOG_SHOWN", 2)
+    finance = login(make.user("finance"))
+    engineer = make.user("engineer")
+    phone = Phone(signed_device(engineer))
+    today = _today()
+    days = [today - timedelta(days=n) for n in (9, 6, 3)]
+    for day in days:
+        _windowed_visit(make, phone, engineer, datetime(day.year, day.month, day.day, 10), 100)
+    phone.push()
+    page = finance.get("/finance/?lang=en").get_data(as_text=True)
+    table = page[
+        page.index('id="attention"') : page.index("</table>", page.index('id="attention"'))
+    ]
+    listed = re.findall(r'<tr data-day="([\d-]+)"', table)
+    assert listed == [days[0].isoformat(), days[1].isoformat()]
+    more = page[page.index('id="backlog-more"') :]
+    assert "1 more day(s) need attention" in more and f"from={days[2].isoformat()}" in more
