@@ -114,7 +114,7 @@ def _flush_or_409(payment_id: str | None = None) -> None:
         if holder is not None and holder.statement_entry_id is None:
             message = _in_handover_message(holder)
         else:
-            message = "That receipt was just matched to another statement line; look again."
+            message = "That receipt was just matched or confirmed on a statement line; look again."
         raise ApiError(409, message, {"payment_id": [message]}) from None
 
 
