@@ -788,9 +788,23 @@ def engineer_phones(engineer_id: int | None = None) -> list[Device]:
     return list(db.session.scalars(query))
 
 
+# Money paid later moving from promised to transferred (or back, a transfer voided) leaves the
+# engineer's difference as it was: the promises list follows it, the locked day need not.
+_PAID_LATER = {"transfer_changed", "promised_changed"}
+
+
 def needs_attention(fig: DayFigures) -> bool:
-    """A day a clerk still has to close: not locked, or locked with changes since."""
-    return fig.status != RECONCILED or bool(fig.adjustments)
+    """A day a clerk still has to close: not locked, or locked with changes since.
+
+    A change that only moves money between promised and transferred is shown on the day but
+    does not bring it back: it changes nothing the engineer answers for.
+    """
+    if fig.status != RECONCILED:
+        return True
+    if any(a.kind not in _PAID_LATER for a in fig.adjustments):
+        return True
+    totals = fig.adjustment_totals
+    return totals["transferred_fen"] + totals["promised_fen"] != 0
 
 
 # The overview lists this many of the oldest days needing attention; the rest are counted and
