@@ -270,6 +270,10 @@ def test_a_transfer_is_voided_once_with_a_reason_and_audited(make, login, signed
     ]
     page = finance.get("/finance/promises?state=outstanding&lang=en").get_data(as_text=True)
     assert f'data-transfer="{transfer["id"]}"' in page and "typed twice" in page
+    listed = finance.get("/api/finance/audit?action=transfer.void").get_json()
+    assert [e["subject"] for e in listed["items"]] == [f"visit:{visit.id}"]
+    page = finance.get("/finance/audit?action=transfer.void&lang=zh-Hans").get_data(as_text=True)
+    assert "已作废转账" in page
 
 
 def test_two_clerks_voiding_one_transfer_at_once_one_is_told_it_is_done(
