@@ -43,6 +43,7 @@ from ..schemas.finance import (
     StatementViewSchema,
     TransferCreateSchema,
     TransferSchema,
+    TransferVoidSchema,
     VisitChargesSchema,
 )
 from ..schemas.guard import year_ok
@@ -209,6 +210,16 @@ def promises(args):
 def record_transfer(data):
     """Record money that reached the company for a visit, settling a promise if named."""
     transfer = finance_promises.record_transfer(data, current_user(), business_day(utcnow()))
+    db.session.commit()
+    return transfer
+
+
+@blp.route("/transfers/<int:transfer_id>/void", methods=["POST"])
+@blp.arguments(TransferVoidSchema)
+@blp.response(200, TransferSchema)
+def void_transfer(data, transfer_id: int):
+    """Void a transfer recorded by mistake, with a reason (audited); its promise is owed again."""
+    transfer = finance_promises.void_transfer(transfer_id, data["reason"], current_user())
     db.session.commit()
     return transfer
 

@@ -158,7 +158,8 @@ def index():
     return render_template(
         "finance/index.html",
         cash=finance_handover.cash_in_hand(),
-        backlog=backlog,
+        backlog=backlog[: finance_reconcile.BACKLOG_SHOWN],
+        backlog_rest=backlog[finance_reconcile.BACKLOG_SHOWN :],
         phones=finance_reconcile.engineer_phones(),
         register=finance_receipts.receipt_register(),
         names={u.id: u.display_name for u in _engineers()},
@@ -548,6 +549,21 @@ def record_transfer(promise_id: str):
     return _render_promises({promise_id: errors}, {promise_id: form}, 422)
 
 
+@bp.post("/transfers/<int:transfer_id>/void")
+def void_transfer(transfer_id: int):
+    """Void a transfer recorded by mistake, with a reason; its promise is owed again."""
+    reason = request.form.get("reason", "")[:2000]
+    try:
+        transfer = finance_promises.void_transfer(transfer_id, reason, current_user())
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        db.session.rollback()
+        return _render_promises({f"transfer-{transfer_id}": exc.fields or {}}, None, 422)
+    db.session.commit()
+    return redirect(url_for("finance.promises", state="outstanding" if transfer else None))
+
+
 def _render_statements(errors=None, status=200):
     return (
         render_template(
@@ -652,6 +668,7 @@ def export(kind: str):
     makers = {
         "payments": finance_export.payments_csv,
         "handovers": finance_export.handovers_csv,
+        "transfers": finance_export.transfers_csv,
         "reconciliation": finance_export.reconciliation_csv,
     }
     if kind not in makers:

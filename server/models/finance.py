@@ -70,10 +70,17 @@ class Handover(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     void_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when the money was seen on an imported statement rather than handed over in person:
+    # confirming a statement line records it as this handover (one per line, unique), so the
+    # receipt's one live handover is the single guard against counting it twice.
+    statement_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_statement_entry.id"), unique=True
+    )
 
     engineer = relationship("User", foreign_keys=[engineer_id])
     received_by = relationship("User", foreign_keys=[received_by_id])
     voided_by = relationship("User", foreign_keys=[voided_by_id])
+    statement_entry = relationship("StatementEntry", foreign_keys=[statement_entry_id])
     lines: Mapped[list[HandoverLine]] = relationship(
         back_populates="handover", order_by="HandoverLine.method"
     )
@@ -140,8 +147,17 @@ class Transfer(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A transfer recorded by mistake is voided with a reason, never deleted or edited.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     recorded_by = relationship("User", foreign_keys=[recorded_by_id])
+    voided_by = relationship("User", foreign_keys=[voided_by_id])
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
 
 class StatementImport(db.Model):

@@ -100,6 +100,13 @@ class TransferSchema(Schema):
     note = fields.String()
     recorded_by_id = fields.Integer()
     recorded_at = AwareDateTime()
+    voided_at = AwareDateTime(allow_none=True)
+    voided_by_id = fields.Integer(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+
+
+class TransferVoidSchema(StrictSchema):
+    reason = text(2000, required=True)
 
 
 class PromiseLineSchema(Schema):
@@ -132,6 +139,13 @@ class StatementEntrySchema(Schema):
     state = fields.String()
     payment_id = fields.String(allow_none=True)
     receipt_no = fields.Method("_receipt_no")
+    handover_id = fields.Method("_handover_id")
+
+    def _handover_id(self, entry):
+        from ..services.finance_statements import statement_handover
+
+        handover = statement_handover(entry.id) if entry.state == "confirmed" else None
+        return handover.id if handover is not None else None
 
     def _receipt_no(self, entry):
         return entry.payment.receipt_no if entry.payment is not None else None
@@ -255,6 +269,7 @@ class HandoverSchema(Schema):
     receipts = fields.Method("_receipts")
     voided_at = AwareDateTime(allow_none=True)
     void_reason = fields.String(allow_none=True)
+    statement_entry_id = fields.Integer(allow_none=True)
     expected_fen = fields.Method("_expected")
     difference_fen = fields.Method("_difference")
     difference_by_method = fields.Method("_by_method")
@@ -344,6 +359,8 @@ class FiguresSchema(Schema):
     owed_fen = fields.Integer()
     collected_fen = fields.Integer()
     handed_fen = fields.Integer()
+    transferred_fen = fields.Integer()
+    promised_fen = fields.Integer()
 
 
 class AdjustmentSchema(Schema):
@@ -352,6 +369,8 @@ class AdjustmentSchema(Schema):
     owed_fen = fields.Integer()
     collected_fen = fields.Integer()
     handed_fen = fields.Integer()
+    transferred_fen = fields.Integer()
+    promised_fen = fields.Integer()
     moved_to_day = fields.Date(allow_none=True)
     moved_to_engineer_id = fields.Integer(allow_none=True)
 
@@ -418,9 +437,13 @@ class PeriodTotalsSchema(Schema):
     owed_fen = fields.Integer()
     collected_fen = fields.Integer()
     handed_fen = fields.Integer()
+    transferred_fen = fields.Integer()
+    promised_fen = fields.Integer()
     adjusted_owed_fen = fields.Integer()
     adjusted_collected_fen = fields.Integer()
     adjusted_handed_fen = fields.Integer()
+    adjusted_transferred_fen = fields.Integer()
+    adjusted_promised_fen = fields.Integer()
     collected_minus_owed = fields.Integer()
     handed_minus_collected = fields.Integer()
     days = fields.Integer()

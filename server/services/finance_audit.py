@@ -23,6 +23,7 @@ ACTIONS = (
     "fee.add",
     "part_price.add",
     "transfer.record",
+    "transfer.void",
     "statement.import",
     "statement.confirm",
     "statement.assign",

@@ -79,6 +79,40 @@ def payments_csv(start: date, end: date, engineer_id: int | None = None) -> str:
     return _csv(header, rows)
 
 
+def transfers_csv(start: date, end: date, engineer_id: int | None = None) -> str:
+    """Money that did not pass through an engineer, by its visit's business day.
+
+    One row per promise (what of it has not arrived) and per live transfer, so `promised_fen`
+    and `transferred_fen` of a period add up to the reconciliation's. Voided transfers count
+    for nothing and are not listed (the audit log keeps them).
+    """
+    names = _names()
+    rows = []
+    for fig in compute_days(start, end, engineer_id).values():
+        engineer = names.get(fig.engineer_id, fig.engineer_id)
+        for promise, left in fig.promises:
+            rows.append(
+                [
+                    fig.day.isoformat(), engineer, promise.visit_id, "promise", promise.id,
+                    promise.method, promise.amount_fen, 0, left, promise.due_on, "",
+                    promise.payer, promise.note,
+                ]
+            )  # fmt: skip
+        for t in fig.transfers:
+            rows.append(
+                [
+                    fig.day.isoformat(), engineer, t.visit_id, "transfer", t.id, t.method,
+                    t.amount_fen, t.amount_fen, 0, t.received_on.isoformat(), t.reference,
+                    t.promise_id or "", t.note,
+                ]
+            )  # fmt: skip
+    header = [
+        "business_day", "engineer", "visit_id", "kind", "id", "method", "amount_fen",
+        "transferred_fen", "promised_fen", "date", "reference", "payer_or_promise", "note",
+    ]  # fmt: skip
+    return _csv(header, rows)
+
+
 def handovers_csv(start: date, end: date, engineer_id: int | None = None) -> str:
     """Money handed over, by the business day of the receipts it paid in (as reconciliation).
 
@@ -144,18 +178,24 @@ def reconciliation_csv(start: date, end: date, engineer_id: int | None = None) -
                 shown["owed_fen"],
                 shown["collected_fen"],
                 shown["handed_fen"],
+                shown["transferred_fen"],
+                shown["promised_fen"],
                 fig.collected_minus_owed,
                 fig.handed_minus_collected,
                 adj["owed_fen"],
                 adj["collected_fen"],
                 adj["handed_fen"],
+                adj["transferred_fen"],
+                adj["promised_fen"],
                 fig.flag_count,
                 fig.record.note if fig.record else "",
             ]
         )
     header = [
         "business_day", "engineer", "status", "owed_fen", "collected_fen", "handed_over_fen",
-        "collected_minus_owed_fen", "handed_minus_collected_fen", "adjustment_owed_fen",
-        "adjustment_collected_fen", "adjustment_handed_fen", "price_flags", "note",
+        "transferred_fen", "promised_fen", "collected_minus_owed_fen",
+        "handed_minus_collected_fen", "adjustment_owed_fen", "adjustment_collected_fen",
+        "adjustment_handed_fen", "adjustment_transferred_fen", "adjustment_promised_fen",
+        "price_flags", "note",
     ]  # fmt: skip
     return _csv(header, rows)

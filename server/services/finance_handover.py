@@ -175,6 +175,9 @@ def void_handover(handover: Handover, reason: str, user: User) -> Handover:
         raise ApiError(422, "Give a reason.", {"reason": ["Required."]})
     if handover.is_void:
         raise ApiError(409, "This handover is already voided.")
+    if handover.statement_entry_id is not None:
+        message = "This money was paid in by a statement line; undo the match on the statement."
+        raise ApiError(409, message, {"reason": [message]})
     handover.voided_at = utcnow()
     handover.voided_by_id = user.id
     # Its receipts are free for a new handover; the rows stay as the voided handover's history.

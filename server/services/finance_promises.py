@@ -2,7 +2,8 @@
 
 A promise names who pays, how, how much and by when. Finance records each transfer it finds on
 the statement against the visit (and the promise it settles). A promise is outstanding while its
-transfers add up to less than promised, and overdue once its day has passed.
+transfers add up to less than promised, and overdue once its day has passed. A transfer
+recorded by mistake is voided with a reason (audited); a voided transfer counts for nothing.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..errors import ApiError
 from ..extensions import db
 from ..models import PaymentPromise, Transfer, User, Visit
 from ..models.finance import PAYMENT_METHODS
+from ..models.types import utcnow
 from .finance_audit import record_action
 
 OUTSTANDING, OVERDUE, SETTLED = "outstanding", "overdue", "settled"
@@ -34,7 +36,7 @@ class PromiseLine:
 
     @property
     def received_fen(self) -> int:
-        return sum(t.amount_fen for t in self.transfers)
+        return sum(t.amount_fen for t in self.transfers if not t.is_void)
 
     @property
     def outstanding_fen(self) -> int:
@@ -141,4 +143,41 @@ def record_transfer(data: dict[str, Any], user: User, today: date) -> Transfer:
         received_on=received_on.isoformat(),
         reference=transfer.reference,
     )
+    return transfer
+
+
+def void_transfer(transfer_id: int, reason: str, user: User) -> Transfer:
+    """Void a transfer recorded by mistake; the row stays, counting for nothing, and is audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApiError(422, "Give a reason.", {"reason": ["Required."]})
+    transfer = _get_transfer(transfer_id)
+    # One guarded UPDATE: of two clerks voiding at once, the second changes no row and is told
+    # (PostgreSQL makes it wait for the first and re-check; SQLite serialises the writers).
+    done = db.session.execute(
+        update(Transfer)
+        .where(Transfer.id == transfer_id, Transfer.voided_at.is_(None))
+        .values(voided_at=utcnow(), voided_by_id=user.id, void_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        message = "This transfer is already voided."
+        raise ApiError(409, message, {"reason": [message]})
+    db.session.refresh(transfer)
+    record_action(
+        user,
+        "transfer.void",
+        f"visit:{transfer.visit_id}",
+        transfer_id=transfer.id,
+        promise_id=transfer.promise_id,
+        amount_fen=transfer.amount_fen,
+        reason=reason,
+    )
+    return transfer
+
+
+def _get_transfer(transfer_id: int) -> Transfer:
+    transfer = db.session.get(Transfer, transfer_id)
+    if transfer is None:
+        raise ApiError(404, f"No transfer {transfer_id}.")
     return transfer

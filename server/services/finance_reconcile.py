@@ -12,6 +12,13 @@ How each figure is attributed to an (engineer, day):
   method, oldest receipt first, each receipt taking at most its own amount; anything handed
   beyond its receipts goes to the latest covered receipt's day. A shortfall therefore shows on
   the day(s) whose receipts were not paid in, and the day figures add up to the handover.
+  A statement line a clerk confirmed is such a handover, of its one receipt.
+- **Transferred** — transfers finance recorded (not voided) for the day's visits: money that
+  reached the company directly, so no engineer holds it.
+- **Promised** — what customers promised on site to pay later and has not yet arrived (each
+  promise less its live transfers, never below 0). Promised and transferred money counts
+  against owed beside collected: a visit paid later is not the engineer's shortfall. Whether
+  the promise is kept is the promises list's business (outstanding, overdue).
 
 A day becomes *reconciled* with the figures it was reconciled with stored in
 `DayReconciliation.figures` (with the ids of the rows behind them). From then on the stored
@@ -26,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -42,9 +49,11 @@ from ..models import (
     HandoverReceipt,
     PartEvent,
     Payment,
+    PaymentPromise,
     PaymentVoid,
     Role,
     ServiceRequest,
+    Transfer,
     User,
     Visit,
     VisitStatus,
@@ -70,6 +79,9 @@ ATTENDED = {
 }
 MAX_PERIOD_DAYS = 366
 Key = tuple[int, date]
+# The figures a day shows, stores when locked, and adds up. Days locked before transferred and
+# promised were counted stored none: they read as 0 (`.get`).
+FIGURES = ("owed_fen", "collected_fen", "handed_fen", "transferred_fen", "promised_fen")
 
 
 @dataclass
@@ -103,11 +115,15 @@ class ReceiptLine:
 class Adjustment:
     """A change to a locked day after it was reconciled."""
 
-    kind: str  # late_payment | late_void | moved_out | owed_changed | handed_changed
+    # late_payment | late_void | moved_out | owed_changed | handed_changed | transfer_changed
+    # | promised_changed
+    kind: str
     ref: str
     owed_fen: int = 0
     collected_fen: int = 0
     handed_fen: int = 0
+    transferred_fen: int = 0
+    promised_fen: int = 0
     # For a receipt moved off the day (its visit now falls on another day): where it went.
     moved_to_day: date | None = None
     moved_to_engineer_id: int | None = None
@@ -122,7 +138,12 @@ class DayFigures:
     owed_fen: int = 0
     collected_fen: int = 0
     handed_fen: int = 0
+    transferred_fen: int = 0
+    promised_fen: int = 0
     visits: list[tuple[Visit, VisitCharges]] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+    # Each promise of the day's visits with what of it has not arrived yet.
+    promises: list[tuple[PaymentPromise, int]] = field(default_factory=list)
     receipts: list[ReceiptLine] = field(default_factory=list)
     allocations: list[Allocation] = field(default_factory=list)
     record: DayReconciliation | None = None
@@ -140,19 +161,17 @@ class DayFigures:
     def shown(self) -> dict[str, int]:
         """The figures the day shows: the locked ones once reconciled, else the current ones."""
         source = self.record.figures if self.locked else self.current
-        return {k: source[k] for k in ("owed_fen", "collected_fen", "handed_fen")}
+        return {k: source.get(k, 0) for k in FIGURES}
 
     @property
     def current(self) -> dict[str, int]:
-        return {
-            "owed_fen": self.owed_fen,
-            "collected_fen": self.collected_fen,
-            "handed_fen": self.handed_fen,
-        }
+        return {k: getattr(self, k) for k in FIGURES}
 
     @property
     def collected_minus_owed(self) -> int:
-        return self.shown["collected_fen"] - self.shown["owed_fen"]
+        """What the engineer is short (negative) or over: promised and transferred money is not
+        the engineer's to collect, so it counts beside what they collected."""
+        return paid_minus_owed(self.shown)
 
     @property
     def handed_minus_collected(self) -> int:
@@ -160,11 +179,7 @@ class DayFigures:
 
     @property
     def adjustment_totals(self) -> dict[str, int]:
-        return {
-            "owed_fen": sum(a.owed_fen for a in self.adjustments),
-            "collected_fen": sum(a.collected_fen for a in self.adjustments),
-            "handed_fen": sum(a.handed_fen for a in self.adjustments),
-        }
+        return {k: sum(getattr(a, k) for a in self.adjustments) for k in FIGURES}
 
     @property
     def flag_count(self) -> int:
@@ -183,8 +198,20 @@ class DayFigures:
             },
             "receipt_nos": {r.payment.id: r.payment.receipt_no for r in self.receipts},
             "handed": dict(handed),
+            "transfers": {str(t.id): t.amount_fen for t in self.transfers},
+            "promises": {p.id: left for p, left in self.promises},
             "locked_at": utcnow().isoformat(),
         }
+
+
+def paid_minus_owed(figures: dict[str, int]) -> int:
+    """Collected, transferred and promised, less owed: the one rule for "collected − owed"."""
+    return (
+        figures.get("collected_fen", 0)
+        + figures.get("transferred_fen", 0)
+        + figures.get("promised_fen", 0)
+        - figures.get("owed_fen", 0)
+    )
 
 
 def held_since(payment: Payment) -> datetime:
@@ -217,13 +244,17 @@ def _chunks(items: list, size: int = 500) -> Iterable[list]:
         yield items[i : i + size]
 
 
-def _by_visit(model, visit_ids: list[int]) -> dict[int, list]:
+def _by_visit(model, visit_ids: Select) -> dict[int, list]:
+    """Return the model's rows of the visits `visit_ids` selects, by visit.
+
+    One query with the visits' selection as a subquery: a year of visits as thousands of bound
+    ids cost more to send and parse than the database's semi-join costs to run.
+    """
     rows: dict[int, list] = defaultdict(list)
-    for chunk in _chunks(visit_ids):
-        for row in db.session.scalars(
-            select(model).where(model.visit_id.in_(chunk)).order_by(model.received_at, model.id)
-        ):
-            rows[row.visit_id].append(row)
+    for row in db.session.scalars(
+        select(model).where(model.visit_id.in_(visit_ids)).order_by(model.received_at, model.id)
+    ):
+        rows[row.visit_id].append(row)
     return rows
 
 
@@ -269,22 +300,24 @@ def compute_days(
     _, hi = day_bounds_utc(end)
     book = book or load_price_book()
     moment = visit_day_moment()
+    where = [moment >= lo, moment < hi]
+    if engineer_id is not None:
+        paid_by = select(Payment.visit_id).where(Payment.user_id == engineer_id)
+        where.append(or_(Visit.engineer_id == engineer_id, Visit.id.in_(paid_by)))
     query = (
         select(Visit)
         .options(selectinload(Visit.request).selectinload(ServiceRequest.equipment))
-        .where(moment >= lo, moment < hi)
+        .where(*where)
         .order_by(moment, Visit.id)
     )
-    if engineer_id is not None:
-        paid_by = select(Payment.visit_id).where(Payment.user_id == engineer_id)
-        query = query.where(or_(Visit.engineer_id == engineer_id, Visit.id.in_(paid_by)))
     visits = list(db.session.scalars(query))
-    visit_ids = [v.id for v in visits]
+    visit_ids = select(Visit.id).where(*where)
     parts = _by_visit(PartEvent, visit_ids)
     waivers = _by_visit(ChargeWaiver, visit_ids)
     payments = _by_visit(Payment, visit_ids)
-    payment_ids = [p.id for ps in payments.values() for p in ps]
-    voids = _voids_of(payment_ids)
+    payments_q = select(Payment.id).where(Payment.visit_id.in_(visit_ids))
+    voids = _voids_in(payments_q)
+    promised, transfers = _money_off_site(visit_ids)
 
     days: dict[Key, DayFigures] = {}
 
@@ -305,7 +338,9 @@ def compute_days(
             fig = day_of((p.user_id, vday))
             fig.receipts.append(line)
             fig.collected_fen += line.counted_fen
-        if not _attended(visit, bool(vpayments)):
+        # Money promised or transferred for a visit says the engineer was there, as a payment does.
+        has_money = bool(vpayments) or visit.id in promised or visit.id in transfers
+        if not _attended(visit, has_money):
             continue
         owner = visit.engineer_id or (vpayments[0].user_id if vpayments else None)
         if owner is None or (engineer_id is not None and owner != engineer_id):
@@ -317,7 +352,9 @@ def compute_days(
         fig.visits.append((visit, vc))
         fig.owed_fen += vc.charges.total_fen
 
-    for alloc in _allocations_touching(payment_ids, engineer_id, start, end):
+    _add_money_off_site(visits, payments, promised, transfers, engineer_id, day_of)
+
+    for alloc in _allocations_touching(payments_q, engineer_id, start, end):
         if not start <= alloc.day <= end:
             continue
         fig = day_of((alloc.engineer_id, alloc.day))
@@ -343,6 +380,64 @@ def compute_days(
     return dict(sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])))
 
 
+def _money_off_site(
+    visit_ids: Select,
+) -> tuple[dict[int, list[PaymentPromise]], dict[int, list[Transfer]]]:
+    """Return the promises and live transfers of the visits `visit_ids` selects, by visit."""
+    promised: dict[int, list[PaymentPromise]] = defaultdict(list)
+    transfers: dict[int, list[Transfer]] = defaultdict(list)
+    for p in db.session.scalars(
+        select(PaymentPromise).where(PaymentPromise.visit_id.in_(visit_ids))
+    ):
+        promised[p.visit_id].append(p)
+    for t in db.session.scalars(
+        select(Transfer)
+        .where(Transfer.visit_id.in_(visit_ids), Transfer.voided_at.is_(None))
+        .order_by(Transfer.id)
+    ):
+        transfers[t.visit_id].append(t)
+    return dict(promised), dict(transfers)
+
+
+def _add_money_off_site(
+    visits: list[Visit],
+    payments: dict[int, list[Payment]],
+    promised: dict[int, list[PaymentPromise]],
+    transfers: dict[int, list[Transfer]],
+    engineer_id: int | None,
+    day_of,
+) -> None:
+    """Put each visit's transfers and outstanding promises on its owner's business day."""
+    by_id = {v.id: v for v in visits}
+    for vid in sorted(set(promised) | set(transfers)):
+        visit = by_id[vid]
+        if visit.status == VisitStatus.CANCELLED:
+            continue  # owes nothing, so nothing of it is paid later
+        vpayments = payments.get(vid, [])
+        owner = (
+            visit.engineer_id
+            or (vpayments[0].user_id if vpayments else None)
+            or next((p.user_id for p in promised.get(vid, [])), None)
+        )
+        if owner is None or (engineer_id is not None and owner != engineer_id):
+            continue
+        fig = day_of((owner, visit_business_day(visit)))
+        for t in transfers.get(vid, []):
+            fig.transfers.append(t)
+            fig.transferred_fen += t.amount_fen
+        for p in sorted(promised.get(vid, []), key=lambda p: p.id):
+            arrived = sum(t.amount_fen for t in transfers.get(vid, []) if t.promise_id == p.id)
+            left = max(0, p.amount_fen - arrived)
+            fig.promises.append((p, left))
+            fig.promised_fen += left
+
+
+def _voids_in(payment_ids: Select) -> dict[str, PaymentVoid]:
+    """Return the voids of the payments `payment_ids` selects, by payment."""
+    query = select(PaymentVoid).where(PaymentVoid.payment_id.in_(payment_ids))
+    return {v.payment_id: v for v in db.session.scalars(query)}
+
+
 def _voids_of(payment_ids: list[str]) -> dict[str, PaymentVoid]:
     voids: dict[str, PaymentVoid] = {}
     for chunk in _chunks(payment_ids):
@@ -352,16 +447,14 @@ def _voids_of(payment_ids: list[str]) -> dict[str, PaymentVoid]:
 
 
 def _allocations_touching(
-    payment_ids: list[str], engineer_id: int | None, start: date, end: date
+    payment_ids: Select, engineer_id: int | None, start: date, end: date
 ) -> list[Allocation]:
     """Allocate every live handover that covers one of the payments or was made in the period."""
-    handover_ids: set[int] = set()
-    for chunk in _chunks(payment_ids):
-        handover_ids.update(
-            db.session.scalars(
-                select(HandoverReceipt.handover_id).where(HandoverReceipt.payment_id.in_(chunk))
-            )
+    handover_ids: set[int] = set(
+        db.session.scalars(
+            select(HandoverReceipt.handover_id).where(HandoverReceipt.payment_id.in_(payment_ids))
         )
+    )
     lo, _ = day_bounds_utc(start)
     _, hi = day_bounds_utc(end)
     # A handover that covers only receipts outside the period may still put an excess inside it.
@@ -369,12 +462,12 @@ def _allocations_touching(
     if engineer_id is not None:
         recent = recent.where(Handover.engineer_id == engineer_id)
     handover_ids.update(db.session.scalars(recent))
-    out: list[Allocation] = []
-    for handover in _load_handovers(sorted(handover_ids)):
-        if handover.is_void or (engineer_id is not None and handover.engineer_id != engineer_id):
-            continue
-        out.extend(allocate_for(handover))
-    return out
+    handovers = [
+        h
+        for h in _load_handovers(sorted(handover_ids))
+        if not h.is_void and (engineer_id is None or h.engineer_id == engineer_id)
+    ]
+    return allocate_many(handovers)
 
 
 def _load_handovers(ids: list[int]) -> list[Handover]:
@@ -395,16 +488,26 @@ def _load_handovers(ids: list[int]) -> list[Handover]:
 
 def allocate_for(handover: Handover) -> list[Allocation]:
     """Allocate one handover over its covered receipts, loading their days and voids."""
-    covered_payments = [r.payment for r in handover.receipts]
+    return allocate_many([handover])
+
+
+def allocate_many(handovers: list[Handover]) -> list[Allocation]:
+    """Allocate handovers, loading the days and voids of all their receipts at once."""
+    covered_payments = [r.payment for h in handovers for r in h.receipts]
     voids = _voids_of([p.id for p in covered_payments])
-    visits = {
-        v.id: v
-        for v in db.session.scalars(
-            select(Visit).where(Visit.id.in_({p.visit_id for p in covered_payments}))
+    visits: dict[int, Visit] = {}
+    for chunk in _chunks(sorted({p.visit_id for p in covered_payments})):
+        visits.update(
+            (v.id, v) for v in db.session.scalars(select(Visit).where(Visit.id.in_(chunk)))
         )
-    }
-    covered = [(p, visit_business_day(visits[p.visit_id]), p.id in voids) for p in covered_payments]
-    return allocate_handover(handover, covered, business_day(handover.received_at))
+    out: list[Allocation] = []
+    for handover in handovers:
+        covered = [
+            (r.payment, visit_business_day(visits[r.payment.visit_id]), r.payment.id in voids)
+            for r in handover.receipts
+        ]
+        out.extend(allocate_handover(handover, covered, business_day(handover.received_at)))
+    return out
 
 
 def _adjustments(fig: DayFigures) -> list[Adjustment]:
@@ -453,6 +556,25 @@ def _adjustments(fig: DayFigures) -> list[Adjustment]:
         delta = now_handed.get(hid, 0) - locked_handed.get(hid, 0)
         if delta:
             out.append(Adjustment("handed_changed", hid, handed_fen=delta))
+    # Days locked before these were stored hold no ids: their totals are compared instead.
+    locked_transfers: dict[str, int] = locked.get("transfers", {})
+    now_transfers = {str(t.id): t.amount_fen for t in fig.transfers}
+    if "transfers" not in locked:
+        locked_transfers = {"": locked.get("transferred_fen", 0)}
+        now_transfers = {"": fig.transferred_fen}
+    for tid in sorted(set(locked_transfers) | set(now_transfers)):
+        delta = now_transfers.get(tid, 0) - locked_transfers.get(tid, 0)
+        if delta:
+            out.append(Adjustment("transfer_changed", tid, transferred_fen=delta))
+    locked_promises: dict[str, int] = locked.get("promises", {})
+    now_promises = {p.id: left for p, left in fig.promises}
+    if "promises" not in locked:
+        locked_promises = {"": locked.get("promised_fen", 0)}
+        now_promises = {"": fig.promised_fen}
+    for pid in sorted(set(locked_promises) | set(now_promises)):
+        delta = now_promises.get(pid, 0) - locked_promises.get(pid, 0)
+        if delta:
+            out.append(Adjustment("promised_changed", pid, promised_fen=delta))
     return out
 
 
@@ -610,12 +732,11 @@ def reopen_day(engineer_id: int, day: date, reason: str, user: User) -> DayFigur
         message = "Only a reconciled day can be reopened; this one is not locked."
         raise ApiError(409, message, {"status": [message]})
     fig = day_figures(engineer_id, day)
-    locked = {k: record.figures.get(k) for k in ("owed_fen", "collected_fen", "handed_fen")}
+    locked = {k: record.figures.get(k, 0) for k in FIGURES}
     adjustments = [
-        {"kind": a.kind, "ref": a.ref, "owed_fen": a.owed_fen,
-         "collected_fen": a.collected_fen, "handed_fen": a.handed_fen}
+        {"kind": a.kind, "ref": a.ref, **{k: getattr(a, k) for k in FIGURES}}
         for a in fig.adjustments
-    ]  # fmt: skip
+    ]
     record.status = OPEN
     record.note = reason
     record.decided_by_id = user.id
@@ -667,9 +788,28 @@ def engineer_phones(engineer_id: int | None = None) -> list[Device]:
     return list(db.session.scalars(query))
 
 
+# Money paid later moving from promised to transferred (or back, a transfer voided) leaves the
+# engineer's difference as it was: the promises list follows it, the locked day need not.
+_PAID_LATER = {"transfer_changed", "promised_changed"}
+
+
 def needs_attention(fig: DayFigures) -> bool:
-    """A day a clerk still has to close: not locked, or locked with changes since."""
-    return fig.status != RECONCILED or bool(fig.adjustments)
+    """A day a clerk still has to close: not locked, or locked with changes since.
+
+    A change that only moves money between promised and transferred is shown on the day but
+    does not bring it back: it changes nothing the engineer answers for.
+    """
+    if fig.status != RECONCILED:
+        return True
+    if any(a.kind not in _PAID_LATER for a in fig.adjustments):
+        return True
+    totals = fig.adjustment_totals
+    return totals["transferred_fen"] + totals["promised_fen"] != 0
+
+
+# The overview lists this many of the oldest days needing attention; the rest are counted and
+# linked (a page of thousands of rows is read by nobody, and costs seconds to render).
+BACKLOG_SHOWN = 200
 
 
 def backlog(today: date) -> list[DayFigures]:
@@ -689,17 +829,21 @@ class PeriodTotals:
     owed_fen: int = 0
     collected_fen: int = 0
     handed_fen: int = 0
+    transferred_fen: int = 0
+    promised_fen: int = 0
     adjusted_owed_fen: int = 0
     adjusted_collected_fen: int = 0
     adjusted_handed_fen: int = 0
+    adjusted_transferred_fen: int = 0
+    adjusted_promised_fen: int = 0
     days: int = 0
     reconciled: int = 0
     disputed: int = 0
 
     @property
     def collected_minus_owed(self) -> int:
-        return (self.collected_fen + self.adjusted_collected_fen) - (
-            self.owed_fen + self.adjusted_owed_fen
+        return paid_minus_owed(
+            {k: getattr(self, k) + getattr(self, f"adjusted_{k}") for k in FIGURES}
         )
 
     @property
@@ -715,12 +859,9 @@ def period_totals(days: Iterable[DayFigures]) -> PeriodTotals:
     for fig in days:
         shown = fig.shown
         adj = fig.adjustment_totals
-        t.owed_fen += shown["owed_fen"]
-        t.collected_fen += shown["collected_fen"]
-        t.handed_fen += shown["handed_fen"]
-        t.adjusted_owed_fen += adj["owed_fen"]
-        t.adjusted_collected_fen += adj["collected_fen"]
-        t.adjusted_handed_fen += adj["handed_fen"]
+        for k in FIGURES:
+            setattr(t, k, getattr(t, k) + shown[k])
+            setattr(t, f"adjusted_{k}", getattr(t, f"adjusted_{k}") + adj[k])
         t.days += 1
         t.reconciled += fig.status == RECONCILED
         t.disputed += fig.status == DISPUTED

@@ -3,6 +3,11 @@
 The file is parsed and matched by `server.domain.statements`; this module stores the lines and
 what was matched, and records every decision in the audit log. A receipt is matched to at most
 one statement line (a unique column): two clerks assigning one receipt at once get a 409.
+
+A *confirmed* line is the receipt's money paid in: confirming records it as a handover of that
+one receipt (`Handover.statement_entry_id`), and undoing voids that handover. So a receipt counts
+as handed over exactly once, by whichever came first — a clerk's handover or a confirmed line —
+and the database refuses the second (`finance_handover_receipt.live_payment_id` is unique).
 """
 
 from __future__ import annotations
@@ -18,7 +23,16 @@ from ..domain import statements as parse
 from ..domain.timezone import business_day
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Payment, PaymentVoid, StatementEntry, StatementImport, User
+from ..models import (
+    Handover,
+    HandoverLine,
+    HandoverReceipt,
+    Payment,
+    PaymentVoid,
+    StatementEntry,
+    StatementImport,
+    User,
+)
 from ..models.types import utcnow
 from .finance_audit import record_action
 from .finance_reconcile import held_since
@@ -91,13 +105,88 @@ def import_statement(data: bytes, layout: str, filename: str, user: User) -> Sta
     return statement
 
 
-def _flush_or_409() -> None:
+def _flush_or_409(payment_id: str | None = None) -> None:
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        message = "That receipt was just matched to another statement line; look again."
+        holder = _live_handover_of(payment_id) if payment_id else None
+        if holder is not None and holder.statement_entry_id is None:
+            message = _in_handover_message(holder)
+        else:
+            message = "That receipt was just matched or confirmed on a statement line; look again."
         raise ApiError(409, message, {"payment_id": [message]}) from None
+
+
+def _live_handover_of(payment_id: str) -> Handover | None:
+    return db.session.scalar(
+        select(Handover)
+        .join(HandoverReceipt, HandoverReceipt.handover_id == Handover.id)
+        .where(HandoverReceipt.live_payment_id == payment_id)
+    )
+
+
+def _in_handover_message(handover: Handover) -> str:
+    return (
+        f"This receipt was already handed over (handover {handover.id}); it counts once. "
+        "Void that handover first if the statement should count it."
+    )
+
+
+def _check_payable(entry: StatementEntry, payment: Payment) -> None:
+    """Refuse a receipt that is voided, on another line, or already handed over (409)."""
+    voided = select(PaymentVoid.payment_id).where(PaymentVoid.payment_id == payment.id)
+    if db.session.scalar(voided):
+        message = f"{payment.receipt_no} is voided; it cannot be paid in."
+        raise ApiError(409, message, {"payment_id": [message]})
+    other_line = select(StatementEntry.id).where(
+        StatementEntry.payment_id == payment.id, StatementEntry.id != entry.id
+    )
+    if db.session.scalar(other_line) is not None:
+        message = f"{payment.receipt_no} is matched to another statement line."
+        raise ApiError(409, message, {"payment_id": [message]})
+    holder = _live_handover_of(payment.id)
+    if holder is not None:
+        message = _in_handover_message(holder)
+        raise ApiError(409, message, {"payment_id": [message]})
+
+
+def _pay_in(entry: StatementEntry, payment: Payment, user: User) -> None:
+    """Record a confirmed line as the handover of its one receipt."""
+    handover = Handover(
+        engineer_id=payment.user_id,
+        received_by_id=user.id,
+        received_at=utcnow(),
+        statement_entry_id=entry.id,
+    )
+    handover.lines.append(HandoverLine(method=payment.method, amount_fen=entry.amount_fen))
+    handover.receipts.append(HandoverReceipt(payment_id=payment.id, live_payment_id=payment.id))
+    db.session.add(handover)
+
+
+def _undo_pay_in(entry: StatementEntry, user: User) -> int | None:
+    """Void the handover a confirmed line made, freeing its receipt; return its id."""
+    handover = db.session.scalar(
+        select(Handover).where(
+            Handover.statement_entry_id == entry.id, Handover.voided_at.is_(None)
+        )
+    )
+    if handover is None:
+        return None
+    handover.voided_at, handover.voided_by_id = utcnow(), user.id
+    handover.void_reason = f"statement:{entry.statement_id} line {entry.line_no}"
+    for receipt in handover.receipts:
+        receipt.live_payment_id = None
+    return handover.id
+
+
+def statement_handover(entry_id: int) -> Handover | None:
+    """Return the live handover a confirmed statement line made, if any."""
+    return db.session.scalar(
+        select(Handover).where(
+            Handover.statement_entry_id == entry_id, Handover.voided_at.is_(None)
+        )
+    )
 
 
 def get_statement(statement_id: int) -> StatementImport:
@@ -143,14 +232,20 @@ def _entry(entry_id: int) -> StatementEntry:
 
 
 def decide(entry_id: int, action: str, user: User, payment_id: str | None = None) -> StatementEntry:
-    """Confirm a suggested match, assign a receipt by hand, or undo a match."""
+    """Confirm a suggested match, assign a receipt by hand, or undo a match.
+
+    Confirming or assigning pays the receipt in (a handover of it); undoing voids that handover.
+    """
     entry = _entry(entry_id)
-    before = entry.payment_id
+    before, was_confirmed = entry.payment_id, entry.state == CONFIRMED
     if action == "confirm":
         if entry.payment_id is None:
             message = "Nothing to confirm: assign a receipt to this line."
             raise ApiError(409, message, {"payment_id": [message]})
-        entry.state = CONFIRMED
+        if was_confirmed:
+            message = "This line is already confirmed."
+            raise ApiError(409, message, {"payment_id": [message]})
+        payment = entry.payment
     elif action == "assign":
         payment = db.session.get(Payment, payment_id) if payment_id else None
         if payment is None:
@@ -162,13 +257,26 @@ def decide(entry_id: int, action: str, user: User, payment_id: str | None = None
         if payment.amount_fen != entry.amount_fen:
             message = f"{payment.receipt_no} is for another amount."
             raise ApiError(422, message, {"payment_id": [message]})
-        entry.payment_id, entry.state = payment.id, CONFIRMED
+        if was_confirmed and before == payment.id:
+            message = "This line is already confirmed for that receipt."
+            raise ApiError(409, message, {"payment_id": [message]})
     elif action == "unmatch":
-        entry.payment_id, entry.state = None, UNMATCHED
+        payment = None
     else:
         raise ApiError(404, f"No action {action!r}.")
+    voided_handover = _undo_pay_in(entry, user) if was_confirmed else None
+    if voided_handover is not None:
+        # The receipt is free before it is paid in again (by this line, assigned anew).
+        db.session.flush()
+    if payment is None:
+        entry.payment_id, entry.state = None, UNMATCHED
+    else:
+        _check_payable(entry, payment)
+        entry.payment_id, entry.state = payment.id, CONFIRMED
+        _pay_in(entry, payment, user)
     entry.decided_by_id, entry.decided_at = user.id, utcnow()
-    _flush_or_409()
+    _flush_or_409(entry.payment_id)
+    handover = statement_handover(entry.id)
     record_action(
         user,
         f"statement.{action}",
@@ -177,5 +285,7 @@ def decide(entry_id: int, action: str, user: User, payment_id: str | None = None
         amount_fen=entry.amount_fen,
         payment_before=before,
         payment_after=entry.payment_id,
+        handover_voided=voided_handover,
+        handover=handover.id if handover else None,
     )
     return entry

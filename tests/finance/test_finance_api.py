@@ -39,6 +39,7 @@ ENDPOINTS = [
     ("post", "/api/finance/statement-lines/1", {"action": "unmatch"}),
     ("post", "/api/finance/transfers",
      {"visit_id": 1, "amount_fen": 1, "received_on": "2026-11-20"}),
+    ("post", "/api/finance/transfers/1/void", {"reason": "x"}),
 ]  # fmt: skip
 
 
@@ -165,7 +166,13 @@ def test_a_synced_day_reconciles_through_the_api_with_the_difference_shown_at_on
     )
     today = business_day(utcnow()).isoformat()
     day = session.get(f"/api/finance/reconciliation/{eng.id}/{today}").get_json()
-    assert day["current"] == {"owed_fen": 39100, "collected_fen": 39100, "handed_fen": 0}
+    assert day["current"] == {
+        "owed_fen": 39100,
+        "collected_fen": 39100,
+        "handed_fen": 0,
+        "transferred_fen": 0,
+        "promised_fen": 0,
+    }
     assert [r["voided"] for r in day["receipts"]] == [False, False, True]
     assert day["receipts"][2]["void_reason"] == "typed 910 for 191"
 
@@ -208,7 +215,7 @@ def test_a_synced_day_reconciles_through_the_api_with_the_difference_shown_at_on
     assert day["shown"]["collected_fen"] == 39100
     assert day["adjustments"] == [
         {"kind": "late_payment", "ref": f"R-{phone.prefix}-000004", "owed_fen": 0,
-         "collected_fen": 50, "handed_fen": 0}
+         "collected_fen": 50, "handed_fen": 0, "transferred_fen": 0, "promised_fen": 0}
     ]  # fmt: skip
     period = session.get(f"/api/finance/reconciliation?from={today}&to={today}").get_json()
     assert period["totals"]["adjusted_collected_fen"] == 50

@@ -204,6 +204,26 @@ def _windowed_visit(make, phone: Phone, engineer, local: datetime, amount: int):
     return visit, phone.pay(visit.id, amount)
 
 
+def _windowed_visit_unpaid(make, engineer, local: datetime, amount: int):
+    """A visit scheduled at a Shanghai wall-clock time, not paid on site."""
+    equipment = make.equipment(acceptance_date=datetime(2020, 1, 1).date(), warranty_months=12)
+    request = make.request(equipment.customer, equipment_id=equipment.id)
+    start = local.replace(tzinfo=COMPANY_TZ).astimezone(UTC)
+    return make.visit(
+        request,
+        engineer=engineer,
+        onsite_fee_fen=amount,
+        window_start=start,
+        window_end=start + timedelta(minutes=20),
+    )
+
+
+def _promise(phone: Phone, visit_id: int, amount: int) -> dict:
+    payload = {"method": "bank_transfer", "amount_fen": amount, "payer": "某公司",
+               "due_on": "2026-12-31", "note": ""}  # fmt: skip
+    return phone.op("payment.promise", visit_id, payload)
+
+
 def test_the_november_totals_of_every_export_agree(make, login, signed_device):
     finance = login(make.user("finance"))
     engineer = make.user("engineer")
@@ -214,7 +234,26 @@ def test_the_november_totals_of_every_export_agree(make, login, signed_device):
         _windowed_visit(make, phone, engineer, datetime(2026, 11, 30, 23, 30), 40000)[1],
         _windowed_visit(make, phone, engineer, datetime(2026, 12, 1, 0, 10), 80000)[1],
     ]
+    # Money paid later: promised on a November visit (part transferred since, one mistaken
+    # transfer voided) and on a December one.
+    promised_nov = _windowed_visit_unpaid(make, engineer, datetime(2026, 11, 15, 10, 0), 9000)
+    promised_dec = _windowed_visit_unpaid(make, engineer, datetime(2026, 12, 1, 0, 10), 7000)
+    promise_nov = _promise(phone, promised_nov.id, 9000)
+    _promise(phone, promised_dec.id, 7000)
     phone.push()
+    for amount in (2000, 500):
+        transfer = finance.post(
+            "/api/finance/transfers",
+            json={
+                "promise_id": promise_nov["record_id"],
+                "amount_fen": amount,
+                "received_on": "2026-11-20",
+            },
+        )
+        assert transfer.status_code == 201
+    mistaken = transfer.get_json()["id"]
+    voided = finance.post(f"/api/finance/transfers/{mistaken}/void", json={"reason": "dup"})
+    assert voided.status_code == 200
     # One handover, made today, pays in receipts of October, November and December.
     handover = finance.post(
         "/api/finance/handovers",
@@ -236,6 +275,14 @@ def test_the_november_totals_of_every_export_agree(make, login, signed_device):
         return sum(int(r[c]) for r in table for c in columns)
 
     payments, handovers, recon = rows("payments"), rows("handovers"), rows("reconciliation")
+    transfers = rows("transfers")
+    assert total(transfers, "transferred_fen") == 2000
+    assert total(recon, "transferred_fen", "adjustment_transferred_fen") == 2000
+    assert total(transfers, "promised_fen") == 7000
+    assert total(recon, "promised_fen", "adjustment_promised_fen") == 7000
+    assert {r["business_day"] for r in transfers} == {"2026-11-15"}
+    owed = total(recon, "owed_fen", "adjustment_owed_fen")
+    assert total(recon, "collected_minus_owed_fen") == 60000 + 2000 + 7000 - owed
     assert total(payments, "counted_fen") == 60000
     assert total(recon, "collected_fen", "adjustment_collected_fen") == 60000
     assert total(handovers, "handed_fen") == 60000
@@ -309,3 +356,27 @@ def test_handovers_and_the_audit_log_page_and_filter(make, login, signed_device)
     assert len(re.findall(r'href="/finance/handovers/\d+"', page)) == 1
     page = finance.get("/finance/audit?action=handover.record&per_page=2&lang=en")
     assert "Page 1 of 2 (3 in all)" in page.get_data(as_text=True)
+
+
+def test_the_overview_shows_the_oldest_backlog_days_and_counts_the_rest(
+    make, login, signed_device, monkeypatch
+):
+    from server.services import finance_reconcile
+
+    monkeypatch.setattr(finance_reconcile, "BACKLOG_SHOWN", 2)
+    finance = login(make.user("finance"))
+    engineer = make.user("engineer")
+    phone = Phone(signed_device(engineer))
+    today = _today()
+    days = [today - timedelta(days=n) for n in (9, 6, 3)]
+    for day in days:
+        _windowed_visit(make, phone, engineer, datetime(day.year, day.month, day.day, 10), 100)
+    phone.push()
+    page = finance.get("/finance/?lang=en").get_data(as_text=True)
+    table = page[
+        page.index('id="attention"') : page.index("</table>", page.index('id="attention"'))
+    ]
+    listed = re.findall(r'<tr data-day="([\d-]+)"', table)
+    assert listed == [days[0].isoformat(), days[1].isoformat()]
+    more = page[page.index('id="backlog-more"') :]
+    assert "1 more day(s) need attention" in more and f"from={days[2].isoformat()}" in more

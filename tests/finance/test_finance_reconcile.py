@@ -177,6 +177,8 @@ def test_a_late_sync_into_a_locked_day_is_an_adjustment_not_a_silent_change(
         "owed_fen": 10000,
         "collected_fen": 6000,
         "handed_fen": 0,
+        "transferred_fen": 0,
+        "promised_fen": 0,
     }
     # The phone was offline: the second payment (and a void of the first) arrive days later.
     field.pay(visit, 4000, "alipay", device=phone, seq=2, received_at=shanghai(2026, 11, 23, 9))
