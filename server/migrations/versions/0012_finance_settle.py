@@ -1,7 +1,7 @@
 """Finance: a confirmed statement line is a handover; transfers can be voided.
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 22:10:00
 
 """
@@ -11,7 +11,7 @@ import server.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
