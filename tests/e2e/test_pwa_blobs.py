@@ -92,8 +92,12 @@ def test_a_signature_lost_on_the_phone_is_given_up_with_a_reason_and_the_work_is
     page.goto(f"{live_server.url}/app/#/sync")
     sync_now(page)
     assert outbox_count(page) == 1  # held back: the server keeps asking for the signature
+    # Leave the screen and come back, each drawn before the next: typing must land in the sync
+    # screen's last drawing, not in one a pending redraw is about to replace.
     page.goto(f"{live_server.url}/app/#/more")
+    expect(page.locator("body[data-shown=more]")).to_have_count(1)
     page.goto(f"{live_server.url}/app/#/sync")
+    expect(page.locator("#lost-blobs input")).to_be_visible()
     # Type only once no sync is running: a finishing sync redraws the screen.
     wait_until(page, lambda: not idb(page, IS_SYNCING), what="the sync to be idle")
     page.fill("#lost-blobs input", "手機清除了資料")
