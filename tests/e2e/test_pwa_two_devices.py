@@ -15,6 +15,7 @@ from tests.e2e.pwa_helpers import PHONE, make_visit, sign_in, sync_now, wait_syn
 
 def add_part(page, code: str, cost: str) -> None:
     page.click("nav.steps [data-step=parts]")
+    page.wait_for_selector("#part-add")  # the step is drawn: its form may already stand open
     if not page.locator("#part-form").is_visible():
         page.click("#part-add")
     page.fill("#part-form [name=part_code]", code)
