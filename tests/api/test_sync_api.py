@@ -7,8 +7,10 @@ import hashlib
 import json
 import threading
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select, text
 from sync_http import PNG, HttpPhone, part, payment, server_digest, transition
 
@@ -215,11 +217,16 @@ def test_r17_a_phone_clock_hours_behind_wins_once_it_has_learnt_the_servers_time
     engineer, visit = field["engineer"], field["visit"]
     behind = HttpPhone(field["signed_device"](engineer), skew_ms=-5 * 3_600_000)
     honest = field["phone"]
-    behind.push([])  # any exchange teaches the phone its offset from the server
-    honest.op("checklist.set", visit.id, {"item_id": "kit", "state": "done", "note": ""})
-    honest.push()
-    behind.op("checklist.set", visit.id, {"item_id": "kit", "state": "na", "note": "later"})
-    behind.push()
+    # A frozen clock moved by hand: the later edit is a second later, whatever the machine's load
+    # (a request's latency would otherwise be the offset's error).
+    with freeze_time(datetime.now(UTC), tick=False) as clock:
+        behind.push([])  # any exchange teaches the phone its offset from the server
+        clock.tick(1)
+        honest.op("checklist.set", visit.id, {"item_id": "kit", "state": "done", "note": ""})
+        honest.push()
+        clock.tick(1)
+        behind.op("checklist.set", visit.id, {"item_id": "kit", "state": "na", "note": "later"})
+        behind.push()
     db.session.expire_all()
     assert db.session.get(ChecklistEntry, (visit.id, "kit")).note == "later"
 
