@@ -1,5 +1,6 @@
 // Form pieces the visit steps share: a form that redraws itself with the errors a save returned.
 
+import { markDirty } from "../../app.js";
 import { formValues, h } from "../../ui.js";
 import { errorTexts } from "../common.js";
 
@@ -38,12 +39,15 @@ export function section(title, id, ...body) {
 /** Return a button that asks "sure?" in place before doing something that cannot be taken back. */
 export function confirmButton(label, question, yes, onConfirm, attrs = {}) {
   const box = h("span", { class: "confirm" });
-  const ask = () =>
+  // An open question is the engineer mid-action: a refresh from a sync must not close it.
+  const ask = () => {
+    markDirty();
     box.replaceChildren(
       h("span", { class: "confirm-q", role: "alert" }, question),
       h("button", { type: "button", class: "danger small-btn", dataset: { confirm: "yes" }, onclick: onConfirm }, yes),
       h("button", { type: "button", class: "secondary small-btn", onclick: reset }, "✕"),
     );
+  };
   const reset = () => box.replaceChildren(h("button", { type: "button", class: "secondary small-btn", ...attrs, onclick: ask }, label));
   reset();
   return box;
