@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sync import hlc
 from sync.engine import Rejection
 from sync.limits import INT32_MAX, storable
-from sync.ops import UUID_RE
+from sync.ops import ITEM_ID_RE, UUID_RE
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
 
 from ..extensions import db
@@ -228,9 +228,14 @@ class SqlStore:
         for entity, keys in wanted.items():
             model = ENTITY_MODELS[entity]
             if entity == "checklist_item":
-                visits = {int(k.split(":")[0]) for k in keys}
-                visits = {v for v in visits if _fits_int32(v)}
-                rows = self.session.scalars(select(model).where(model.visit_id.in_(visits))).all()
+                # Only the items the ops name, by primary key: a visit may hold thousands of
+                # rows, and a push's cost must not grow with them.
+                items: dict[int, set[str]] = {}
+                for k in keys:
+                    visit_id, _, item_id = k.partition(":")
+                    items.setdefault(int(visit_id), set()).add(item_id)
+                named = [(model.visit_id == v) & model.item_id.in_(i) for v, i in items.items()]
+                rows = self.session.scalars(select(model).where(or_(*named))).all() if named else []
                 loaded = {f"{r.visit_id}:{r.item_id}": r for r in rows}
             else:
                 rows = self.session.scalars(select(model).where(model.id.in_(keys))).all()
@@ -671,7 +676,10 @@ def _is_key(record_id: str) -> bool:
         return True
     visit, sep, item = record_id.partition(":")
     digits = visit.isascii() and visit.isdigit() and len(visit) <= 10
-    return bool(sep) and digits and len(item) <= 64
+    # The item goes into the query as a parameter: only what an op may name (no lone surrogate).
+    return (
+        bool(sep) and digits and _fits_int32(int(visit)) and ITEM_ID_RE.fullmatch(item) is not None
+    )
 
 
 def _constraint(exc: IntegrityError) -> str:
