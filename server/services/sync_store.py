@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sync import hlc
@@ -142,6 +142,10 @@ class SqlStore:
         # that (or an op that fails after writing) goes wrong, redoes the push unbatched.
         self.batched = batched
         self._writes = 0
+        # Batched, new rows wait here as plain column values, written by write_batch() with one
+        # executemany per table: no ORM object per row. Later puts of the same key edit them.
+        self._new_rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self._new_ops: list[dict[str, Any]] = []
         self._rows: dict[tuple[str, str], Any] = {}
         self._written: dict[tuple[str, int], dict[str, Record]] = {}
         self._ops_by_seq: dict[tuple[str, int], OpRecord] = {}
@@ -153,12 +157,18 @@ class SqlStore:
         self._for_visit: dict[tuple[str, int], list[Record]] = {}
         self._visit_records: dict[int, Record] = {}
         self._may_write: dict[int, bool] = {}
+        self._reassigned: dict[tuple[str, int], tuple[bool, int | None]] = {}
+        # Held here because the session's identity map keeps clean objects only weakly: without
+        # it, every op's look at its visit would load the row again.
+        self._visits: dict[int, Visit | None] = {}
         self._prefixes: dict[str, str | None] = {}
 
     def _forget(self) -> None:
         self._records.clear()
         self._for_visit.clear()
         self._visit_records.clear()
+        self._visits.clear()
+        self._reassigned.clear()
         self._rows.clear()
         self._written.clear()
         self._ops_by_seq.clear()
@@ -298,25 +308,50 @@ class SqlStore:
         self._ops_by_seq[(record.device_id, record.seq)] = record
         if record.op_id is not None:
             self._ops_by_id[record.op_id] = record
-        self.session.add(
-            SyncOperation(
-                op_id=record.op_id,
-                device_id=record.device_id,
-                user_id=self.user.id,
-                seq=record.seq,
-                kind=text("kind", 40),
-                record_id=text("record_id", 80),
-                visit_id=integer("visit_id"),
-                hlc=text("hlc", 80),
-                schema_version=integer("schema_version"),
-                raw=raw,
-                device_time=text("device_time", 40),
-                status=record.status,
-                reason=result.get("reason"),
-                result=result,
-                received_at=ms_to_datetime(record.received_ms),
-            )
-        )
+        values = {
+            "op_id": record.op_id,
+            "device_id": record.device_id,
+            "user_id": self.user.id,
+            "seq": record.seq,
+            "kind": text("kind", 40),
+            "record_id": text("record_id", 80),
+            "visit_id": integer("visit_id"),
+            "hlc": text("hlc", 80),
+            "schema_version": integer("schema_version"),
+            "raw": raw,
+            "device_time": text("device_time", 40),
+            "status": record.status,
+            "reason": result.get("reason"),
+            "result": result,
+            "received_at": ms_to_datetime(record.received_ms),
+        }
+        if self.batched:
+            self._new_ops.append(values)
+        else:
+            self.session.add(SyncOperation(**values))
+
+    def write_batch(self) -> None:
+        """Write the batch's new rows: one executemany per table and column set, in FK order.
+
+        The caller flushes the session next (updated rows, conflicts) and, if the database
+        refuses any of it, rolls back and redoes the push op by op.
+        """
+        by_table: dict[Any, list[dict[str, Any]]] = {}
+        for (entity, _), values in self._new_rows.items():
+            by_table.setdefault(ENTITY_MODELS[entity].__table__, []).append(values)
+        by_table[SyncOperation.__table__] = self._new_ops
+        connection = self.session.connection()
+        for table in db.metadata.sorted_tables:
+            rows = by_table.get(table)
+            # Rows keep the order their ops came in (a reversal after the event it reverses);
+            # one statement per run of rows with the same columns.
+            start = 0
+            for end in range(1, len(rows or ()) + 1):
+                if end == len(rows) or rows[end].keys() != rows[start].keys():
+                    connection.execute(insert(table), rows[start:end])
+                    start = end
+        self._new_rows.clear()
+        self._new_ops.clear()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -356,7 +391,9 @@ class SqlStore:
     # --- records ---
 
     def _visit(self, visit_id: int) -> Visit | None:
-        return self.session.get(Visit, visit_id)
+        if visit_id not in self._visits:
+            self._visits[visit_id] = self.session.get(Visit, visit_id)
+        return self._visits[visit_id]
 
     def _row(self, entity: str, key: Key) -> Any:
         cache_key = (entity, str(key))
@@ -424,9 +461,19 @@ class SqlStore:
                 values[renamed.get(name, name)] = value
         cache_key = (entity, str(key))
         known = self._records.get(cache_key)
-        row = None if cache_key in self._records and known is None else self._row(entity, key)
         self._writes += 1
-        if row is None:
+        new = self._new_rows.get(cache_key)
+        if new is not None:
+            new.update(values)
+            if "device_id" in values:
+                new["user_id"] = self.user.id
+            self._remember(entity, key, {**(known or {}), **data})
+            return
+        row = None if cache_key in self._records and known is None else self._row(entity, key)
+        if row is None and self.batched:
+            self._new_rows[cache_key] = {"user_id": self.user.id, **values}
+            merged = {**data}
+        elif row is None:
             row = model(user_id=self.user.id, **values)
             self.session.add(row)
             self._rows[cache_key] = row
@@ -437,9 +484,13 @@ class SqlStore:
             if "device_id" in values:
                 row.user_id = self.user.id
             merged = {**(known or self._to_record(entity, row)), **data}
+        self._remember(entity, key, merged)
+
+    def _remember(self, entity: str, key: Key, merged: Record) -> None:
+        """Keep a written record for this push's reads (get, for_visit)."""
         if entity == "checklist_item":
             merged["id"] = str(key)
-        self._records[cache_key] = merged
+        self._records[(entity, str(key))] = merged
         visit_id = merged.get("visit_id")
         self._written.setdefault((entity, visit_id), {})[str(key)] = merged
         self._for_visit.pop((entity, visit_id), None)
@@ -610,6 +661,12 @@ class SqlStore:
 
     def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
         """Return whether the visit was taken from this engineer, and when the device heard it."""
+        # A push writes neither assignments nor notices: one answer per visit serves all its ops.
+        if (device_id, visit_id) not in self._reassigned:
+            self._reassigned[(device_id, visit_id)] = self._reassigned_now(device_id, visit_id)
+        return self._reassigned[(device_id, visit_id)]
+
+    def _reassigned_now(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
         visit = self._visit(visit_id)
         if visit is None or visit.engineer_id == self.user.id:
             return False, None
