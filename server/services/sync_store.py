@@ -430,19 +430,23 @@ class SqlStore:
     def get(self, entity: str, key: Key) -> Record | None:
         """Return the record of entity with that id, or None."""
         if entity == "visit":
-            visit_id = int(key)
-            if visit_id not in self._visit_records:
-                visit = self._visit(visit_id)
-                if visit is None:
-                    return None
-                self._visit_records[visit_id] = visit_record(visit)
-            return dict(self._visit_records[visit_id])
+            visit = self._visit_ref(int(key))
+            return dict(visit) if visit is not None else None
         cache_key = (entity, str(key))
         if cache_key not in self._records:
             row = self._row(entity, key)
             self._records[cache_key] = self._to_record(entity, row) if row is not None else None
         record = self._records[cache_key]
         return dict(record) if record is not None else None
+
+    def _visit_ref(self, visit_id: int) -> Record | None:
+        """Return the visit's cached record itself, not a copy (read it, never change it)."""
+        if visit_id not in self._visit_records:
+            visit = self._visit(visit_id)
+            if visit is None:
+                return None
+            self._visit_records[visit_id] = visit_record(visit)
+        return self._visit_records[visit_id]
 
     def put(self, entity: str, key: Key, data: Record) -> None:
         """Insert the record, or update the given fields of an existing one."""
@@ -566,9 +570,8 @@ class SqlStore:
         self._writes += 1
         visit_id = change.visit_id
         customer_id = None
-        if visit_id is not None:
-            visit = self.get("visit", visit_id)
-            customer_id = visit["request"]["customer_id"] if visit is not None else None
+        if visit_id is not None and self._visit_ref(visit_id) is not None:
+            customer_id = self._visit_records[visit_id]["request"]["customer_id"]
         changes.emit(
             self.session(),
             changes.Change(
