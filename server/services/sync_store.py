@@ -154,7 +154,7 @@ class SqlStore:
         # Read-through caches for one push: every write goes through this store, and a
         # rolled-back savepoint clears them, so they always equal the transaction's state.
         self._records: dict[tuple[str, str], Record | None] = {}
-        self._for_visit: dict[tuple[str, int], list[Record]] = {}
+        self._for_visit: dict[tuple[str, int], dict[str, Record]] = {}
         self._visit_records: dict[int, Record] = {}
         self._may_write: dict[int, bool] = {}
         self._reassigned: dict[tuple[str, int], tuple[bool, int | None]] = {}
@@ -497,7 +497,11 @@ class SqlStore:
         self._records[(entity, str(key))] = merged
         visit_id = merged.get("visit_id")
         self._written.setdefault((entity, visit_id), {})[str(key)] = merged
-        self._for_visit.pop((entity, visit_id), None)
+        # Kept up to date rather than dropped: a visit with a sign-off is re-read after every
+        # op (the digest covers all its records), and must not be loaded again each time.
+        listed = self._for_visit.get((entity, visit_id))
+        if listed is not None:
+            listed[str(key)] = merged
 
     def _put_visit(self, visit_id: int, data: Record) -> None:
         visit = self._visit(visit_id)
@@ -545,8 +549,8 @@ class SqlStore:
             rows = self.session.scalars(select(model).where(model.visit_id == visit_id)).all()
             found = {str(r["id"]): r for r in (self._to_record(entity, row) for row in rows)}
             found.update(self._written.get(cache_key, {}))
-            self._for_visit[cache_key] = list(found.values())
-        return [dict(r) for r in self._for_visit[cache_key]]
+            self._for_visit[cache_key] = found
+        return [dict(r) for r in self._for_visit[cache_key].values()]
 
     def record_conflict(self, conflict: ConflictRecord) -> None:
         """Keep the value that lost the merge beside the one kept, for the office."""
