@@ -179,15 +179,19 @@ class SqlStore:
 
     def lock_device(self, device_id: str) -> DeviceState:
         """Lock the device's row until commit, so two pushes from one device queue up."""
-        # A write first: on SQLite it takes the write lock at once (no upgrade from a stale read).
-        self.session.execute(
-            update(Device).where(Device.id == device_id).values(last_seq=Device.last_seq)
+        # One write that reads back: it takes the row lock on PostgreSQL and the write lock on
+        # SQLite at once (no upgrade from a stale read), and returns the state it locked.
+        locked = (
+            self.session.connection()
+            .execute(
+                update(Device.__table__)
+                .where(Device.__table__.c.id == device_id)
+                .values(last_seq=Device.__table__.c.last_seq)
+                .returning(Device.__table__.c.last_seq, Device.__table__.c.last_hlc)
+            )
+            .one()
         )
-        device = self.session.scalars(
-            select(Device).where(Device.id == device_id).with_for_update()
-        ).one()
-        self.session.refresh(device)
-        return DeviceState(last_seq=device.last_seq, last_hlc=device.last_hlc)
+        return DeviceState(last_seq=locked.last_seq, last_hlc=locked.last_hlc)
 
     def save_device(self, device_id: str, state: DeviceState) -> None:
         """Store the device's last_seq and last_hlc."""
