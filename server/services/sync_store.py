@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from sync import hlc
 from sync.engine import Rejection
@@ -396,7 +397,13 @@ class SqlStore:
 
     def _visit(self, visit_id: int) -> Visit | None:
         if visit_id not in self._visits:
-            self._visits[visit_id] = self.session.get(Visit, visit_id)
+            # With its register entry and equipment (the record and the charge terms read them):
+            # one query, not three.
+            self._visits[visit_id] = self.session.get(
+                Visit,
+                visit_id,
+                options=[joinedload(Visit.request).joinedload(ServiceRequest.equipment)],
+            )
         return self._visits[visit_id]
 
     def _row(self, entity: str, key: Key) -> Any:
