@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from typing import Any
 
@@ -98,6 +99,11 @@ def int_limit(kind: str, name: str) -> tuple[int, int]:
     return INT_LIMITS[kind][name]
 
 
+# Searched in C: every text field of every op passes through here.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def text_problem(value: str) -> str | None:
     """Return why `value` cannot be kept as text, or None when it can.
 
@@ -107,17 +113,14 @@ def text_problem(value: str) -> str | None:
     """
     if "\x00" in value:
         return "must not contain a NUL character"
-    for ch in value:
-        if "\ud800" <= ch <= "\udfff":
-            return "must be valid Unicode text (it holds a lone surrogate)"
+    if _SURROGATE.search(value) is not None:
+        return "must be valid Unicode text (it holds a lone surrogate)"
     return None
 
 
 def clean_text(value: str) -> str:
     """Return `value` with NULs and lone surrogates replaced by U+FFFD, so it can be stored."""
-    if text_problem(value) is None:
-        return value
-    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in value)
+    return _UNSTORABLE.sub("\ufffd", value)
 
 
 def storable(value: Any, depth: int = 0) -> Any:

@@ -77,18 +77,19 @@ def push(data):
 
 
 def _apply(user, device_id: str, ops: list, now_ms: int, client_epoch: str | None):
-    """Apply a push as one batch (one flush), or op by op when the batch cannot stand.
+    """Apply a push as one batch (set-based writes), or op by op when the batch cannot stand.
 
-    Nearly every push is a batch of fresh, valid ops: written with one flush it costs a few
-    statements, not a few per op. When the database refuses the batch (a receipt number used
-    twice, say) or an op fails after writing, everything is rolled back and the same push is
-    applied again op by op with a savepoint each, so that only the guilty op is rejected.
+    Nearly every push is a batch of fresh, valid ops: its new rows are written with one
+    executemany per table and the rest with one flush, a few statements, not a few per op.
+    When the database refuses the batch (a receipt number used twice, say) or an op fails after
+    writing, everything is rolled back and the same push is applied again op by op with a
+    savepoint each, so that only the guilty op is rejected.
     """
+    store = SqlStore(user, batched=True)
     try:
         with db.session.no_autoflush:
-            result = apply_push(
-                SqlStore(user, batched=True), device_id, ops, now_ms, client_epoch=client_epoch
-            )
+            result = apply_push(store, device_id, ops, now_ms, client_epoch=client_epoch)
+            store.write_batch()
         db.session.flush()
         return result
     except (BatchAborted, IntegrityError):

@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from sync import hlc
 from sync.engine import Rejection
 from sync.limits import INT32_MAX, storable
-from sync.ops import UUID_RE
+from sync.ops import ITEM_ID_RE, UUID_RE
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
 
 from ..domain.sla import visit_arrival_due
@@ -157,6 +158,10 @@ class SqlStore:
         # that (or an op that fails after writing) goes wrong, redoes the push unbatched.
         self.batched = batched
         self._writes = 0
+        # Batched, new rows wait here as plain column values, written by write_batch() with one
+        # executemany per table: no ORM object per row. Later puts of the same key edit them.
+        self._new_rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self._new_ops: list[dict[str, Any]] = []
         self._rows: dict[tuple[str, str], Any] = {}
         self._written: dict[tuple[str, int], dict[str, Record]] = {}
         self._ops_by_seq: dict[tuple[str, int], OpRecord] = {}
@@ -165,15 +170,21 @@ class SqlStore:
         # Read-through caches for one push: every write goes through this store, and a
         # rolled-back savepoint clears them, so they always equal the transaction's state.
         self._records: dict[tuple[str, str], Record | None] = {}
-        self._for_visit: dict[tuple[str, int], list[Record]] = {}
+        self._for_visit: dict[tuple[str, int], dict[str, Record]] = {}
         self._visit_records: dict[int, Record] = {}
         self._may_write: dict[int, bool] = {}
+        self._reassigned: dict[tuple[str, int], tuple[bool, int | None]] = {}
+        # Held here because the session's identity map keeps clean objects only weakly: without
+        # it, every op's look at its visit would load the row again.
+        self._visits: dict[int, Visit | None] = {}
         self._prefixes: dict[str, str | None] = {}
 
     def _forget(self) -> None:
         self._records.clear()
         self._for_visit.clear()
         self._visit_records.clear()
+        self._visits.clear()
+        self._reassigned.clear()
         self._rows.clear()
         self._written.clear()
         self._ops_by_seq.clear()
@@ -184,15 +195,19 @@ class SqlStore:
 
     def lock_device(self, device_id: str) -> DeviceState:
         """Lock the device's row until commit, so two pushes from one device queue up."""
-        # A write first: on SQLite it takes the write lock at once (no upgrade from a stale read).
-        self.session.execute(
-            update(Device).where(Device.id == device_id).values(last_seq=Device.last_seq)
+        # One write that reads back: it takes the row lock on PostgreSQL and the write lock on
+        # SQLite at once (no upgrade from a stale read), and returns the state it locked.
+        locked = (
+            self.session.connection()
+            .execute(
+                update(Device.__table__)
+                .where(Device.__table__.c.id == device_id)
+                .values(last_seq=Device.__table__.c.last_seq)
+                .returning(Device.__table__.c.last_seq, Device.__table__.c.last_hlc)
+            )
+            .one()
         )
-        device = self.session.scalars(
-            select(Device).where(Device.id == device_id).with_for_update()
-        ).one()
-        self.session.refresh(device)
-        return DeviceState(last_seq=device.last_seq, last_hlc=device.last_hlc)
+        return DeviceState(last_seq=locked.last_seq, last_hlc=locked.last_hlc)
 
     def save_device(self, device_id: str, state: DeviceState) -> None:
         """Store the device's last_seq and last_hlc."""
@@ -243,9 +258,14 @@ class SqlStore:
         for entity, keys in wanted.items():
             model = ENTITY_MODELS[entity]
             if entity == "checklist_item":
-                visits = {int(k.split(":")[0]) for k in keys}
-                visits = {v for v in visits if _fits_int32(v)}
-                rows = self.session.scalars(select(model).where(model.visit_id.in_(visits))).all()
+                # Only the items the ops name, by primary key: a visit may hold thousands of
+                # rows, and a push's cost must not grow with them.
+                items: dict[int, set[str]] = {}
+                for k in keys:
+                    visit_id, _, item_id = k.partition(":")
+                    items.setdefault(int(visit_id), set()).add(item_id)
+                named = [(model.visit_id == v) & model.item_id.in_(i) for v, i in items.items()]
+                rows = self.session.scalars(select(model).where(or_(*named))).all() if named else []
                 loaded = {f"{r.visit_id}:{r.item_id}": r for r in rows}
             else:
                 rows = self.session.scalars(select(model).where(model.id.in_(keys))).all()
@@ -308,25 +328,50 @@ class SqlStore:
         self._ops_by_seq[(record.device_id, record.seq)] = record
         if record.op_id is not None:
             self._ops_by_id[record.op_id] = record
-        self.session.add(
-            SyncOperation(
-                op_id=record.op_id,
-                device_id=record.device_id,
-                user_id=self.user.id,
-                seq=record.seq,
-                kind=text("kind", 40),
-                record_id=text("record_id", 80),
-                visit_id=integer("visit_id"),
-                hlc=text("hlc", 80),
-                schema_version=integer("schema_version"),
-                raw=raw,
-                device_time=text("device_time", 40),
-                status=record.status,
-                reason=result.get("reason"),
-                result=result,
-                received_at=ms_to_datetime(record.received_ms),
-            )
-        )
+        values = {
+            "op_id": record.op_id,
+            "device_id": record.device_id,
+            "user_id": self.user.id,
+            "seq": record.seq,
+            "kind": text("kind", 40),
+            "record_id": text("record_id", 80),
+            "visit_id": integer("visit_id"),
+            "hlc": text("hlc", 80),
+            "schema_version": integer("schema_version"),
+            "raw": raw,
+            "device_time": text("device_time", 40),
+            "status": record.status,
+            "reason": result.get("reason"),
+            "result": result,
+            "received_at": ms_to_datetime(record.received_ms),
+        }
+        if self.batched:
+            self._new_ops.append(values)
+        else:
+            self.session.add(SyncOperation(**values))
+
+    def write_batch(self) -> None:
+        """Write the batch's new rows: one executemany per table and column set, in FK order.
+
+        The caller flushes the session next (updated rows, conflicts) and, if the database
+        refuses any of it, rolls back and redoes the push op by op.
+        """
+        by_table: dict[Any, list[dict[str, Any]]] = {}
+        for (entity, _), values in self._new_rows.items():
+            by_table.setdefault(ENTITY_MODELS[entity].__table__, []).append(values)
+        by_table[SyncOperation.__table__] = self._new_ops
+        connection = self.session.connection()
+        for table in db.metadata.sorted_tables:
+            rows = by_table.get(table)
+            # Rows keep the order their ops came in (a reversal after the event it reverses);
+            # one statement per run of rows with the same columns.
+            start = 0
+            for end in range(1, len(rows or ()) + 1):
+                if end == len(rows) or rows[end].keys() != rows[start].keys():
+                    connection.execute(insert(table), rows[start:end])
+                    start = end
+        self._new_rows.clear()
+        self._new_ops.clear()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -366,7 +411,15 @@ class SqlStore:
     # --- records ---
 
     def _visit(self, visit_id: int) -> Visit | None:
-        return self.session.get(Visit, visit_id)
+        if visit_id not in self._visits:
+            # With its register entry and equipment (the record and the charge terms read them):
+            # one query, not three.
+            self._visits[visit_id] = self.session.get(
+                Visit,
+                visit_id,
+                options=[joinedload(Visit.request).joinedload(ServiceRequest.equipment)],
+            )
+        return self._visits[visit_id]
 
     def _row(self, entity: str, key: Key) -> Any:
         cache_key = (entity, str(key))
@@ -403,19 +456,23 @@ class SqlStore:
     def get(self, entity: str, key: Key) -> Record | None:
         """Return the record of entity with that id, or None."""
         if entity == "visit":
-            visit_id = int(key)
-            if visit_id not in self._visit_records:
-                visit = self._visit(visit_id)
-                if visit is None:
-                    return None
-                self._visit_records[visit_id] = visit_record(visit)
-            return dict(self._visit_records[visit_id])
+            visit = self._visit_ref(int(key))
+            return dict(visit) if visit is not None else None
         cache_key = (entity, str(key))
         if cache_key not in self._records:
             row = self._row(entity, key)
             self._records[cache_key] = self._to_record(entity, row) if row is not None else None
         record = self._records[cache_key]
         return dict(record) if record is not None else None
+
+    def _visit_ref(self, visit_id: int) -> Record | None:
+        """Return the visit's cached record itself, not a copy (read it, never change it)."""
+        if visit_id not in self._visit_records:
+            visit = self._visit(visit_id)
+            if visit is None:
+                return None
+            self._visit_records[visit_id] = visit_record(visit)
+        return self._visit_records[visit_id]
 
     def put(self, entity: str, key: Key, data: Record) -> None:
         """Insert the record, or update the given fields of an existing one."""
@@ -434,9 +491,19 @@ class SqlStore:
                 values[renamed.get(name, name)] = value
         cache_key = (entity, str(key))
         known = self._records.get(cache_key)
-        row = None if cache_key in self._records and known is None else self._row(entity, key)
         self._writes += 1
-        if row is None:
+        new = self._new_rows.get(cache_key)
+        if new is not None:
+            new.update(values)
+            if "device_id" in values:
+                new["user_id"] = self.user.id
+            self._remember(entity, key, {**(known or {}), **data})
+            return
+        row = None if cache_key in self._records and known is None else self._row(entity, key)
+        if row is None and self.batched:
+            self._new_rows[cache_key] = {"user_id": self.user.id, **values}
+            merged = {**data}
+        elif row is None:
             row = model(user_id=self.user.id, **values)
             self.session.add(row)
             self._rows[cache_key] = row
@@ -447,12 +514,20 @@ class SqlStore:
             if "device_id" in values:
                 row.user_id = self.user.id
             merged = {**(known or self._to_record(entity, row)), **data}
+        self._remember(entity, key, merged)
+
+    def _remember(self, entity: str, key: Key, merged: Record) -> None:
+        """Keep a written record for this push's reads (get, for_visit)."""
         if entity == "checklist_item":
             merged["id"] = str(key)
-        self._records[cache_key] = merged
+        self._records[(entity, str(key))] = merged
         visit_id = merged.get("visit_id")
         self._written.setdefault((entity, visit_id), {})[str(key)] = merged
-        self._for_visit.pop((entity, visit_id), None)
+        # Kept up to date rather than dropped: a visit with a sign-off is re-read after every
+        # op (the digest covers all its records), and must not be loaded again each time.
+        listed = self._for_visit.get((entity, visit_id))
+        if listed is not None:
+            listed[str(key)] = merged
 
     def _put_visit(self, visit_id: int, data: Record) -> None:
         visit = self._visit(visit_id)
@@ -500,8 +575,8 @@ class SqlStore:
             rows = self.session.scalars(select(model).where(model.visit_id == visit_id)).all()
             found = {str(r["id"]): r for r in (self._to_record(entity, row) for row in rows)}
             found.update(self._written.get(cache_key, {}))
-            self._for_visit[cache_key] = list(found.values())
-        return [dict(r) for r in self._for_visit[cache_key]]
+            self._for_visit[cache_key] = found
+        return [dict(r) for r in self._for_visit[cache_key].values()]
 
     def record_conflict(self, conflict: ConflictRecord) -> None:
         """Keep the value that lost the merge beside the one kept, for the office."""
@@ -525,9 +600,8 @@ class SqlStore:
         self._writes += 1
         visit_id = change.visit_id
         customer_id = None
-        if visit_id is not None:
-            visit = self.get("visit", visit_id)
-            customer_id = visit["request"]["customer_id"] if visit is not None else None
+        if visit_id is not None and self._visit_ref(visit_id) is not None:
+            customer_id = self._visit_records[visit_id]["request"]["customer_id"]
         changes.emit(
             self.session(),
             changes.Change(
@@ -620,6 +694,12 @@ class SqlStore:
 
     def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
         """Return whether the visit was taken from this engineer, and when the device heard it."""
+        # A push writes neither assignments nor notices: one answer per visit serves all its ops.
+        if (device_id, visit_id) not in self._reassigned:
+            self._reassigned[(device_id, visit_id)] = self._reassigned_now(device_id, visit_id)
+        return self._reassigned[(device_id, visit_id)]
+
+    def _reassigned_now(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
         visit = self._visit(visit_id)
         if visit is None or visit.engineer_id == self.user.id:
             return False, None
@@ -686,7 +766,10 @@ def _is_key(record_id: str) -> bool:
         return True
     visit, sep, item = record_id.partition(":")
     digits = visit.isascii() and visit.isdigit() and len(visit) <= 10
-    return bool(sep) and digits and len(item) <= 64
+    # The item goes into the query as a parameter: only what an op may name (no lone surrogate).
+    return (
+        bool(sep) and digits and _fits_int32(int(visit)) and ITEM_ID_RE.fullmatch(item) is not None
+    )
 
 
 def _constraint(exc: IntegrityError) -> str:
