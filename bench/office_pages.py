@@ -289,6 +289,10 @@ def load(app, scale: float) -> dict[str, int]:
             for statement in LOAD:
                 conn.execute(text(statement), params)
             conn.execute(text("ANALYZE"))
+        # The settled SLA outcomes, as an upgraded database gets them (`onsite store-sla`).
+        from server.services.office_sla_store import store_all
+
+        store_all()
         counts = {}
         for table in (
             "service_request",
