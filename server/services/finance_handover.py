@@ -209,7 +209,10 @@ def handovers_query(
     """Select handovers, newest first, by engineer, by a method handed over, by the day made."""
     query = (
         select(Handover)
-        .options(selectinload(Handover.lines), selectinload(Handover.receipts))
+        .options(
+            selectinload(Handover.lines),
+            selectinload(Handover.receipts).selectinload(HandoverReceipt.payment),
+        )
         .order_by(Handover.received_at.desc(), Handover.id.desc())
     )
     if engineer_id is not None:
@@ -242,21 +245,32 @@ class CashInHand:
 
 
 def cash_in_hand() -> list[CashInHand]:
-    """Return every engineer's money not yet handed over, the longest-held first."""
-    covered = live_covered_ids()
-    voided = voided_ids()
+    """Return every engineer's money not yet handed over, the longest-held first.
+
+    One query for all engineers: the covered and voided receipts are left out by the database,
+    so a year of receipts already handed over is never loaded.
+    """
     engineers = db.session.scalars(
         select(User).where(User.role == Role.ENGINEER).order_by(User.display_name)
     ).all()
+    covered = select(HandoverReceipt.live_payment_id).where(
+        HandoverReceipt.live_payment_id.is_not(None)
+    )
+    held = db.session.scalars(
+        select(Payment)
+        .where(
+            Payment.user_id.in_([e.id for e in engineers]),
+            Payment.id.not_in(covered),
+            Payment.id.not_in(select(PaymentVoid.payment_id)),
+        )
+        .order_by(Payment.user_id, Payment.receipt_no)
+    )
+    by_engineer: dict[int, list[Payment]] = defaultdict(list)
+    for p in held:
+        by_engineer[p.user_id].append(p)
     out: list[CashInHand] = []
     for engineer in engineers:
-        rows = [
-            p
-            for p in db.session.scalars(
-                select(Payment).where(Payment.user_id == engineer.id).order_by(Payment.receipt_no)
-            )
-            if p.id not in covered and p.id not in voided
-        ]
+        rows = by_engineer.get(engineer.id, [])
         by_method: dict[str, int] = defaultdict(int)
         for p in rows:
             by_method[p.method] += p.amount_fen
