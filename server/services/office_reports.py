@@ -329,25 +329,25 @@ class CallbackTally:
 
 def callbacks_by_period(kind: str, starts: list[date], now: datetime) -> list[CallbackTally]:
     """Count visits called back within the promise, late, or not yet due, per period (S12)."""
-    result = {start: CallbackTally(start=start) for start in starts}
+    result = [CallbackTally(start=start) for start in starts]
     if not starts:
         return []
-    lo, _ = day_bounds_utc(starts[0])
-    hi, _ = day_bounds_utc(next_period(kind, starts[-1]))
+    lo, hi = _span(kind, starts)
+    index = _period_index(Visit.finished_at, kind, starts)
     rows = db.session.execute(
-        db.select(Visit.finished_at, Visit.called_back_at).where(
+        db.select(index, Visit.finished_at, Visit.called_back_at).where(
             Visit.finished_at >= lo, Visit.finished_at < hi
         )
     )
-    for finished_at, called_at in rows:
-        tally = result[period_start(kind, business_day(finished_at))]
+    for i, finished_at, called_at in rows:
+        tally = result[i]
         if called_at is None and callback_due(finished_at) >= now:
             tally.pending += 1
         elif callback_on_time(finished_at, called_at, now):
             tally.on_time += 1
         else:
             tally.late += 1
-    return list(result.values())
+    return result
 
 
 @dataclass
