@@ -19,9 +19,12 @@ def _upgrade() -> None:
     from flask_migrate import upgrade
 
     from .services.defaults import ensure_defaults
+    from .services.office_sla_store import store_all
 
     upgrade()
     ensure_defaults()
+    # Requests from before the outcomes were stored get them once (reports are right either way).
+    store_all()
 
 
 @click.command("run")
