@@ -390,7 +390,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="put every page's figures in the JSON")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the year to load")
     parser.add_argument("--repeat", type=int, default=20, help="timed fetches per page")
-    parser.add_argument("--only", default="", help="time only the pages starting with this path")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="time only the pages starting with this path (several: comma-separated)",
+    )
     args = parser.parse_args(argv)
 
     with database(args.db) as url:
@@ -401,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loaded in {load_s:.1f} s: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         client = sign_in(app)
         results = {}
-        for path in [p for p in pages(app) if p.startswith(args.only)]:
+        prefixes = tuple(args.only.split(","))
+        for path in [p for p in pages(app) if p.startswith(prefixes)]:
             first = client.get(path)
             if first.status_code != 200:
                 raise SystemExit(f"{path} answered {first.status_code}")
