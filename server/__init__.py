@@ -46,9 +46,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     security_headers.init_app(app)
     _enable_sqlite_pragmas(app)
 
-    from .services import changes
+    from .services import changes, office_sla_store
 
     changes.install()
+    office_sla_store.install()
 
     from .blueprints import register_blueprints
 

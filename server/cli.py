@@ -19,9 +19,12 @@ def _upgrade() -> None:
     from flask_migrate import upgrade
 
     from .services.defaults import ensure_defaults
+    from .services.office_sla_store import store_all
 
     upgrade()
     ensure_defaults()
+    # Requests from before the outcomes were stored get them once (reports are right either way).
+    store_all()
 
 
 @click.command("run")
@@ -99,6 +102,15 @@ def new_epoch_command() -> None:
     click.echo(f"New epoch: {new_epoch()}")
 
 
+@click.command("store-sla")
+@with_appcontext
+def store_sla_command() -> None:
+    """Store the settled SLA outcomes of requests that have none yet (after an upgrade)."""
+    from .services.office_sla_store import store_all
+
+    click.echo(f"Read {store_all()} requests.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the commands to the app's CLI (also reachable as `flask --app server ...`)."""
     for command in (
@@ -107,6 +119,7 @@ def register_commands(app: Flask) -> None:
         seed_demo_command,
         create_user_command,
         new_epoch_command,
+        store_sla_command,
     ):
         app.cli.add_command(command)
 

@@ -406,7 +406,13 @@ def receipts():
     args, _errors, raw = _list_args(_receipt_query)
     return render_template(
         "finance/receipts.html",
-        register=finance_receipts.receipt_register(args["engineer_id"], args["from_"], args["to"]),
+        register=finance_receipts.receipt_register(
+            args["engineer_id"],
+            args["from_"],
+            args["to"],
+            page=args["page"] or 1,  # the page lists a page of receipts; the gaps cover all
+            per_page=args["per_page"],
+        ),
         engineers=_engineers(),
         engineer_id=args["engineer_id"],
         args=raw,

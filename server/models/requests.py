@@ -73,6 +73,12 @@ class ServiceRequest(db.Model):
     remote_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_arrival_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_note: Mapped[str | None] = mapped_column(Text)
+    # Each clock's outcome once it can no longer change: "met", "missed" once stopped, or
+    # "not_applicable"; NULL while it runs. Written only by services/office_sla_store.py from
+    # domain/sla.py, so reports count in SQL instead of reading every request's clocks.
+    sla_phone: Mapped[str | None] = mapped_column(String(16))
+    sla_onsite: Mapped[str | None] = mapped_column(String(16))
+    sla_remote: Mapped[str | None] = mapped_column(String(16))
     # S11: a customer who cannot be served in time is told so.
     delay_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # S6: a request by fax is followed at once by a call to the customer's technical staff.

@@ -29,6 +29,8 @@ class Visit(db.Model):
         # The office's queues read these: finished and not yet reviewed / called back.
         Index("ix_visit_review_queue", "reviewed_at", "finished_at"),
         Index("ix_visit_callback_queue", "called_back_at", "finished_at"),
+        # Reports count call backs by the period a visit finished in.
+        Index("ix_visit_finished_at", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

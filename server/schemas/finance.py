@@ -69,6 +69,8 @@ class ReceiptQuery(StrictSchema):
     engineer_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
+    page = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class PromiseQuery(StrictSchema):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -18,7 +18,7 @@ from ..models import Handover, HandoverLine, HandoverReceipt, Payment, PaymentVo
 from ..models.finance import PAYMENT_METHODS
 from ..models.types import utcnow
 from .finance_audit import record_action
-from .finance_reconcile import held_since
+from .finance_reconcile import HELD_SINCE_REACH, held_since
 
 
 def _engineer(engineer_id: Any) -> User:
@@ -212,7 +212,10 @@ def handovers_query(
     """Select handovers, newest first, by engineer, by a method handed over, by the day made."""
     query = (
         select(Handover)
-        .options(selectinload(Handover.lines), selectinload(Handover.receipts))
+        .options(
+            selectinload(Handover.lines),
+            selectinload(Handover.receipts).selectinload(HandoverReceipt.payment),
+        )
         .order_by(Handover.received_at.desc(), Handover.id.desc())
     )
     if engineer_id is not None:
@@ -233,38 +236,81 @@ class CashInHand:
 
     engineer: User
     by_method: dict[str, int]
-    receipts: list[Payment]
+    count: int
     oldest_since: datetime | None
 
     @property
     def total_fen(self) -> int:
         return sum(self.by_method.values())
 
+    @property
+    def receipts(self) -> list[Payment]:
+        """The receipts held, read when asked (the API lists them; the pages count them)."""
+        return uncovered_payments(self.engineer.id)
+
     def held_for(self, now: datetime) -> timedelta | None:
         return now - self.oldest_since if self.oldest_since else None
 
 
+def _held_payments(engineer_ids: list[int]):
+    """The payments of these engineers not covered by a live handover and not voided."""
+    covered = select(HandoverReceipt.live_payment_id).where(
+        HandoverReceipt.live_payment_id.is_not(None)
+    )
+    return (
+        Payment.user_id.in_(engineer_ids),
+        Payment.id.not_in(covered),
+        Payment.id.not_in(select(PaymentVoid.payment_id)),
+    )
+
+
 def cash_in_hand() -> list[CashInHand]:
-    """Return every engineer's money not yet handed over, the longest-held first."""
-    covered = live_covered_ids()
-    voided = voided_ids()
+    """Return every engineer's money not yet handed over, the longest-held first.
+
+    The database sums and counts what is held; only the receipts that can be the oldest are
+    read, since `held_since` is never more than 30 days before the server got the receipt.
+    """
     engineers = db.session.scalars(
         select(User).where(User.role == Role.ENGINEER).order_by(User.display_name)
     ).all()
-    out: list[CashInHand] = []
-    for engineer in engineers:
-        rows = [
-            p
-            for p in db.session.scalars(
-                select(Payment).where(Payment.user_id == engineer.id).order_by(Payment.receipt_no)
+    held = _held_payments([e.id for e in engineers])
+    by_method: dict[int, dict[str, int]] = defaultdict(dict)
+    counts: dict[int, int] = defaultdict(int)
+    for user_id, method, total, n in db.session.execute(
+        select(Payment.user_id, Payment.method, func.sum(Payment.amount_fen), func.count())
+        .where(*held)
+        .group_by(Payment.user_id, Payment.method)
+    ):
+        by_method[user_id][method] = int(total)
+        counts[user_id] += n
+    first_at = func.min(Payment.received_at)
+    first = db.session.execute(
+        select(Payment.user_id, first_at).where(*held).group_by(Payment.user_id)
+    ).all()
+    candidates = (
+        db.session.execute(
+            select(Payment.user_id, Payment.received_at, Payment.device_time).where(
+                *held,
+                or_(
+                    *(
+                        and_(Payment.user_id == who, Payment.received_at <= at + HELD_SINCE_REACH)
+                        for who, at in first
+                    )
+                ),
             )
-            if p.id not in covered and p.id not in voided
-        ]
-        by_method: dict[str, int] = defaultdict(int)
-        for p in rows:
-            by_method[p.method] += p.amount_fen
-        oldest = min((held_since(p) for p in rows), default=None)
-        out.append(CashInHand(engineer, dict(by_method), rows, oldest))
+        )
+        if first
+        else []
+    )
+    oldest: dict[int, datetime] = {}
+    for row in candidates:
+        since = held_since(row)
+        if row.user_id not in oldest or since < oldest[row.user_id]:
+            oldest[row.user_id] = since
+    out = [
+        CashInHand(e, by_method.get(e.id, {}), counts.get(e.id, 0), oldest.get(e.id))
+        for e in engineers
+    ]
     far_future = utcnow() + timedelta(days=1)
     out.sort(key=lambda c: (c.oldest_since or far_future, c.engineer.display_name))
     return out

@@ -214,6 +214,10 @@ def paid_minus_owed(figures: dict[str, int]) -> int:
     )
 
 
+# How far before the server got a receipt its phone may say the money was taken.
+HELD_SINCE_REACH = timedelta(days=30)
+
+
 def held_since(payment: Payment) -> datetime:
     """Return when the money was taken: the phone's claim, bounded by the server's receipt.
 
@@ -228,7 +232,7 @@ def held_since(payment: Payment) -> datetime:
     if claimed is None or claimed.tzinfo is None:
         return received
     claimed = claimed.astimezone(UTC)
-    if received - timedelta(days=30) <= claimed <= received:
+    if received - HELD_SINCE_REACH <= claimed <= received:
         return claimed
     return received
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import case
 from sqlalchemy.orm import selectinload
 
 from ..domain import sla
@@ -34,6 +35,7 @@ from ..domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
 from ..extensions import db
 from ..models import Channel, Complaint, ComplaintStatus, ServiceRequest, Visit, VisitStatus
 from .office_board import CLOCKS, arrival_of, clocks_of
+from .office_sla_store import COLUMNS as STORED
 
 REPEAT_WINDOW = timedelta(days=30)
 FINISHED = (VisitStatus.COMPLETED, VisitStatus.NOT_FIXED)
@@ -120,60 +122,75 @@ class WeekSla:
     requests: int = 0
 
 
+def _count(tally: ClockTally, state: str | None, n: int = 1) -> None:
+    if state == sla.MET:
+        tally.met += n
+    elif state == sla.MISSED:
+        tally.missed += n
+    elif state in (sla.RUNNING, sla.AT_RISK):
+        tally.pending += n
+
+
 def tally_clocks(readings: Iterable[dict[str, dict[str, Any]]]) -> dict[str, ClockTally]:
     """Count met, missed and pending clocks over many requests' readings."""
     tallies = {c: ClockTally() for c in CLOCKS}
     for clocks in readings:
         for name in CLOCKS:
-            state = clocks[name]["state"]
-            if state == sla.MET:
-                tallies[name].met += 1
-            elif state == sla.MISSED:
-                tallies[name].missed += 1
-            elif state in (sla.RUNNING, sla.AT_RISK):
-                tallies[name].pending += 1
+            _count(tallies[name], clocks[name]["state"])
     return tallies
 
 
-def _requests_between(start: date, end: date) -> list[ServiceRequest]:
-    lo, _ = day_bounds_utc(start)
-    hi, _ = day_bounds_utc(end)
-    return list(
-        db.session.scalars(
-            db.select(ServiceRequest)
-            .options(selectinload(ServiceRequest.visits))
-            .where(
-                ServiceRequest.received_at >= lo,
-                ServiceRequest.received_at < hi,
-                ServiceRequest.channel != Channel.RETURN_VISIT,
-            )
-            .order_by(ServiceRequest.received_at, ServiceRequest.id)
-        )
+def _span(kind: str, starts: list[date]) -> tuple[datetime, datetime]:
+    return day_bounds_utc(starts[0])[0], day_bounds_utc(next_period(kind, starts[-1]))[0]
+
+
+def _period_index(column: Any, kind: str, starts: list[date]) -> Any:
+    """SQL for the index in `starts` of the period a moment falls in (periods are contiguous)."""
+    ends = [day_bounds_utc(next_period(kind, start))[0] for start in starts]
+    return case(*((column < end, i) for i, end in enumerate(ends)))
+
+
+def _counted_requests(kind: str, starts: list[date]) -> tuple:
+    lo, hi = _span(kind, starts)
+    return (
+        ServiceRequest.received_at >= lo,
+        ServiceRequest.received_at < hi,
+        ServiceRequest.channel != Channel.RETURN_VISIT,
     )
 
 
-def _by_period(kind: str, starts: list[date]) -> dict[date, list[ServiceRequest]]:
-    """Load the requests of all the periods in one query and sort them into their periods."""
-    buckets: dict[date, list[ServiceRequest]] = {start: [] for start in starts}
+def sla_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekSla]:
+    """Return, for each period, met/missed/pending per commitment (S5).
+
+    Settled outcomes are stored on the request (`office_sla_store`) and counted in SQL; only
+    the clocks still running (NULL there) are read now, from their requests.
+    """
+    result = [WeekSla(start=start) for start in starts]
     if not starts:
-        return buckets
-    for request in _requests_between(starts[0], next_period(kind, starts[-1])):
-        buckets[period_start(kind, business_day(request.received_at))].append(request)
-    return buckets
-
-
-Buckets = dict[date, list[ServiceRequest]]
-
-
-def sla_by_period(
-    kind: str, starts: list[date], now: datetime, buckets: Buckets | None = None
-) -> list[WeekSla]:
-    """Return, for each period, met/missed/pending per commitment (S5)."""
-    result = []
-    for start, requests in (buckets or _by_period(kind, starts)).items():
-        period = WeekSla(start=start, requests=len(requests))
-        period.clocks = tally_clocks(clocks_of(r, now) for r in requests)
-        result.append(period)
+        return result
+    where = _counted_requests(kind, starts)
+    index = _period_index(ServiceRequest.received_at, kind, starts).label("period")
+    stored = [getattr(ServiceRequest, column) for column in STORED.values()]
+    rows = db.session.execute(
+        db.select(index, *stored, db.func.count()).where(*where).group_by(index, *stored)
+    )
+    for i, *states, n in rows:
+        period = result[i]
+        period.requests += n
+        for clock, state in zip(CLOCKS, states, strict=True):
+            _count(period.clocks[clock], state, n)
+    running = db.session.scalars(
+        db.select(ServiceRequest)
+        .options(selectinload(ServiceRequest.visits))
+        .where(*where, db.or_(*(column.is_(None) for column in stored)))
+    )
+    first = {start: i for i, start in enumerate(starts)}
+    for request in running:
+        clocks = clocks_of(request, now)
+        period = result[first[period_start(kind, business_day(request.received_at))]]
+        for clock, column in STORED.items():
+            if getattr(request, column) is None:
+                _count(period.clocks[clock], clocks[clock]["state"])
     return result
 
 
@@ -182,8 +199,10 @@ def weekly_sla(now: datetime, weeks: int = 8) -> list[WeekSla]:
     return sla_by_period("week", week_starts(now, weeks), now)
 
 
-def _visit_time(visit: Visit) -> datetime:
-    return visit.arrived_at or visit.window_start or visit.created_at
+def _visit_time(
+    arrived_at: datetime | None, window_start: datetime | None, created_at: datetime
+) -> datetime:
+    return arrived_at or window_start or created_at
 
 
 def first_time_fixed(
@@ -237,46 +256,56 @@ def _requests_by_equipment(
     return found
 
 
-def fix_by_period(
-    kind: str, starts: list[date], now: datetime, buckets: Buckets | None = None
-) -> list[WeekFix]:
-    """Return the first-time fix rate (S19) for each period."""
-    buckets = buckets or _by_period(kind, starts)
-    firsts: list[tuple[date, ServiceRequest, list[Visit]]] = []
-    for start, requests in buckets.items():
-        for request in requests:
-            repairs = sorted(
-                (
-                    v
-                    for v in request.visits
-                    if v.purpose == "repair" and v.status != VisitStatus.CANCELLED
-                ),
-                key=lambda v: v.visit_no,
-            )
-            if repairs and repairs[0].status in FINISHED:
-                firsts.append((start, request, repairs))
-    earliest = min((_visit_time(r[0]) for _s, _q, r in firsts), default=None)
+def fix_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekFix]:
+    """Return the first-time fix rate (S19) for each period, from the repair visits' columns."""
+    result = [WeekFix(start=start) for start in starts]
+    if not starts:
+        return result
+    index = _period_index(ServiceRequest.received_at, kind, starts)
+    rows = db.session.execute(
+        db.select(
+            ServiceRequest.id,
+            ServiceRequest.equipment_id,
+            index,
+            Visit.status,
+            Visit.escalate,
+            Visit.arrived_at,
+            Visit.window_start,
+            Visit.created_at,
+        )
+        .join(Visit, Visit.request_id == ServiceRequest.id)
+        .where(
+            *_counted_requests(kind, starts),
+            Visit.purpose == "repair",
+            Visit.status != VisitStatus.CANCELLED,
+        )
+        .order_by(ServiceRequest.id, Visit.visit_no)
+    )
+    repairs: dict[int, list] = {}
+    for row in rows:
+        repairs.setdefault(row[0], []).append(row)
+    firsts = [visits for visits in repairs.values() if visits[0][3] in FINISHED]
+    earliest = min((_visit_time(*r[0][5:8]) for r in firsts), default=None)
     later_by_equipment = (
-        _requests_by_equipment({q.equipment_id for _s, q, _r in firsts if q.equipment_id}, earliest)
+        _requests_by_equipment({r[0][1] for r in firsts if r[0][1]}, earliest)
         if earliest is not None
         else {}
     )
-    result = {start: WeekFix(start=start) for start in buckets}
-    for start, request, repairs in firsts:
-        first = repairs[0]
-        at = _visit_time(first)
+    for visits in firsts:
+        request_id, equipment_id, i, status, escalate, *times = visits[0]
+        at = _visit_time(*times)
         later = [
             received
-            for received, other_id in later_by_equipment.get(request.equipment_id, [])
-            if other_id != request.id and received > at
+            for received, other_id in later_by_equipment.get(equipment_id, [])
+            if other_id != request_id and received > at
         ]
-        period = result[start]
+        period = result[i]
         period.counted += 1
-        if first_time_fixed(first.status, first.escalate, len(repairs) - 1, at, later):
+        if first_time_fixed(status, escalate, len(visits) - 1, at, later):
             period.fixed += 1
         if at + REPEAT_WINDOW > now:
             period.provisional += 1
-    return list(result.values())
+    return result
 
 
 def first_time_fix(now: datetime, weeks: int = 8) -> list[WeekFix]:
@@ -300,25 +329,25 @@ class CallbackTally:
 
 def callbacks_by_period(kind: str, starts: list[date], now: datetime) -> list[CallbackTally]:
     """Count visits called back within the promise, late, or not yet due, per period (S12)."""
-    result = {start: CallbackTally(start=start) for start in starts}
+    result = [CallbackTally(start=start) for start in starts]
     if not starts:
         return []
-    lo, _ = day_bounds_utc(starts[0])
-    hi, _ = day_bounds_utc(next_period(kind, starts[-1]))
+    lo, hi = _span(kind, starts)
+    index = _period_index(Visit.finished_at, kind, starts)
     rows = db.session.execute(
-        db.select(Visit.finished_at, Visit.called_back_at).where(
+        db.select(index, Visit.finished_at, Visit.called_back_at).where(
             Visit.finished_at >= lo, Visit.finished_at < hi
         )
     )
-    for finished_at, called_at in rows:
-        tally = result[period_start(kind, business_day(finished_at))]
+    for i, finished_at, called_at in rows:
+        tally = result[i]
         if called_at is None and callback_due(finished_at) >= now:
             tally.pending += 1
         elif callback_on_time(finished_at, called_at, now):
             tally.on_time += 1
         else:
             tally.late += 1
-    return list(result.values())
+    return result
 
 
 @dataclass
@@ -367,12 +396,11 @@ class PeriodReport:
 
 def period_report(kind: str, starts: list[date], now: datetime) -> PeriodReport:
     """Gather SLA, first-time fix, call backs and complaints for the periods starting `starts`."""
-    buckets = _by_period(kind, starts)  # loaded once for both figures
     return PeriodReport(
         kind,
         starts,
-        sla_by_period(kind, starts, now, buckets),
-        fix_by_period(kind, starts, now, buckets),
+        sla_by_period(kind, starts, now),
+        fix_by_period(kind, starts, now),
         callbacks_by_period(kind, starts, now),
         complaints_by_period(kind, starts),
     )

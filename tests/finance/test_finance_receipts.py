@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy.exc import IntegrityError
 
@@ -74,3 +76,27 @@ def test_a_far_receipt_number_is_one_gap_range_not_a_million_numbers(make, field
     page = session.get("/finance/receipts?lang=en")
     assert page.status_code == 200 and len(page.get_data()) < 200_000
     assert "980618" in page.get_data(as_text=True)
+
+
+def test_the_register_page_lists_a_page_of_receipts_and_the_gaps_of_the_whole_sequence(
+    make, field, login
+):
+    """A year of receipts is not one page: the page lists `per_page`, the gaps cover all."""
+    eng = make.user("engineer")
+    phone = field.device(eng)
+    visit = field.visit(eng, shanghai(2026, 11, 20, 10))
+    for seq in (1, 2, 3, 6):
+        field.pay(visit, 100, device=phone, seq=seq)
+    p = phone.receipt_prefix
+    session = login(make.user("finance"))
+    pages = [
+        session.get(f"/finance/receipts?lang=en&per_page=3&page={n}").get_data(as_text=True)
+        for n in (1, 2)
+    ]
+    listed = [re.findall(r'data-receipt="([^"]+)"', page) for page in pages]
+    assert listed == [[f"R-{p}-00000{n}" for n in (1, 2, 3)], [f"R-{p}-000006"]]
+    for page in pages:
+        assert 'data-missing-count="2"' in page  # 4 and 5, whichever page is shown
+    assert 'rel="next"' in pages[0] and 'rel="prev"' in pages[1]
+    register = receipt_register(page=2, per_page=3)
+    assert register.meta["total"] == 4 and register.devices[0].highest == 6

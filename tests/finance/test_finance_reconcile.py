@@ -265,3 +265,28 @@ def test_cash_in_hand_shows_what_is_not_handed_over_and_how_long_it_has_been_hel
     db.session.commit()
     [cash] = [c for c in finance_handover.cash_in_hand() if c.engineer.id == eng.id]
     assert cash.by_method == {"cash": 3000}
+
+
+def test_cash_held_longest_is_found_among_later_receipts_whose_phone_says_earlier(
+    field, eng, phone
+):
+    """The sums come from the database; the oldest is still `held_since` of every receipt.
+
+    A receipt the server got 20 days after the first, whose phone says it was taken 25 days
+    before that, has been held longest; one claiming 35 days is past the 30 days allowed.
+    """
+    first = shanghai(2026, 10, 1, 10)
+    visit = field.visit(eng, first, fee_fen=10000)
+    field.pay(visit, 1000, "cash", device=phone, received_at=first)
+    later = field.pay(visit, 2000, "cash", device=phone, received_at=first + timedelta(days=20))
+    later.device_time = (first - timedelta(days=5)).isoformat()
+    much_later = field.pay(
+        visit, 4000, "wechat", device=phone, received_at=first + timedelta(days=40)
+    )
+    much_later.device_time = (first - timedelta(days=1)).isoformat()  # 41 days back: ignored
+    db.session.commit()
+    [cash] = [c for c in finance_handover.cash_in_hand() if c.engineer.id == eng.id]
+    assert cash.by_method == {"cash": 3000, "wechat": 4000} and cash.count == 3
+    assert cash.oldest_since == first - timedelta(days=5)
+    assert [p.receipt_no for p in cash.receipts] == sorted(p.receipt_no for p in cash.receipts)
+    assert len(cash.receipts) == 3
