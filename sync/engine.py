@@ -418,6 +418,7 @@ KIND_RECORD = {
     "damage.record": "damage",
     "feedback.submit": "feedback",
     "signoff.sign": "signoff",
+    "payment.promise": "payment_promise",
 }
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from sync import hlc
-from sync.engine import Rejection
+from sync.engine import KIND_RECORD, Rejection
 from sync.limits import INT32_MAX, storable
 from sync.ops import ITEM_ID_RE, UUID_RE
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
@@ -66,19 +66,6 @@ ENTITY_MODELS: dict[str, type] = {
     "feedback": Feedback,
     "signoff": SignOff,
     "payment_promise": PaymentPromise,
-}
-# The record each kind of op writes.
-KIND_ENTITY = {
-    "checklist.set": "checklist_item",
-    "part.add": "part_event",
-    "payment.record": "payment",
-    "payment.void": "payment_void",
-    "charge.waive": "charge_waiver",
-    "equipment_receipt.issue": "equipment_receipt",
-    "damage.record": "damage",
-    "feedback.submit": "feedback",
-    "signoff.sign": "signoff",
-    "payment.promise": "payment_promise",
 }
 # Engine field name -> column name, where they differ.
 RENAMED = {"part_event": {"reverses": "reverses_id"}}
@@ -251,7 +238,7 @@ class SqlStore:
         wanted: dict[str, set[str]] = {}
         for o in ops:
             kind = o.get("kind")
-            entity = KIND_ENTITY.get(kind) if isinstance(kind, str) else None
+            entity = KIND_RECORD.get(kind) if isinstance(kind, str) else None
             record_id = o.get("record_id")
             if entity is not None and isinstance(record_id, str) and _is_key(record_id):
                 wanted.setdefault(entity, set()).add(o["record_id"])

@@ -18,7 +18,7 @@ from sync_http import HttpPhone, part, payment
 
 from server.extensions import db
 from server.models import PartEvent, Payment
-from server.services.sync_store import KIND_ENTITY
+from sync.engine import KIND_RECORD
 
 intent = st.one_of(
     st.tuples(st.just("pay"), st.integers(1, 100_000)),
@@ -97,7 +97,7 @@ def test_sql_store_every_applied_op_is_in_the_feed_once_and_no_phone_is_stuck(
     reader = HttpPhone(signed_device(engineer))
     feed = reader.pull_all(limit=7)
     for op in applied:
-        entity = KIND_ENTITY[op["kind"]]
+        entity = KIND_RECORD[op["kind"]]
         hits = [c for c in feed if c["entity"] == entity and c["data"].get("op_id") == op["op_id"]]
         assert len(hits) == 1, (op["kind"], op["op_id"], len(hits))
     db.session.expire_all()

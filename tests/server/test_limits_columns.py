@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Integer, String
 
 from server.models import SyncOperation
-from server.services.sync_store import ENTITY_MODELS, KIND_ENTITY, RENAMED
+from server.services.sync_store import ENTITY_MODELS, RENAMED
 from sync import limits
+from sync.engine import KIND_RECORD
+from sync.ops import KINDS
 
 
 def _column(model, name):
@@ -15,7 +17,7 @@ def _column(model, name):
 
 def test_every_op_field_fits_its_column():
     checked = 0
-    for kind, entity in KIND_ENTITY.items():
+    for kind, entity in KIND_RECORD.items():
         model = ENTITY_MODELS[entity]
         renamed = RENAMED.get(entity, {})
         for name, longest in limits.TEXT_LIMITS.get(kind, {}).items():
@@ -58,7 +60,7 @@ def test_every_string_column_of_an_op_table_is_sized_by_a_limit_or_a_fixed_shape
         "reverses_id",
         "due_on",  # YYYY-MM-DD, checked by the op's validation
     }
-    for kind, entity in KIND_ENTITY.items():
+    for kind, entity in KIND_RECORD.items():
         model = ENTITY_MODELS[entity]
         limited = set(limits.TEXT_LIMITS.get(kind, {}))
         for column in model.__table__.columns:
@@ -71,3 +73,9 @@ def test_envelope_fields_fit_the_operation_log():
         assert limits.int_limit("envelope", name)[1] <= limits.INT32_MAX
     for name in ("record_id", "hlc", "device_time"):
         assert limits.text_limit("envelope", name) <= _column(SyncOperation, name).type.length
+
+
+def test_every_op_kind_but_a_transition_names_the_record_it_writes():
+    """One table (sync.engine.KIND_RECORD) says which record a kind writes, for engine and store."""
+    assert set(KIND_RECORD) == set(KINDS) - {"visit.transition"}
+    assert set(KIND_RECORD.values()) <= set(ENTITY_MODELS)
