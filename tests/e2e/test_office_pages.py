@@ -184,9 +184,10 @@ def test_review_a_visit_pushed_by_the_engineers_phone(
     expect(page.locator(".feedback-comments")).to_have_text("<i>响应很快</i>")
     signature = page.locator("img.signature").first
     expect(signature).to_be_visible()
-    assert page.evaluate(
-        "img => img.complete && img.naturalWidth > 0", signature.element_handle()
-    ), "the signature image loads through /office/blobs/"
+    # Visible is laid out, not yet loaded: wait for the image itself (it loads via /office/blobs/).
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=signature.element_handle()
+    )
     expect(page.locator("#history ~ table tbody tr")).to_have_count(10)
     screenshot(page, "office-review-zh-Hans")
 
