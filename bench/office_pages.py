@@ -25,13 +25,14 @@ import re
 import statistics
 import sys
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
+from sync_bench import database
 
 ENGINEERS = 50
 CLERKS = 4
@@ -67,25 +68,12 @@ TARGET_MS = 300
 
 
 @contextmanager
-def database(url: str):
+def fresh_postgres(url: str):
     """Yield the URL of a fresh PostgreSQL database on the server `url` names; drop it after."""
-    server = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url)
-    if not server.startswith("postgresql"):
+    if not re.match(r"^postgres(ql)?(\+\w+)?://", url):
         raise SystemExit("--db must name a PostgreSQL server")
-    name = f"onsite_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{server.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=:n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with database(url) as fresh:
+        yield fresh
 
 
 def build_app(url: str):
@@ -397,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    with database(args.db) as url:
+    with fresh_postgres(args.db) as url:
         app = build_app(url)
         started = time.perf_counter()
         counts = load(app, args.scale)
