@@ -1,8 +1,8 @@
 """The sync endpoints on the wire (the ops themselves are validated by the sync package)."""
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
-from sync.limits import MAX_SEQ, REQUEST_LIMITS, text_problem
+from sync.limits import MAX_SEQ, REQUEST_LIMITS
 
 from .common import StrictSchema
 
@@ -21,15 +21,8 @@ class OutboxReportSchema(StrictSchema):
 
 
 def _text(name: str) -> list:
-    """Length from the limits table, and text that can be stored (no NUL, no lone surrogate)."""
-    return [validate.Length(max=REQUEST_LIMITS[name]), _refuse_bad_text]
-
-
-def _refuse_bad_text(value: str) -> bool:
-    problem = text_problem(value)
-    if problem is not None:
-        raise ValidationError(problem[:1].upper() + problem[1:] + ".")
-    return True
+    """Length from the limits table (NUL and lone surrogates: every StrictSchema's guard)."""
+    return [validate.Length(max=REQUEST_LIMITS[name])]
 
 
 class PushSchema(StrictSchema):

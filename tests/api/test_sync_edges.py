@@ -232,6 +232,12 @@ def test_protocol_must_be_the_integer_1(field):
     assert status == 422 and "protocol" in body["fields"]
 
 
+@pytest.mark.parametrize("bad", ["e\x00", "e\udfff"])
+def test_envelope_text_that_cannot_be_stored_is_a_422_naming_it(field, bad):
+    status, body = _raw_push(field["phone"], [], epoch=bad)
+    assert status == 422 and "epoch" in body["fields"], body
+
+
 def test_a_cursor_with_non_ascii_digits_is_a_400(field):
     response = field["phone"].dev.get("/api/sync/pull", query_string={"cursor": "e:٣"})
     assert response.status_code == 400 and "cursor" in response.get_json()["fields"]
