@@ -19,19 +19,19 @@ from .errors import ApiError
 
 
 def depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Tell whether a parsed JSON value nests deeper than limit (iteratively: no recursion)."""
+    """Tell whether a parsed JSON value nests deeper than limit (iteratively: no recursion).
+
+    Only containers go on the stack: a push is mostly scalars, and this runs on every request.
+    """
+    if not isinstance(value, dict | list):
+        return False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return False
 
 
