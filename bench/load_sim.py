@@ -248,11 +248,11 @@ async def run_stage(pool: Pool, phones: list[Phone], seconds: float, period: flo
 
 def make_field(app, count: int) -> list[tuple[str, int]]:
     """Create engineers with one assigned visit each; return (username, visit id)."""
+    from server.accounts.operations import create_user
+    from server.customers.models import Customer
     from server.extensions import db
-    from server.models import Customer
-    from server.services.accounts import create_user
-    from server.services.dispatch import schedule_visit
-    from server.services.register import register_request
+    from server.register.dispatch import schedule_visit
+    from server.register.operations import register_request
 
     out = []
     with app.app_context():

@@ -81,7 +81,7 @@ def build_app(url: str):
 
     from server import create_app
     from server.config import TestConfig
-    from server.services.defaults import ensure_defaults
+    from server.syncing.defaults import ensure_defaults
 
     app = create_app(TestConfig(database_url=url))
     with app.app_context():
@@ -261,9 +261,9 @@ PREFIX_OF_U = "'Q' || " + " || ".join(
 
 def load(app, scale: float) -> dict[str, int]:
     """Fill the year with set-based inserts; return the row counts and the time taken."""
+    from server.accounts.operations import create_user
+    from server.db_types import utcnow
     from server.extensions import db
-    from server.models.types import utcnow
-    from server.services.accounts import create_user
 
     n = max(1000, int(60_000 * scale))
     params = {
@@ -288,7 +288,7 @@ def load(app, scale: float) -> dict[str, int]:
             for statement in LOAD:
                 conn.execute(text(statement.replace(":prefix_of_u", PREFIX_OF_U)), params)
         # The settled SLA outcomes, as an upgraded database gets them (`onsite store-sla`).
-        from server.services.office_sla_store import store_all
+        from server.register.sla_store import store_all
 
         store_all()
         # What autovacuum does to a table in service: the bulk load and the outcomes' updates

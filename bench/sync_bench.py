@@ -68,7 +68,7 @@ def build_app(url: str):
 
     from server import create_app
     from server.config import TestConfig
-    from server.services.defaults import ensure_defaults
+    from server.syncing.defaults import ensure_defaults
 
     config = TestConfig(database_url=url)
     config.WTF_CSRF_ENABLED = False
@@ -81,11 +81,11 @@ def build_app(url: str):
 
 def setup_field(app):
     """Make an engineer with a signed-in device and one visit; return (client, headers, ids)."""
+    from server.accounts.operations import create_user
+    from server.customers.models import Customer, Equipment
     from server.extensions import db
-    from server.models import Customer, Equipment
-    from server.services.accounts import create_user
-    from server.services.dispatch import schedule_visit
-    from server.services.register import register_request
+    from server.register.dispatch import schedule_visit
+    from server.register.operations import register_request
 
     with app.app_context():
         office = create_user("bench-office", "pw", "office")
@@ -168,9 +168,10 @@ def bench_push(client, headers, device_id, ops) -> float:
 
 def bench_floor(app, device_id, visit_id, engineer_id, ops) -> float:
     """Write the same rows (op record, part event, feed entry) with Core bulk inserts."""
+    from server.db_types import utcnow
     from server.extensions import db
-    from server.models import PartEvent, SyncChange, SyncOperation
-    from server.models.types import utcnow
+    from server.syncing.models import SyncChange, SyncOperation
+    from server.visits.field_models import PartEvent
 
     now = utcnow()
     with app.app_context():
@@ -263,9 +264,9 @@ def bench_pull_all(client, headers) -> tuple[float, int]:
 
 def fill_feed(app, rows: int, customer_id: int) -> None:
     """Store change rows of other visits, as a big deployment's feed would hold."""
+    from server.db_types import utcnow
     from server.extensions import db
-    from server.models import SyncChange, SyncCounter
-    from server.models.types import utcnow
+    from server.syncing.models import SyncChange, SyncCounter
 
     now = utcnow()
     with app.app_context():
@@ -344,9 +345,9 @@ def make_checklist_ops(device_id: str, visit_id: int, count: int, start_seq: int
 
 def fill_checklist(app, visit_id: int, engineer_id: int, device_id: str, rows: int) -> None:
     """Store checklist rows on the visit, as a long-running visit's history would hold."""
+    from server.db_types import utcnow
     from server.extensions import db
-    from server.models import ChecklistEntry
-    from server.models.types import utcnow
+    from server.visits.field_models import ChecklistEntry
 
     now = utcnow()
     with app.app_context(), db.engine.begin() as conn:
@@ -372,10 +373,11 @@ def fill_checklist(app, visit_id: int, engineer_id: int, device_id: str, rows: i
 
 def second_visit(app, engineer_id: int, customer_id: int) -> int:
     """Schedule another visit for the bench engineer; return its id."""
+    from server.accounts.models import User
+    from server.customers.models import Equipment
     from server.extensions import db
-    from server.models import Equipment, User
-    from server.services.dispatch import schedule_visit
-    from server.services.register import register_request
+    from server.register.dispatch import schedule_visit
+    from server.register.operations import register_request
 
     with app.app_context():
         office = db.session.scalars(select(User).where(User.username == "bench-office")).one()

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import DEV_SECRET, Config
+from server.config import DEV_SECRET, Config
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -30,8 +30,14 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         )
     app.config["STATIC_DIR"] = str(STATIC_DIR)
 
-    from . import auth, errors, i18n, json_guard, routing, security_headers
-    from .extensions import api, compress, csrf, db, migrate
+    from server import (
+        errors,
+        i18n,
+        tables,  # noqa: F401  (every mapper, before the first query)
+    )
+    from server.accounts import auth
+    from server.extensions import api, compress, csrf, db, migrate
+    from server.web import json_guard, routing, security_headers
 
     routing.init_app(app)
     db.init_app(app)
@@ -46,20 +52,21 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     security_headers.init_app(app)
     _enable_sqlite_pragmas(app)
 
-    from .services import changes, office_sla_store
+    from server.register import sla_store as office_sla_store
+    from server.syncing import changes
 
     changes.install()
     office_sla_store.install()
 
-    from .blueprints import register_blueprints
+    from server.web.blueprints import register_blueprints
 
     register_blueprints(app)
 
-    from .cli import register_commands
+    from server.cli import register_commands
 
     register_commands(app)
 
-    from . import observability
+    from server.web import observability
 
     observability.init_app(app)
     if app.config["PROXY_COUNT"]:
@@ -74,7 +81,7 @@ def _enable_sqlite_pragmas(app: Flask) -> None:
     """Turn on foreign keys and WAL for SQLite, which has them off by default."""
     from sqlalchemy import event
 
-    from .extensions import db
+    from server.extensions import db
 
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return

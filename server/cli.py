@@ -10,7 +10,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 
 def _create_app() -> Flask:
-    from . import create_app
+    from server import create_app
 
     return create_app()
 
@@ -18,8 +18,8 @@ def _create_app() -> Flask:
 def _upgrade() -> None:
     from flask_migrate import upgrade
 
-    from .services.defaults import ensure_defaults
-    from .services.office_sla_store import store_all
+    from server.register.sla_store import store_all
+    from server.syncing.defaults import ensure_defaults
 
     upgrade()
     ensure_defaults()
@@ -38,7 +38,7 @@ def run_command(host: str, port: int, threads: int, demo: bool) -> None:
     from flask import current_app
     from waitress import serve
 
-    from .demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+    from server.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 
     _upgrade()
     if demo:
@@ -64,7 +64,7 @@ def upgrade_command() -> None:
 @with_appcontext
 def seed_demo_command() -> None:
     """Load the demo company (a second load changes nothing)."""
-    from .demo import load_demo
+    from server.demo import load_demo
 
     _upgrade()
     click.echo("Demo data loaded." if load_demo() else "Demo data was already there.")
@@ -82,8 +82,8 @@ def seed_demo_command() -> None:
 @with_appcontext
 def create_user_command(username: str, role: str, display_name: str | None, password: str) -> None:
     """Create a user account."""
-    from .extensions import db
-    from .services.accounts import create_user
+    from server.accounts.operations import create_user
+    from server.extensions import db
 
     try:
         create_user(username, password, role, display_name)
@@ -97,7 +97,7 @@ def create_user_command(username: str, role: str, display_name: str | None, pass
 @with_appcontext
 def new_epoch_command() -> None:
     """Start a new sync epoch; run it after restoring a backup so every phone resyncs."""
-    from .services.defaults import new_epoch
+    from server.syncing.defaults import new_epoch
 
     click.echo(f"New epoch: {new_epoch()}")
 
@@ -106,7 +106,7 @@ def new_epoch_command() -> None:
 @with_appcontext
 def store_sla_command() -> None:
     """Store the settled SLA outcomes of requests that have none yet (after an upgrade)."""
-    from .services.office_sla_store import store_all
+    from server.register.sla_store import store_all
 
     click.echo(f"Read {store_all()} requests.")
 

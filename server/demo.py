@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from .extensions import db
-from .models import Customer, Equipment, RequestStatus, Role, ServerState, User
-from .models.types import utcnow
-from .services import dispatch, register
-from .services.accounts import create_user
+from server.accounts.models import Role, User
+from server.accounts.operations import create_user
+from server.customers.models import Customer, Equipment
+from server.db_types import utcnow
+from server.extensions import db
+from server.register import dispatch
+from server.register import operations as register
+from server.register.models import RequestStatus
+from server.syncing.models import ServerState
 
 DEMO_PASSWORD = "demo"
 
@@ -213,7 +217,7 @@ TODAYS_VISITS = [
 
 
 def _todays_visits(users, customers, equipment, new_request) -> None:
-    from .domain.timezone import business_day, day_bounds_utc
+    from server.domain.timezone import business_day, day_bounds_utc
 
     now = utcnow()
     _, end = day_bounds_utc(business_day(now))
@@ -249,14 +253,15 @@ def load_finance_demo() -> None:
     import uuid
     from datetime import UTC, datetime, time
 
+    from server.accounts.auth import hash_token, new_token
+    from server.accounts.models import Device
+    from server.domain.timezone import COMPANY_TZ, business_day
+    from server.finance.handover import record_handover
+    from server.finance.models import FeeRate, PartPrice
+    from server.syncing.store import SqlStore
+    from server.visits.models import Visit
     from sync import hlc
     from sync.engine import apply_push
-
-    from .auth import hash_token, new_token
-    from .domain.timezone import COMPANY_TZ, business_day
-    from .models import Device, FeeRate, PartPrice, Visit
-    from .services.finance_handover import record_handover
-    from .services.sync_store import SqlStore
 
     users = {u.username: u for u in db.session.scalars(db.select(User))}
     today = business_day(utcnow())

@@ -12,7 +12,7 @@ from flask import Flask, jsonify, render_template, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from server.extensions import db
 
 
 class ApiError(Exception):

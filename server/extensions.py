@@ -10,7 +10,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from .schemas.common import ErrorSchema
+from server.web.api_schemas import ErrorSchema
 
 # Named constraints make migrations portable between SQLite batch mode and PostgreSQL.
 NAMING = {

@@ -1,6 +1,6 @@
 """Every limit on what a phone may send, in one table (stdlib only).
 
-The op checks (sync/ops.py), the sync request schemas (server/schemas/sync.py) and the column
+The op checks (sync/ops.py), the sync request schemas (server/syncing/schemas.py) and the column
 sizes of the tables the ops land in (server/models) derive from this module or are tested against
 it (tests/sync/test_limits.py); the phone's checks (static/js/ops.js) are tested equal to
 spec/limits.json, which is this table written out (``python -m sync.limits > spec/limits.json``).

@@ -290,7 +290,7 @@ PAYLOADS: dict[str, dict[str, Check]] = {
 }
 
 # Money the customer will pay later, not on site: who pays, how, how much, by when. Finance
-# records the transfer against the visit when it sees it (server.services.finance_promises).
+# records the transfer against the visit when it sees it (server.finance.promises).
 PAYLOADS["payment.promise"] = {
     "method": _enum("bank_transfer", "wechat", "alipay", "card", "cash"),
     "amount_fen": _i("payment.promise", "amount_fen"),

@@ -100,7 +100,7 @@ def _wipe(app) -> None:
                     conn.execute(text(f'DELETE FROM "{table}"'))
                 conn.execute(text("PRAGMA foreign_keys=ON"))
             conn.execute(text("INSERT INTO sync_counter (id, value) VALUES (1, 0)"))
-        from server.services.defaults import ensure_defaults
+        from server.syncing.defaults import ensure_defaults
 
         ensure_defaults()
         db.session.remove()
@@ -147,14 +147,14 @@ class Factory:
         return self._n
 
     def user(self, role: str = "engineer", username: str | None = None, password: str = "pw"):
-        from server.services.accounts import create_user
+        from server.accounts.operations import create_user
 
         user = create_user(username or f"{role}{self._next()}", password, role)
         db.session.commit()
         return user
 
     def customer(self, **kw):
-        from server.models import Customer
+        from server.customers.models import Customer
 
         n = self._next()
         values = {
@@ -170,7 +170,7 @@ class Factory:
         return customer
 
     def equipment(self, customer=None, **kw):
-        from server.models import Equipment
+        from server.customers.models import Equipment
 
         customer = customer or self.customer()
         values = {
@@ -188,7 +188,7 @@ class Factory:
         return item
 
     def request(self, customer=None, by=None, **kw):
-        from server.services.register import register_request
+        from server.register.operations import register_request
 
         customer = customer or self.customer()
         by = by or self.user("office")
@@ -209,7 +209,7 @@ class Factory:
         return request
 
     def visit(self, request=None, engineer=None, **kw):
-        from server.services.dispatch import schedule_visit
+        from server.register.dispatch import schedule_visit
 
         request = request or self.request()
         data = {"engineer_id": engineer.id if engineer else None}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
+from server.accounts.models import Device, User
+from server.accounts.security_models import SecurityAudit
 from server.extensions import db
-from server.models import Device, SecurityAudit, User
 from tests.api.sync_http import HttpPhone, transition
 
 
@@ -86,7 +87,7 @@ def test_devices_show_last_sync_version_and_unsent_work_then_what_was_lost(
 
 def test_a_phone_only_signed_out_loses_nothing(make, login, signed_device):
     """After a password change the phone signs in again and sends its work: nothing is lost."""
-    from server.services.accounts import change_password
+    from server.accounts.operations import change_password
 
     engineer = make.user("engineer")
     visit = make.visit(make.request(), engineer=engineer)

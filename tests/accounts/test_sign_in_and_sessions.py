@@ -12,12 +12,12 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from server import auth, create_app
+from server import create_app
+from server.accounts import auth, throttle, web_sessions
+from server.accounts.security_models import SecurityAudit, SignInThrottle, WebSession
 from server.config import TestConfig as OnsiteTestConfig
+from server.db_types import utcnow
 from server.extensions import db
-from server.models import SecurityAudit, SignInThrottle, WebSession
-from server.models.types import utcnow
-from server.services import throttle, web_sessions
 
 PASSWORD = "pw"
 

@@ -124,7 +124,7 @@ class HttpPhone:
 
 def server_digest(visit_id: int) -> str:
     """Return the digest of the visit as the server holds it."""
-    from server.services.sync_store import SqlStore
+    from server.syncing.store import SqlStore
 
     return digest_visit(visit_view(SqlStore(None), visit_id))
 

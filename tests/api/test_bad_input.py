@@ -3,8 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
+from server.customers.models import Customer
 from server.extensions import db
-from server.models import Customer, ServiceRequest
+from server.register.models import ServiceRequest
 
 
 def _count(model) -> int:

@@ -6,7 +6,9 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import ServiceRequest, SyncChange, Visit, VisitAssignment
+from server.register.models import ServiceRequest
+from server.syncing.models import SyncChange
+from server.visits.models import Visit, VisitAssignment
 
 
 def _count(model) -> int:

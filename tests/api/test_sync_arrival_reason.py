@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sync_http import HttpPhone, transition
 
 from server.extensions import db
-from server.models import Visit
+from server.visits.models import Visit
 
 
 def _visit(make, engineer, received_hours_ago: float):

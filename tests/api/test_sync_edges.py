@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from sync_http import PNG, HttpPhone, part, payment, transition
 
 from server.extensions import db
-from server.models import Conflict, Payment, SyncOperation, Visit
+from server.syncing.models import SyncOperation
+from server.visits.field_models import Conflict, Payment
+from server.visits.models import Visit
 from sync.limits import INT32_MAX, MAX_FEN, text_limit
 
 
@@ -366,7 +368,7 @@ def test_a_lost_blob_given_up_with_a_reason_unblocks_the_outbox_and_the_office_s
 
 def test_a_reject_kept_before_the_fix_still_renders(app):
     """Fault 3, rows already stored: the office's JSON view replaces what cannot be encoded."""
-    from server.blueprints.office import _json_text
+    from server.office.views import _json_text
 
     shown = _json_text({"payload": {"description": "a\udfffb\x00"}, "n": float("nan")})
     assert "\ufffd" in shown

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sync_http import HttpPhone, payment, transition
 
+from server.accounts.models import Device
 from server.extensions import db
-from server.models import Device
 
 
 @pytest.fixture

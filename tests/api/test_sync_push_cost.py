@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 from sync_http import HttpPhone, server_digest
 
 from server.extensions import db
-from server.models import ChecklistEntry, SignOff
+from server.visits.field_models import ChecklistEntry, SignOff
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sync_http import HttpPhone, part, payment
 
 from server.extensions import db
-from server.models import PartEvent, Payment
+from server.visits.field_models import PartEvent, Payment
 from sync.engine import KIND_RECORD
 
 intent = st.one_of(

@@ -12,7 +12,7 @@ from datetime import date
 from playwright.sync_api import expect
 
 from server.extensions import db
-from server.models import FeeRate
+from server.finance.models import FeeRate
 from tests.e2e.pwa_helpers import PHONE
 from tests.finance.sync_phone import Phone
 

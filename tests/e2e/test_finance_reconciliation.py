@@ -11,10 +11,10 @@ from datetime import date
 from finance.sync_phone import Phone
 from playwright.sync_api import expect
 
+from server.db_types import utcnow
 from server.domain.timezone import business_day
 from server.extensions import db
-from server.models import DayReconciliation, FeeRate, Handover, PartPrice
-from server.models.types import utcnow
+from server.finance.models import DayReconciliation, FeeRate, Handover, PartPrice
 
 
 def _sign_in(page, live_server, username: str, lang: str) -> None:

@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 
 from server.extensions import db
-from server.models import Conflict, ServiceRequest, SignOff, Visit
+from server.register.models import ServiceRequest
+from server.visits.field_models import Conflict, SignOff
+from server.visits.models import Visit
 from tests.api.sync_http import HttpPhone, part, payment, server_digest, transition
 from tests.office.fieldkit import signature_png
 

@@ -27,9 +27,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from server.accounts.models import Device
 from server.config import Config
 from server.extensions import db
-from server.models import ChecklistEntry, Device
+from server.visits.field_models import ChecklistEntry
 from tests.e2e.pwa_helpers import PHONE, make_visit, sign_in, sync_now, wait_synced, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

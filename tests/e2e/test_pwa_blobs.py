@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import BlobLoss, Conflict, SignOff
+from server.visits.field_models import BlobLoss, Conflict, SignOff
 from tests.api.sync_http import HttpPhone
 from tests.e2e.pwa_helpers import (
     PHONE,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from server.accounts.models import Device
+from server.accounts.operations import revoke_device
 from server.extensions import db
-from server.models import Device, SyncOperation
-from server.services.accounts import revoke_device
+from server.syncing.models import SyncOperation
 from tests.e2e.pwa_helpers import PHONE, make_visit, outbox_count, sign_in
 
 WHAT_IS_LEFT = """async () => {
@@ -65,7 +66,7 @@ def test_a_revoked_phone_wipes_itself_and_sends_nothing(live_server, make, brows
 
 
 def test_the_app_says_how_long_to_wait_after_too_many_failures(live_server, make, browser):
-    from server.services import throttle
+    from server.accounts import throttle
     from tests.e2e.pwa_helpers import open_app
 
     make.user("engineer", username="wang")

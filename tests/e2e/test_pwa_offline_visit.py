@@ -13,17 +13,11 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
+from server.accounts.models import Device
 from server.extensions import db
-from server.models import (
-    ChecklistEntry,
-    Device,
-    Feedback,
-    PartEvent,
-    Payment,
-    SignOff,
-    SyncOperation,
-    Visit,
-)
+from server.syncing.models import SyncOperation
+from server.visits.field_models import ChecklistEntry, Feedback, PartEvent, Payment, SignOff
+from server.visits.models import Visit
 from tests.e2e.pwa_helpers import (
     PHONE,
     draw_signature,

@@ -21,7 +21,14 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from server.extensions import db
-from server.models import ChecklistEntry, EquipmentReceipt, Feedback, PartEvent, SignOff, Visit
+from server.visits.field_models import (
+    ChecklistEntry,
+    EquipmentReceipt,
+    Feedback,
+    PartEvent,
+    SignOff,
+)
+from server.visits.models import Visit
 from tests.e2e.pwa_helpers import (
     PHONE,
     draw_signature,

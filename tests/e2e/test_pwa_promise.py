@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from server.extensions import db
-from server.models import PaymentPromise
+from server.visits.field_models import PaymentPromise
 from tests.e2e.pwa_helpers import PHONE, make_visit, sign_in, wait_synced
 
 

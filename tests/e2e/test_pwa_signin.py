@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from server.accounts.models import Device
+from server.accounts.operations import revoke_device
 from server.extensions import db
-from server.models import Blob, ChecklistEntry, Device, SignOff, SyncOperation
-from server.services.accounts import revoke_device
+from server.syncing.models import SyncOperation
+from server.visits.field_models import Blob, ChecklistEntry, SignOff
 from tests.e2e.pwa_helpers import (
     PHONE,
     draw_signature,

@@ -8,8 +8,10 @@ import json
 from playwright.sync_api import expect
 
 from server.extensions import db
-from server.models import ChecklistEntry, Payment, SyncOperation, Visit
-from server.services.dispatch import update_visit
+from server.register.dispatch import update_visit
+from server.syncing.models import SyncOperation
+from server.visits.field_models import ChecklistEntry, Payment
+from server.visits.models import Visit
 from tests.e2e.pwa_helpers import PHONE, make_visit, outbox_count, sign_in, wait_synced
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from server.extensions import db
-from server.models import ChecklistEntry, Conflict, PartEvent
+from server.visits.field_models import ChecklistEntry, Conflict, PartEvent
 from tests.e2e.pwa_helpers import PHONE, make_visit, sign_in, sync_now, wait_synced
 
 

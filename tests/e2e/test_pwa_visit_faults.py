@@ -12,7 +12,7 @@ import re
 from playwright.sync_api import expect
 
 from server.extensions import db
-from server.models import Visit
+from server.visits.models import Visit
 from tests.e2e.pwa_helpers import PHONE, make_visit, outbox_count, sign_in, wait_synced
 
 # Any control of the screen or the bars under the toast's box while it is shown.

@@ -7,17 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from server.accounts.operations import sign_in_device
 from server.extensions import db
-from server.models import (
-    ChargeWaiver,
-    FeeRate,
-    PartEvent,
-    Payment,
-    PaymentVoid,
-    Visit,
-    VisitStatus,
-)
-from server.services.accounts import sign_in_device
+from server.finance.models import FeeRate
+from server.visits.field_models import ChargeWaiver, PartEvent, Payment, PaymentVoid
+from server.visits.models import Visit, VisitStatus
 
 
 class FieldRecords:
@@ -138,7 +132,7 @@ class FieldRecords:
         return rate
 
     def price(self, code: str, effective_from: date, fen: int):
-        from server.models import PartPrice
+        from server.finance.models import PartPrice
 
         row = PartPrice(part_code=code, effective_from=effective_from, unit_cost_fen=fen)
         db.session.add(row)

@@ -6,12 +6,12 @@ from datetime import date
 
 import pytest
 
+from server.db_types import utcnow
 from server.domain.timezone import business_day
 from server.extensions import db
-from server.models import DayReconciliation, FeeRate, FinanceAudit, Handover, Payment
-from server.models.types import utcnow
-
-from .sync_phone import Phone
+from server.finance.models import DayReconciliation, FeeRate, FinanceAudit, Handover
+from server.visits.field_models import Payment
+from tests.finance.sync_phone import Phone
 
 ENDPOINTS = [
     ("get", "/api/finance/cash-in-hand", None),

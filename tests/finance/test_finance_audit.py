@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import delete, update
 
 from server.extensions import db
-from server.models import FinanceAudit
-from server.models.finance import AppendOnlyError
-from server.services.finance_audit import record_action
+from server.finance.audit import record_action
+from server.finance.models import AppendOnlyError, FinanceAudit
 
 ROOT = Path(__file__).resolve().parents[2] / "server"
 
@@ -68,7 +67,7 @@ def test_no_code_updates_or_deletes_audit_rows():
 def test_every_finance_write_leaves_an_audit_row_with_who_and_when(make, login, field):
     from datetime import date
 
-    from .conftest import shanghai
+    from tests.finance.conftest import shanghai
 
     boss = make.user("finance")
     eng = make.user("engineer")

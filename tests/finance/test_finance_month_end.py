@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from server.db_types import utcnow
 from server.domain.timezone import COMPANY_TZ, business_day
 from server.extensions import db
-from server.models import DayReconciliation, FinanceAudit
-from server.models.types import utcnow
-
-from .sync_phone import Phone
+from server.finance.models import DayReconciliation, FinanceAudit
+from tests.finance.sync_phone import Phone
 
 
 def _today():
@@ -361,7 +360,7 @@ def test_handovers_and_the_audit_log_page_and_filter(make, login, signed_device)
 def test_the_overview_shows_the_oldest_backlog_days_and_counts_the_rest(
     make, login, signed_device, monkeypatch
 ):
-    from server.services import finance_reconcile
+    from server.finance import reconcile as finance_reconcile
 
     monkeypatch.setattr(finance_reconcile, "BACKLOG_SHOWN", 2)
     finance = login(make.user("finance"))

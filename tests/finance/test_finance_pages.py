@@ -10,10 +10,9 @@ from datetime import date
 import pytest
 
 from server.extensions import db
-from server.models import DayReconciliation, FinanceAudit, Handover
-from server.services import finance_handover
-
-from .conftest import shanghai
+from server.finance import handover as finance_handover
+from server.finance.models import DayReconciliation, FinanceAudit, Handover
+from tests.finance.conftest import shanghai
 
 DAY = date(2026, 11, 20)
 
@@ -277,8 +276,8 @@ def test_csv_exports_carry_exact_fen_and_keep_formulas_as_text(login, scene, fie
 
 
 def test_the_demo_reconciliation_shows_real_figures(app, login):
+    from server.accounts.models import User
     from server.demo import load_demo
-    from server.models import User
 
     load_demo()
     finance = db.session.scalar(db.select(User).where(User.username == "finance"))

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from server.db_types import utcnow
 from server.domain.timezone import business_day
 from server.extensions import db
-from server.models import FinanceAudit, PaymentPromise
-from server.models.types import utcnow
-
-from .sync_phone import Phone
+from server.finance.models import FinanceAudit
+from server.visits.field_models import PaymentPromise
+from tests.finance.sync_phone import Phone
 
 
 def _today():

@@ -13,13 +13,13 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
+from server.db_types import utcnow
 from server.domain.timezone import business_day
 from server.extensions import db
-from server.models import DayReconciliation, FinanceAudit, HandoverReceipt
-from server.models.types import utcnow
-from server.services import finance_handover, finance_reconcile
-
-from .sync_phone import Phone
+from server.finance import handover as finance_handover
+from server.finance import reconcile as finance_reconcile
+from server.finance.models import DayReconciliation, FinanceAudit, HandoverReceipt
+from tests.finance.sync_phone import Phone
 
 
 def _hold_first_call(monkeypatch, module, name: str, barrier: threading.Barrier, after=None):

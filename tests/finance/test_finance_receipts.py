@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
-from server.models import Payment
-from server.services.finance_receipts import GapRange, receipt_register
-
-from .conftest import shanghai
+from server.finance.receipts import GapRange, receipt_register
+from server.visits.field_models import Payment
+from tests.finance.conftest import shanghai
 
 
 def test_each_device_gap_is_a_missing_receipt_and_voids_stay_listed(make, field):

@@ -9,10 +9,10 @@ from freezegun import freeze_time
 
 from server.errors import ApiError
 from server.extensions import db
-from server.services import finance_handover, finance_reconcile
-from server.services.finance_reconcile import compute_days, day_figures, set_day_status
-
-from .conftest import shanghai
+from server.finance import handover as finance_handover
+from server.finance import reconcile as finance_reconcile
+from server.finance.reconcile import compute_days, day_figures, set_day_status
+from tests.finance.conftest import shanghai
 
 DAY = date(2026, 11, 20)
 

@@ -13,15 +13,22 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from server.db_types import utcnow
 from server.domain.timezone import business_day
 from server.extensions import db
-from server.models import FinanceAudit, Handover, HandoverReceipt
-from server.models.types import utcnow
-from server.services import finance_handover, finance_promises, finance_statements
-
-from .sync_phone import Phone
-from .test_finance_races import _hold_first_call, _run
-from .test_finance_statements import WECHAT_HEADER, _wechat_row
+from server.finance import (
+    handover as finance_handover,
+)
+from server.finance import (
+    promises as finance_promises,
+)
+from server.finance import (
+    statements as finance_statements,
+)
+from server.finance.models import FinanceAudit, Handover, HandoverReceipt
+from tests.finance.sync_phone import Phone
+from tests.finance.test_finance_races import _hold_first_call, _run
+from tests.finance.test_finance_statements import WECHAT_HEADER, _wechat_row
 
 
 def _today():

@@ -7,13 +7,12 @@ import re
 
 from sqlalchemy import select
 
+from server.db_types import utcnow
 from server.domain.statements import parse_statement
 from server.domain.timezone import business_day
 from server.extensions import db
-from server.models import FinanceAudit
-from server.models.types import utcnow
-
-from .sync_phone import Phone
+from server.finance.models import FinanceAudit
+from tests.finance.sync_phone import Phone
 
 WECHAT_HEADER = (
     "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,"

@@ -10,15 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.extensions import db
-from server.services.visit_charges import (
+from server.finance.charges import (
     PriceBook,
     charges_for_visit,
     explain_visit_charges,
     price_visit,
     visit_business_day,
 )
-
-from .conftest import shanghai
+from tests.finance.conftest import shanghai
 
 
 @dataclass

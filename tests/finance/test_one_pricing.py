@@ -15,15 +15,14 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.db_types import utcnow
 from server.domain.charges import format_fen
 from server.domain.timezone import business_day
-from server.models.types import utcnow
-from server.services.sync_store import SqlStore
-from server.services.visit_charges import PriceBook, price_visit
+from server.finance.charges import PriceBook, price_visit
+from server.syncing.store import SqlStore
 from sync.digest import visit_signoff_view
 from sync.engine import visit_view
-
-from .sync_phone import Phone
+from tests.finance.sync_phone import Phone
 
 LIST = {"FAN": 4550, "PSU": 18500, "HDD": 42000}  # the price list; "CAP" has no entry
 SCHEDULE_FEE = 30000
@@ -220,17 +219,20 @@ def test_what_the_customer_signs_is_the_phone_total_and_owed_when_prices_agree(
         assert vc.charges.total_fen == vc.phone_total_fen
 
 
-def test_nothing_prices_or_dates_a_visit_but_visit_charges():
-    """The rule lives in one place: no other module prices a visit or judges its warranty."""
+def test_nothing_prices_or_dates_a_visit_but_finance_charges():
+    """One place prices a visit or judges its warranty: no module but finance/charges.py."""
     import pathlib
 
     root = pathlib.Path(__file__).resolve().parents[2] / "server"
     offenders = []
     for path in root.rglob("*.py"):
         # warranty_view shows equipment's warranty today, not a visit's on its day.
-        if path.name in ("visit_charges.py", "warranty_view.py") or path.parent.name == "domain":
+        relative = path.relative_to(root).as_posix()
+        if relative in ("finance/charges.py", "customers/warranty_view.py") or relative.startswith(
+            "domain/"
+        ):
             continue
         text = path.read_text(encoding="utf-8")
         if any(k in text for k in ("compute_charges(", "warranty_status(", "PartLine(")):
-            offenders.append(path.name)
+            offenders.append(relative)
     assert offenders == []

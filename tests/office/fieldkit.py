@@ -12,24 +12,24 @@ import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
 
+from server.accounts.models import Device
 from server.domain.timezone import COMPANY_TZ
 from server.extensions import db
-from server.models import (
+from server.syncing.models import SyncOperation
+from server.visits.field_models import (
     Blob,
     ChargeWaiver,
     ChecklistEntry,
     Conflict,
     DamageRecord,
-    Device,
     EquipmentReceipt,
     Feedback,
     PartEvent,
     Payment,
     PaymentVoid,
     SignOff,
-    SyncOperation,
-    Visit,
 )
+from server.visits.models import Visit
 
 
 def signature_png(width: int = 120, height: int = 40) -> bytes:

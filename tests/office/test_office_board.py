@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from freezegun import freeze_time
 
 from server.extensions import db
-from server.services.office_board import board_rows, clocks_of, risk_key
-from server.services.register import record_phone_response
+from server.register.board import board_rows, clocks_of, risk_key
+from server.register.operations import record_phone_response
 
 NOW = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
 

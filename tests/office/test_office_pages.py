@@ -7,17 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from server.aftercare.models import Complaint, FollowUp, ReturnedPartHandling
+from server.customers.models import Customer
 from server.extensions import db
-from server.models import (
-    Complaint,
-    Conflict,
-    Customer,
-    FollowUp,
-    ReturnedPartHandling,
-    ServiceRequest,
-    SyncOperation,
-    Visit,
-)
+from server.register.models import ServiceRequest
+from server.syncing.models import SyncOperation
+from server.visits.field_models import Conflict
+from server.visits.models import Visit
 from tests.office.fieldkit import FieldKit, complete_visit, signature_png
 
 ALL_ROLES = ["engineer", "office", "supervisor", "finance", "admin"]

@@ -10,8 +10,7 @@ from freezegun import freeze_time
 
 from server.domain.timezone import COMPANY_TZ
 from server.extensions import db
-from server.services import register
-from server.services.office_reports import (
+from server.office.reports import (
     csv_cell,
     first_time_fix,
     first_time_fixed,
@@ -20,6 +19,7 @@ from server.services.office_reports import (
     week_starts,
     weekly_sla,
 )
+from server.register import operations as register
 
 
 def local(*args) -> datetime:

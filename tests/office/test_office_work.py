@@ -14,10 +14,11 @@ from urllib.parse import quote
 import pytest
 from freezegun import freeze_time
 
-from server.blueprints import office as office_bp
 from server.extensions import db
-from server.models import ServiceRequest, Visit
-from server.services.office_review import review_visit
+from server.office import views as office_bp
+from server.register.models import ServiceRequest
+from server.visits.models import Visit
+from server.visits.review import review_visit
 from tests.api.sync_http import HttpPhone, transition
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai

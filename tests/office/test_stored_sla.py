@@ -13,10 +13,10 @@ from freezegun import freeze_time
 
 from server.domain import sla
 from server.extensions import db
-from server.models import ServiceRequest
-from server.services.office_board import clocks_of
-from server.services.office_reports import sla_by_period, tally_clocks, week_starts
-from server.services.office_sla_store import COLUMNS, store_all
+from server.office.reports import sla_by_period, tally_clocks, week_starts
+from server.register.board import clocks_of
+from server.register.models import ServiceRequest
+from server.register.sla_store import COLUMNS, store_all
 from tests.api.sync_http import HttpPhone
 from tests.sync.sync_helpers import transition
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask
 
 from server import create_app as create_onsite_app
-from server.services import sync_store
+from server.syncing import store as sync_store
 
 
 def create_app() -> Flask:

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import ChecklistEntry, Conflict, PartEvent, ServerState
+from server.syncing.models import ServerState
+from server.visits.field_models import ChecklistEntry, Conflict, PartEvent
 from tests.api.sync_http import HttpPhone, part
 
 ROOT = Path(__file__).resolve().parents[2]

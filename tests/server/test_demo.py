@@ -4,17 +4,14 @@ import uuid
 
 from sqlalchemy import func, select
 
+from server.accounts.models import User
+from server.customers.models import Customer, Equipment
 from server.demo import load_demo
 from server.extensions import db
-from server.models import (
-    Customer,
-    Equipment,
-    Payment,
-    ServiceRequest,
-    SyncOperation,
-    User,
-    Visit,
-)
+from server.register.models import ServiceRequest
+from server.syncing.models import SyncOperation
+from server.visits.field_models import Payment
+from server.visits.models import Visit
 
 
 def _counts() -> dict[str, int]:
@@ -42,7 +39,7 @@ def test_demo_company_has_what_the_brief_promises(app, client):
         "eng2": "engineer",
         "eng3": "engineer",
     }
-    from server.services.warranty_view import with_warranty
+    from server.customers.warranty_view import with_warranty
 
     statuses = {
         with_warranty(e).warranty["in_warranty"] for e in db.session.scalars(select(Equipment))
@@ -111,9 +108,9 @@ def test_demo_phone_office_and_finance_tell_one_story(app, client):
 
 
 def test_each_demo_engineer_has_an_in_and_an_out_of_warranty_visit_today(app):
+    from server.db_types import utcnow
     from server.domain.timezone import business_day
-    from server.models.types import utcnow
-    from server.services.sync_store import visit_terms
+    from server.syncing.store import visit_terms
 
     load_demo()
     today = business_day(utcnow())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Integer, String
 
-from server.models import SyncOperation
-from server.services.sync_store import ENTITY_MODELS, RENAMED
+from server.syncing.models import SyncOperation
+from server.syncing.store import ENTITY_MODELS, RENAMED
 from sync import limits
 from sync.engine import KIND_RECORD
 from sync.ops import KINDS

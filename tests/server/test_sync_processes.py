@@ -23,8 +23,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from server.accounts.models import Device
 from server.extensions import db
-from server.models import Device, PartEvent, SyncOperation
+from server.syncing.models import SyncOperation
+from server.visits.field_models import PartEvent
 from sync import hlc
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ Create Date: 2026-11-28 08:03:56.876158
 """
 from alembic import op
 import sqlalchemy as sa
-import server.models.types
+import server.db_types
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
@@ -24,8 +24,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('visit_id', sa.Integer(), nullable=False),
     sa.Column('engineer_id', sa.Integer(), nullable=False),
-    sa.Column('assigned_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('unassigned_at', server.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('assigned_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('unassigned_at', server.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['engineer_id'], ['user_account.id'], name=op.f('fk_visit_assignment_engineer_id_user_account')),
     sa.ForeignKeyConstraint(['visit_id'], ['visit.id'], name=op.f('fk_visit_assignment_visit_id_visit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visit_assignment'))

@@ -7,7 +7,7 @@ Create Date: 2026-11-28 08:04:21.239552
 """
 from alembic import op
 import sqlalchemy as sa
-import server.models.types
+import server.db_types
 
 
 # revision identifiers, used by Alembic.
@@ -23,16 +23,16 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=True),
-    sa.Column('received_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('summary', sa.String(length=200), nullable=False),
     sa.Column('details', sa.Text(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('handler_id', sa.Integer(), nullable=True),
     sa.Column('resolution', sa.Text(), nullable=True),
-    sa.Column('resolved_at', server.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', server.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_complaint_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_complaint_customer_id_customer')),
     sa.ForeignKeyConstraint(['handler_id'], ['user_account.id'], name=op.f('fk_complaint_handler_id_user_account')),
@@ -56,11 +56,11 @@ def upgrade():
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('booked_request_id', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.Text(), nullable=True),
-    sa.Column('done_at', server.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('done_at', server.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('done_by_id', sa.Integer(), nullable=True),
     sa.Column('previous_id', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['booked_request_id'], ['service_request.id'], name=op.f('fk_follow_up_booked_request_id_service_request')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_follow_up_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_follow_up_customer_id_customer')),
@@ -82,7 +82,7 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('by_id', sa.Integer(), nullable=False),
-    sa.Column('at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['by_id'], ['user_account.id'], name=op.f('fk_complaint_update_by_id_user_account')),
     sa.ForeignKeyConstraint(['complaint_id'], ['complaint.id'], name=op.f('fk_complaint_update_complaint_id_complaint')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_update'))
@@ -96,11 +96,11 @@ def upgrade():
     sa.Column('request_id', sa.Integer(), nullable=False),
     sa.Column('visit_id', sa.Integer(), nullable=True),
     sa.Column('taken_by_id', sa.Integer(), nullable=True),
-    sa.Column('taken_at', server.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('taken_at', server.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolved_by_id', sa.Integer(), nullable=True),
-    sa.Column('resolved_at', server.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', server.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolution', sa.Text(), nullable=True),
-    sa.Column('created_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['request_id'], ['service_request.id'], name=op.f('fk_escalation_request_id_service_request')),
     sa.ForeignKeyConstraint(['resolved_by_id'], ['user_account.id'], name=op.f('fk_escalation_resolved_by_id_user_account')),
     sa.ForeignKeyConstraint(['taken_by_id'], ['user_account.id'], name=op.f('fk_escalation_taken_by_id_user_account')),
@@ -116,7 +116,7 @@ def upgrade():
     sa.Column('disposition', sa.String(length=20), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('handled_by_id', sa.Integer(), nullable=False),
-    sa.Column('handled_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('handled_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['handled_by_id'], ['user_account.id'], name=op.f('fk_returned_part_handling_handled_by_id_user_account')),
     sa.ForeignKeyConstraint(['part_event_id'], ['part_event.id'], name=op.f('fk_returned_part_handling_part_event_id_part_event')),
     sa.PrimaryKeyConstraint('part_event_id', name=op.f('pk_returned_part_handling'))

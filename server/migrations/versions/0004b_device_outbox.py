@@ -7,7 +7,7 @@ Create Date: 2026-11-30 21:20:00
 """
 from alembic import op
 import sqlalchemy as sa
-import server.models.types
+import server.db_types
 
 # revision identifiers, used by Alembic.
 revision = '0004b'
@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('device', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('outbox_reported_at', server.models.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('outbox_reported_at', server.db_types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('outbox_high_seq', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('outbox_unsent_ops', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('outbox_unsent_payments', sa.Integer(), nullable=True))

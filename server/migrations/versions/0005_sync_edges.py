@@ -7,7 +7,7 @@ Create Date: 2026-11-30 21:30:00
 """
 from alembic import op
 import sqlalchemy as sa
-import server.models.types
+import server.db_types
 
 # revision identifiers, used by Alembic.
 revision = '0005'
@@ -27,7 +27,7 @@ def upgrade():
     op.create_table('revoke_notice',
     sa.Column('device_id', sa.String(length=36), nullable=False),
     sa.Column('visit_id', sa.Integer(), nullable=False),
-    sa.Column('heard_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('heard_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_revoke_notice_device_id_device')),
     sa.ForeignKeyConstraint(['visit_id'], ['visit.id'], name=op.f('fk_revoke_notice_visit_id_visit')),
     sa.PrimaryKeyConstraint('device_id', 'visit_id', name=op.f('pk_revoke_notice'))
@@ -36,7 +36,7 @@ def upgrade():
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('device_id', sa.String(length=36), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('created_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_blob_loss_device_id_device')),
     sa.PrimaryKeyConstraint('sha256', name=op.f('pk_blob_loss'))
     )

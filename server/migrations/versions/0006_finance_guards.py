@@ -7,7 +7,7 @@ Create Date: 2026-11-30 21:30:00
 """
 from alembic import op
 import sqlalchemy as sa
-import server.models.types
+import server.db_types
 
 # revision identifiers, used by Alembic.
 revision = '0006'
@@ -47,7 +47,7 @@ def upgrade():
     sa.Column('op_id', sa.String(length=36), nullable=False),
     sa.Column('hlc', sa.String(length=80), nullable=False),
     sa.Column('device_time', sa.String(length=40), nullable=True),
-    sa.Column('received_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount_fen > 0', name=op.f('ck_payment_promise_amount_positive')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_payment_promise_user_id_user_account')),
     sa.ForeignKeyConstraint(['visit_id'], ['visit.id'], name=op.f('fk_payment_promise_visit_id_visit')),
@@ -66,7 +66,7 @@ def upgrade():
     sa.Column('reference', sa.String(length=100), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=False),
-    sa.Column('recorded_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount_fen > 0', name=op.f('ck_finance_transfer_amount_positive')),
     sa.ForeignKeyConstraint(['promise_id'], ['payment_promise.id'], name=op.f('fk_finance_transfer_promise_id_payment_promise')),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_finance_transfer_recorded_by_id_user_account')),
@@ -82,7 +82,7 @@ def upgrade():
     sa.Column('filename', sa.String(length=200), nullable=False),
     sa.Column('skipped', sa.Integer(), nullable=False),
     sa.Column('imported_by_id', sa.Integer(), nullable=False),
-    sa.Column('imported_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['imported_by_id'], ['user_account.id'], name=op.f('fk_finance_statement_import_imported_by_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_statement_import'))
     )
@@ -98,7 +98,7 @@ def upgrade():
     sa.Column('payment_id', sa.String(length=36), nullable=True),
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
-    sa.Column('decided_at', server.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', server.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('amount_fen > 0', name=op.f('ck_finance_statement_entry_amount_positive')),
     sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_finance_statement_entry_decided_by_id_user_account')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_finance_statement_entry_payment_id_payment')),

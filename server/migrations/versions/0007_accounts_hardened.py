@@ -8,7 +8,7 @@ Create Date: 2026-11-30 21:30:00
 """
 from alembic import op
 import sqlalchemy as sa
-import server.models.types
+import server.db_types
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -23,8 +23,8 @@ def upgrade():
         'web_session',
         sa.Column('token_hash', sa.String(length=64), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
-        sa.Column('created_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('last_seen_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('last_seen_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_web_session_user_id_user_account')),
         sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_web_session')),
     )
@@ -36,15 +36,15 @@ def upgrade():
         sa.Column('scope', sa.String(length=10), nullable=False),
         sa.Column('key', sa.String(length=120), nullable=False),
         sa.Column('failures', sa.Integer(), nullable=False),
-        sa.Column('window_started_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('locked_until', server.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('window_started_at', server.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('locked_until', server.db_types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_throttle')),
         sa.UniqueConstraint('scope', 'key', name=op.f('uq_sign_in_throttle_scope_key')),
     )
     op.create_table(
         'security_audit',
         sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('at', server.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('actor_id', sa.Integer(), nullable=True),
         sa.Column('action', sa.String(length=40), nullable=False),
         sa.Column('subject', sa.String(length=120), nullable=False),

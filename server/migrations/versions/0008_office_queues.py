@@ -9,7 +9,7 @@ Create Date: 2026-11-30 21:10:00
 import sqlalchemy as sa
 from alembic import op
 
-import server.models.types
+import server.db_types
 
 # revision identifiers, used by Alembic.
 revision = "0008"
@@ -18,8 +18,8 @@ branch_labels = None
 depends_on = None
 
 
-def _time() -> server.models.types.UTCDateTime:
-    return server.models.types.UTCDateTime(timezone=True)
+def _time() -> server.db_types.UTCDateTime:
+    return server.db_types.UTCDateTime(timezone=True)
 
 
 def upgrade():

@@ -1,0 +1,1 @@
+"""Customers and their equipment, with each item's warranty (S1, S2)."""

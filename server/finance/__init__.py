@@ -1,0 +1,3 @@
+"""Finance: what each visit owes (S3, S4), what was collected and handed over, and the day's
+reconciliation.
+"""

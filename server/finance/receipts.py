@@ -1,0 +1,171 @@
+"""The receipt register: every payment receipt per device, voids shown, gaps flagged (S23)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+
+from server.accounts.models import Device, User
+from server.domain.receipts import PAYMENT, find_gap_ranges, format_receipt_no, parse_receipt_no
+from server.domain.timezone import day_bounds_utc
+from server.extensions import db
+from server.finance.charges import visit_day_moment
+from server.visits.field_models import Payment, PaymentVoid
+from server.visits.models import Visit
+
+
+@dataclass(frozen=True)
+class GapRange:
+    """A run of receipt numbers of one device that never reached the server."""
+
+    first: str
+    last: str
+    count: int
+
+    def __str__(self) -> str:
+        return self.first if self.count == 1 else f"{self.first} – {self.last} ({self.count})"
+
+
+@dataclass
+class DeviceReceipts:
+    """One device's payment receipts: issued (those on the page), voided and missing numbers."""
+
+    prefix: str
+    device: Device | None
+    engineer: User | None
+    receipts: list[tuple[Payment, PaymentVoid | None]] = field(default_factory=list)
+    missing: list[GapRange] = field(default_factory=list)
+    # The device's highest number over its whole sequence, not only the receipts shown.
+    highest: int = 0
+
+    @property
+    def missing_count(self) -> int:
+        return sum(g.count for g in self.missing)
+
+
+@dataclass
+class ReceiptRegister:
+    devices: list[DeviceReceipts]
+    # Receipts whose number is not well formed, or whose prefix is not their device's.
+    irregular: list[tuple[Payment, str]]
+    # Which page of the receipts is listed (None: all of them).
+    meta: dict[str, int] | None = None
+
+    @property
+    def missing_count(self) -> int:
+        return sum(d.missing_count for d in self.devices)
+
+
+def receipt_register(
+    engineer_id: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    page: int | None = None,
+    per_page: int = 100,
+) -> ReceiptRegister:
+    """Group receipts by device prefix and flag every gap in each device's sequence.
+
+    With `start`/`end`, only receipts of visits on those business days are listed; the gaps are
+    still found over each device's whole sequence (a gap is not a date's business). With
+    `page`, only that page of the listed receipts is loaded: the gaps come from the numbers
+    alone, so a year of receipts is never loaded as records.
+    """
+    numbers = select(Payment.id, Payment.receipt_no, Payment.device_id, Payment.user_id).order_by(
+        Payment.receipt_no
+    )
+    if engineer_id is not None:
+        numbers = numbers.where(Payment.user_id == engineer_id)
+    devices = {d.id: d for d in db.session.scalars(select(Device))}
+    by_prefix_device = {d.receipt_prefix: d for d in devices.values()}
+    seqs: dict[str, list[int]] = defaultdict(list)
+    owner: dict[str, int] = {}
+    odd: list[tuple[str, str]] = []
+    for payment_id, receipt_no, device_id, user_id in db.session.execute(numbers):
+        try:
+            number = parse_receipt_no(receipt_no)
+        except ValueError:
+            odd.append((payment_id, "malformed"))
+            continue
+        if number.kind != PAYMENT:
+            odd.append((payment_id, "malformed"))
+            continue
+        device = devices.get(device_id)
+        if device is not None and device.receipt_prefix != number.prefix:
+            odd.append((payment_id, "prefix_mismatch"))
+        seqs[number.prefix].append(number.seq)
+        owner.setdefault(number.prefix, user_id)
+
+    listed, meta = _listed(engineer_id, start, end, page, per_page)
+    voids = {
+        v.payment_id: v
+        for v in db.session.scalars(
+            select(PaymentVoid).where(PaymentVoid.payment_id.in_([p.id for p in listed]))
+        )
+    }
+    shown: dict[str, list[Payment]] = defaultdict(list)
+    for p in listed:
+        try:
+            number = parse_receipt_no(p.receipt_no)
+        except ValueError:
+            continue
+        if number.kind == PAYMENT:
+            shown[number.prefix].append(p)
+    engineer_of = {
+        prefix: by_prefix_device[prefix].user_id if prefix in by_prefix_device else owner[prefix]
+        for prefix in seqs
+    }
+    users = {
+        u.id: u
+        for u in db.session.scalars(select(User).where(User.id.in_(set(engineer_of.values()))))
+    }
+    out: list[DeviceReceipts] = []
+    for prefix in sorted(seqs):
+        rows = sorted(shown[prefix], key=lambda p: parse_receipt_no(p.receipt_no).seq)
+        out.append(
+            DeviceReceipts(
+                prefix=prefix,
+                device=by_prefix_device.get(prefix),
+                engineer=users.get(engineer_of[prefix]),
+                receipts=[(p, voids.get(p.id)) for p in rows],
+                missing=[
+                    GapRange(
+                        format_receipt_no(prefix, lo), format_receipt_no(prefix, hi), hi - lo + 1
+                    )
+                    for lo, hi in find_gap_ranges(seqs[prefix])
+                ],
+                highest=max(seqs[prefix]),
+            )
+        )
+    odd_payments = {
+        p.id: p
+        for p in db.session.scalars(select(Payment).where(Payment.id.in_([i for i, _ in odd])))
+    }
+    return ReceiptRegister(out, [(odd_payments[i], why) for i, why in odd], meta)
+
+
+def _listed(
+    engineer_id: int | None,
+    start: date | None,
+    end: date | None,
+    page: int | None,
+    per_page: int,
+) -> tuple[list[Payment], dict[str, int] | None]:
+    """Return the receipts to list (of visits on those business days), one page if asked."""
+    query = select(Payment).order_by(Payment.receipt_no)
+    if engineer_id is not None:
+        query = query.where(Payment.user_id == engineer_id)
+    if start is not None or end is not None:
+        query = query.join(Visit, Visit.id == Payment.visit_id)
+    if start is not None:
+        query = query.where(visit_day_moment() >= day_bounds_utc(start)[0])
+    if end is not None:
+        query = query.where(visit_day_moment() < day_bounds_utc(end)[1])
+    if page is None:
+        return list(db.session.scalars(query)), None
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page))
+    pages = (total + per_page - 1) // per_page
+    return list(items), {"page": page, "per_page": per_page, "total": total, "pages": pages}

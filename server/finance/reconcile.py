@@ -1,0 +1,874 @@
+"""Reconciliation per engineer and business day (Asia/Shanghai): owed, collected, handed over.
+
+How each figure is attributed to an (engineer, day):
+
+- **Owed** — each attended visit's charges by the rules (`visit_charges`), on the visit's
+  business day, to the visit's engineer (or, if the visit has none, to whoever took its money).
+- **Collected** — each payment not voided, on *its visit's* business day, to the engineer who
+  took it (`payment.user_id`, who holds the money). Using the visit's day, not the day the
+  server heard of it, keeps owed and collected of one visit on one day, and makes a payment
+  that syncs late land on the day it belongs to: if that day is locked it is an adjustment.
+- **Handed over** — each handover (not voided) is spread over the receipts it covers, method by
+  method, oldest receipt first, each receipt taking at most its own amount; anything handed
+  beyond its receipts goes to the latest covered receipt's day. A shortfall therefore shows on
+  the day(s) whose receipts were not paid in, and the day figures add up to the handover.
+  A statement line a clerk confirmed is such a handover, of its one receipt.
+- **Transferred** — transfers finance recorded (not voided) for the day's visits: money that
+  reached the company directly, so no engineer holds it.
+- **Promised** — what customers promised on site to pay later and has not yet arrived (each
+  promise less its live transfers, never below 0). Promised and transferred money counts
+  against owed beside collected: a visit paid later is not the engineer's shortfall. Whether
+  the promise is kept is the promises list's business (outstanding, overdue).
+
+A day becomes *reconciled* with the figures it was reconciled with stored in
+`DayReconciliation.figures` (with the ids of the rows behind them). From then on the stored
+figures are what the day shows; anything that changes later is listed as an adjustment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from server.accounts.auth import FINANCE_SUPERVISOR_ROLES
+from server.accounts.models import Device, Role, User
+from server.db_types import utcnow
+from server.domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
+from server.errors import ApiError
+from server.extensions import db
+from server.finance.audit import record_action
+from server.finance.charges import (
+    PriceBook,
+    VisitCharges,
+    explain_visit_charges,
+    load_price_book,
+    visit_business_day,
+    visit_day_moment,
+)
+from server.finance.models import DayReconciliation, Handover, HandoverReceipt, Transfer
+from server.register.models import ServiceRequest
+from server.visits.field_models import ChargeWaiver, PartEvent, Payment, PaymentPromise, PaymentVoid
+from server.visits.models import Visit, VisitStatus
+
+OPEN, RECONCILED, DISPUTED = "open", "reconciled", "disputed"
+STATUSES = (OPEN, RECONCILED, DISPUTED)
+ATTENDED = {
+    VisitStatus.ARRIVED,
+    VisitStatus.IN_PROGRESS,
+    VisitStatus.COMPLETED,
+    VisitStatus.NOT_FIXED,
+}
+MAX_PERIOD_DAYS = 366
+Key = tuple[int, date]
+# The figures a day shows, stores when locked, and adds up. Days locked before transferred and
+# promised were counted stored none: they read as 0 (`.get`).
+FIGURES = ("owed_fen", "collected_fen", "handed_fen", "transferred_fen", "promised_fen")
+
+
+@dataclass
+class Allocation:
+    """Part of a handover credited to one receipt (or, for an excess, to no receipt)."""
+
+    handover_id: int
+    method: str
+    fen: int
+    day: date
+    engineer_id: int
+    payment_id: str | None
+
+
+@dataclass
+class ReceiptLine:
+    """A payment as a day shows it: the receipt, its void, and what handovers credited to it."""
+
+    payment: Payment
+    day: date
+    void: PaymentVoid | None
+    handed_fen: int = 0
+    handover_ids: list[int] = field(default_factory=list)
+
+    @property
+    def counted_fen(self) -> int:
+        return 0 if self.void is not None else self.payment.amount_fen
+
+
+@dataclass
+class Adjustment:
+    """A change to a locked day after it was reconciled."""
+
+    # late_payment | late_void | moved_out | owed_changed | handed_changed | transfer_changed
+    # | promised_changed
+    kind: str
+    ref: str
+    owed_fen: int = 0
+    collected_fen: int = 0
+    handed_fen: int = 0
+    transferred_fen: int = 0
+    promised_fen: int = 0
+    # For a receipt moved off the day (its visit now falls on another day): where it went.
+    moved_to_day: date | None = None
+    moved_to_engineer_id: int | None = None
+
+
+@dataclass
+class DayFigures:
+    """One engineer's business day: the current figures, what was locked, and the rows behind."""
+
+    engineer_id: int
+    day: date
+    owed_fen: int = 0
+    collected_fen: int = 0
+    handed_fen: int = 0
+    transferred_fen: int = 0
+    promised_fen: int = 0
+    visits: list[tuple[Visit, VisitCharges]] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+    # Each promise of the day's visits with what of it has not arrived yet.
+    promises: list[tuple[PaymentPromise, int]] = field(default_factory=list)
+    receipts: list[ReceiptLine] = field(default_factory=list)
+    allocations: list[Allocation] = field(default_factory=list)
+    record: DayReconciliation | None = None
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.record.status if self.record is not None else OPEN
+
+    @property
+    def locked(self) -> bool:
+        return self.status == RECONCILED and self.record.figures is not None
+
+    @property
+    def shown(self) -> dict[str, int]:
+        """The figures the day shows: the locked ones once reconciled, else the current ones."""
+        source = self.record.figures if self.locked else self.current
+        return {k: source.get(k, 0) for k in FIGURES}
+
+    @property
+    def current(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in FIGURES}
+
+    @property
+    def collected_minus_owed(self) -> int:
+        """What the engineer is short (negative) or over: promised and transferred money is not
+        the engineer's to collect, so it counts beside what they collected."""
+        return paid_minus_owed(self.shown)
+
+    @property
+    def handed_minus_collected(self) -> int:
+        return self.shown["handed_fen"] - self.shown["collected_fen"]
+
+    @property
+    def adjustment_totals(self) -> dict[str, int]:
+        return {k: sum(getattr(a, k) for a in self.adjustments) for k in FIGURES}
+
+    @property
+    def flag_count(self) -> int:
+        return sum(len(vc.flags) for _, vc in self.visits)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the figures to store when the day is locked, with the ids behind them."""
+        handed: dict[str, int] = defaultdict(int)
+        for a in self.allocations:
+            handed[str(a.handover_id)] += a.fen
+        return {
+            **self.current,
+            "visits": {str(v.id): vc.charges.total_fen for v, vc in self.visits},
+            "payments": {
+                r.payment.id: r.payment.amount_fen for r in self.receipts if r.void is None
+            },
+            "receipt_nos": {r.payment.id: r.payment.receipt_no for r in self.receipts},
+            "handed": dict(handed),
+            "transfers": {str(t.id): t.amount_fen for t in self.transfers},
+            "promises": {p.id: left for p, left in self.promises},
+            "locked_at": utcnow().isoformat(),
+        }
+
+
+def paid_minus_owed(figures: dict[str, int]) -> int:
+    """Collected, transferred and promised, less owed: the one rule for "collected − owed"."""
+    return (
+        figures.get("collected_fen", 0)
+        + figures.get("transferred_fen", 0)
+        + figures.get("promised_fen", 0)
+        - figures.get("owed_fen", 0)
+    )
+
+
+# How far before the server got a receipt its phone may say the money was taken.
+HELD_SINCE_REACH = timedelta(days=30)
+
+
+def held_since(payment: Payment) -> datetime:
+    """Return when the money was taken: the phone's claim, bounded by the server's receipt.
+
+    A phone clock cannot make money look newer than when the server saw it, nor (a clock years
+    off) older than 30 days before that.
+    """
+    received = payment.received_at
+    try:
+        claimed = datetime.fromisoformat(payment.device_time) if payment.device_time else None
+    except ValueError:
+        claimed = None
+    if claimed is None or claimed.tzinfo is None:
+        return received
+    claimed = claimed.astimezone(UTC)
+    if received - HELD_SINCE_REACH <= claimed <= received:
+        return claimed
+    return received
+
+
+def _attended(visit: Visit, has_payments: bool) -> bool:
+    if visit.status == VisitStatus.CANCELLED:
+        return False
+    return visit.arrived_at is not None or visit.status in ATTENDED or has_payments
+
+
+def _chunks(items: list, size: int = 500) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _by_visit(model, visit_ids: Select) -> dict[int, list]:
+    """Return the model's rows of the visits `visit_ids` selects, by visit.
+
+    One query with the visits' selection as a subquery: a year of visits as thousands of bound
+    ids cost more to send and parse than the database's semi-join costs to run.
+    """
+    rows: dict[int, list] = defaultdict(list)
+    for row in db.session.scalars(
+        select(model).where(model.visit_id.in_(visit_ids)).order_by(model.received_at, model.id)
+    ):
+        rows[row.visit_id].append(row)
+    return rows
+
+
+def allocate_handover(
+    handover: Handover, covered: list[tuple[Payment, date, bool]], fallback_day: date
+) -> list[Allocation]:
+    """Spread a handover over the receipts it covers (see the module docstring).
+
+    `covered` holds (payment, its day, voided); a voided receipt takes nothing.
+    """
+    order = sorted(covered, key=lambda c: (c[1], c[0].receipt_no))
+    last_day = order[-1][1] if order else fallback_day
+    out: list[Allocation] = []
+    for line in handover.lines:
+        remaining = line.amount_fen
+        same_method = [c for c in order if c[0].method == line.method and not c[2]]
+        for payment, day, _ in same_method:
+            take = min(remaining, payment.amount_fen)
+            if take > 0:
+                out.append(
+                    Allocation(
+                        handover.id, line.method, take, day, handover.engineer_id, payment.id
+                    )
+                )
+            remaining -= take
+        if remaining > 0:
+            day = same_method[-1][1] if same_method else last_day
+            out.append(
+                Allocation(handover.id, line.method, remaining, day, handover.engineer_id, None)
+            )
+    return out
+
+
+def compute_days(
+    start: date, end: date, engineer_id: int | None = None, book: PriceBook | None = None
+) -> dict[Key, DayFigures]:
+    """Compute every (engineer, day) with any money or attended visit in [start, end]."""
+    if end < start:
+        raise ApiError(422, "The period ends before it starts.", {"to": ["Before 'from'."]})
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        raise ApiError(422, "Choose at most a year.", {"to": [f"At most {MAX_PERIOD_DAYS} days."]})
+    lo, _ = day_bounds_utc(start)
+    _, hi = day_bounds_utc(end)
+    book = book or load_price_book()
+    moment = visit_day_moment()
+    where = [moment >= lo, moment < hi]
+    if engineer_id is not None:
+        paid_by = select(Payment.visit_id).where(Payment.user_id == engineer_id)
+        where.append(or_(Visit.engineer_id == engineer_id, Visit.id.in_(paid_by)))
+    query = (
+        select(Visit)
+        .options(selectinload(Visit.request).selectinload(ServiceRequest.equipment))
+        .where(*where)
+        .order_by(moment, Visit.id)
+    )
+    visits = list(db.session.scalars(query))
+    visit_ids = select(Visit.id).where(*where)
+    parts = _by_visit(PartEvent, visit_ids)
+    waivers = _by_visit(ChargeWaiver, visit_ids)
+    payments = _by_visit(Payment, visit_ids)
+    payments_q = select(Payment.id).where(Payment.visit_id.in_(visit_ids))
+    voids = _voids_in(payments_q)
+    promised, transfers = _money_off_site(visit_ids)
+
+    days: dict[Key, DayFigures] = {}
+
+    def day_of(key: Key) -> DayFigures:
+        if key not in days:
+            days[key] = DayFigures(engineer_id=key[0], day=key[1])
+        return days[key]
+
+    receipt_lines: dict[str, ReceiptLine] = {}
+    for visit in visits:
+        vday = visit_business_day(visit)
+        vpayments = payments.get(visit.id, [])
+        for p in vpayments:
+            if engineer_id is not None and p.user_id != engineer_id:
+                continue
+            line = ReceiptLine(p, vday, voids.get(p.id))
+            receipt_lines[p.id] = line
+            fig = day_of((p.user_id, vday))
+            fig.receipts.append(line)
+            fig.collected_fen += line.counted_fen
+        # Money promised or transferred for a visit says the engineer was there, as a payment does.
+        has_money = bool(vpayments) or visit.id in promised or visit.id in transfers
+        if not _attended(visit, has_money):
+            continue
+        owner = visit.engineer_id or (vpayments[0].user_id if vpayments else None)
+        if owner is None or (engineer_id is not None and owner != engineer_id):
+            continue
+        vc = explain_visit_charges(
+            visit, book=book, part_events=parts.get(visit.id, []), waivers=waivers.get(visit.id, [])
+        )
+        fig = day_of((owner, vday))
+        fig.visits.append((visit, vc))
+        fig.owed_fen += vc.charges.total_fen
+
+    _add_money_off_site(visits, payments, promised, transfers, engineer_id, day_of)
+
+    for alloc in _allocations_touching(payments_q, engineer_id, start, end):
+        if not start <= alloc.day <= end:
+            continue
+        fig = day_of((alloc.engineer_id, alloc.day))
+        fig.allocations.append(alloc)
+        fig.handed_fen += alloc.fen
+        if alloc.payment_id in receipt_lines:
+            line = receipt_lines[alloc.payment_id]
+            line.handed_fen += alloc.fen
+            if alloc.handover_id not in line.handover_ids:
+                line.handover_ids.append(alloc.handover_id)
+
+    records = select(DayReconciliation).where(
+        DayReconciliation.business_day >= start, DayReconciliation.business_day <= end
+    )
+    if engineer_id is not None:
+        records = records.where(DayReconciliation.engineer_id == engineer_id)
+    for record in db.session.scalars(records):
+        day_of((record.engineer_id, record.business_day)).record = record
+    for fig in days.values():
+        fig.receipts.sort(key=lambda r: r.payment.receipt_no)
+        if fig.locked:
+            fig.adjustments = _adjustments(fig)
+    return dict(sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])))
+
+
+def _money_off_site(
+    visit_ids: Select,
+) -> tuple[dict[int, list[PaymentPromise]], dict[int, list[Transfer]]]:
+    """Return the promises and live transfers of the visits `visit_ids` selects, by visit."""
+    promised: dict[int, list[PaymentPromise]] = defaultdict(list)
+    transfers: dict[int, list[Transfer]] = defaultdict(list)
+    for p in db.session.scalars(
+        select(PaymentPromise).where(PaymentPromise.visit_id.in_(visit_ids))
+    ):
+        promised[p.visit_id].append(p)
+    for t in db.session.scalars(
+        select(Transfer)
+        .where(Transfer.visit_id.in_(visit_ids), Transfer.voided_at.is_(None))
+        .order_by(Transfer.id)
+    ):
+        transfers[t.visit_id].append(t)
+    return dict(promised), dict(transfers)
+
+
+def _add_money_off_site(
+    visits: list[Visit],
+    payments: dict[int, list[Payment]],
+    promised: dict[int, list[PaymentPromise]],
+    transfers: dict[int, list[Transfer]],
+    engineer_id: int | None,
+    day_of,
+) -> None:
+    """Put each visit's transfers and outstanding promises on its owner's business day."""
+    by_id = {v.id: v for v in visits}
+    for vid in sorted(set(promised) | set(transfers)):
+        visit = by_id[vid]
+        if visit.status == VisitStatus.CANCELLED:
+            continue  # owes nothing, so nothing of it is paid later
+        vpayments = payments.get(vid, [])
+        owner = (
+            visit.engineer_id
+            or (vpayments[0].user_id if vpayments else None)
+            or next((p.user_id for p in promised.get(vid, [])), None)
+        )
+        if owner is None or (engineer_id is not None and owner != engineer_id):
+            continue
+        fig = day_of((owner, visit_business_day(visit)))
+        for t in transfers.get(vid, []):
+            fig.transfers.append(t)
+            fig.transferred_fen += t.amount_fen
+        for p in sorted(promised.get(vid, []), key=lambda p: p.id):
+            arrived = sum(t.amount_fen for t in transfers.get(vid, []) if t.promise_id == p.id)
+            left = max(0, p.amount_fen - arrived)
+            fig.promises.append((p, left))
+            fig.promised_fen += left
+
+
+def _voids_in(payment_ids: Select) -> dict[str, PaymentVoid]:
+    """Return the voids of the payments `payment_ids` selects, by payment."""
+    query = select(PaymentVoid).where(PaymentVoid.payment_id.in_(payment_ids))
+    return {v.payment_id: v for v in db.session.scalars(query)}
+
+
+def _voids_of(payment_ids: list[str]) -> dict[str, PaymentVoid]:
+    voids: dict[str, PaymentVoid] = {}
+    for chunk in _chunks(payment_ids):
+        for v in db.session.scalars(select(PaymentVoid).where(PaymentVoid.payment_id.in_(chunk))):
+            voids[v.payment_id] = v
+    return voids
+
+
+def _allocations_touching(
+    payment_ids: Select, engineer_id: int | None, start: date, end: date
+) -> list[Allocation]:
+    """Allocate every live handover that covers one of the payments or was made in the period."""
+    handover_ids: set[int] = set(
+        db.session.scalars(
+            select(HandoverReceipt.handover_id).where(HandoverReceipt.payment_id.in_(payment_ids))
+        )
+    )
+    lo, _ = day_bounds_utc(start)
+    _, hi = day_bounds_utc(end)
+    # A handover that covers only receipts outside the period may still put an excess inside it.
+    recent = select(Handover.id).where(Handover.received_at >= lo, Handover.received_at < hi)
+    if engineer_id is not None:
+        recent = recent.where(Handover.engineer_id == engineer_id)
+    handover_ids.update(db.session.scalars(recent))
+    handovers = [
+        h
+        for h in _load_handovers(sorted(handover_ids))
+        if not h.is_void and (engineer_id is None or h.engineer_id == engineer_id)
+    ]
+    return allocate_many(handovers)
+
+
+def _load_handovers(ids: list[int]) -> list[Handover]:
+    rows: list[Handover] = []
+    for chunk in _chunks(ids):
+        rows.extend(
+            db.session.scalars(
+                select(Handover)
+                .options(
+                    selectinload(Handover.lines),
+                    selectinload(Handover.receipts).selectinload(HandoverReceipt.payment),
+                )
+                .where(Handover.id.in_(chunk))
+            )
+        )
+    return rows
+
+
+def allocate_for(handover: Handover) -> list[Allocation]:
+    """Allocate one handover over its covered receipts, loading their days and voids."""
+    return allocate_many([handover])
+
+
+def allocate_many(handovers: list[Handover]) -> list[Allocation]:
+    """Allocate handovers, loading the days and voids of all their receipts at once."""
+    covered_payments = [r.payment for h in handovers for r in h.receipts]
+    voids = _voids_of([p.id for p in covered_payments])
+    visits: dict[int, Visit] = {}
+    for chunk in _chunks(sorted({p.visit_id for p in covered_payments})):
+        visits.update(
+            (v.id, v) for v in db.session.scalars(select(Visit).where(Visit.id.in_(chunk)))
+        )
+    out: list[Allocation] = []
+    for handover in handovers:
+        covered = [
+            (r.payment, visit_business_day(visits[r.payment.visit_id]), r.payment.id in voids)
+            for r in handover.receipts
+        ]
+        out.extend(allocate_handover(handover, covered, business_day(handover.received_at)))
+    return out
+
+
+def _adjustments(fig: DayFigures) -> list[Adjustment]:
+    """List what changed on a locked day since it was reconciled."""
+    locked = fig.record.figures
+    out: list[Adjustment] = []
+    locked_payments: dict[str, int] = locked.get("payments", {})
+    receipt_nos: dict[str, str] = locked.get("receipt_nos", {})
+    now_payments = {r.payment.id: r for r in fig.receipts}
+    for pid, line in now_payments.items():
+        if line.void is None and pid not in locked_payments:
+            out.append(
+                Adjustment("late_payment", line.payment.receipt_no, collected_fen=line.counted_fen)
+            )
+    gone = [pid for pid in locked_payments if pid not in now_payments]
+    moved = _moved_payments(gone)
+    for pid, amount in locked_payments.items():
+        line = now_payments.get(pid)
+        if line is not None and line.void is None:
+            continue
+        if line is None and pid in moved:
+            payment, day = moved[pid]
+            out.append(
+                Adjustment(
+                    "moved_out",
+                    payment.receipt_no,
+                    collected_fen=-amount,
+                    moved_to_day=day,
+                    moved_to_engineer_id=payment.user_id,
+                )
+            )
+            continue
+        ref = line.payment.receipt_no if line else receipt_nos.get(pid, pid)
+        out.append(Adjustment("late_void", ref, collected_fen=-amount))
+    locked_visits: dict[str, int] = locked.get("visits", {})
+    now_visits = {str(v.id): vc.charges.total_fen for v, vc in fig.visits}
+    for vid in sorted(set(locked_visits) | set(now_visits), key=int):
+        delta = now_visits.get(vid, 0) - locked_visits.get(vid, 0)
+        if delta:
+            out.append(Adjustment("owed_changed", vid, owed_fen=delta))
+    locked_handed: dict[str, int] = locked.get("handed", {})
+    now_handed: dict[str, int] = defaultdict(int)
+    for a in fig.allocations:
+        now_handed[str(a.handover_id)] += a.fen
+    for hid in sorted(set(locked_handed) | set(now_handed), key=int):
+        delta = now_handed.get(hid, 0) - locked_handed.get(hid, 0)
+        if delta:
+            out.append(Adjustment("handed_changed", hid, handed_fen=delta))
+    # Days locked before these were stored hold no ids: their totals are compared instead.
+    locked_transfers: dict[str, int] = locked.get("transfers", {})
+    now_transfers = {str(t.id): t.amount_fen for t in fig.transfers}
+    if "transfers" not in locked:
+        locked_transfers = {"": locked.get("transferred_fen", 0)}
+        now_transfers = {"": fig.transferred_fen}
+    for tid in sorted(set(locked_transfers) | set(now_transfers)):
+        delta = now_transfers.get(tid, 0) - locked_transfers.get(tid, 0)
+        if delta:
+            out.append(Adjustment("transfer_changed", tid, transferred_fen=delta))
+    locked_promises: dict[str, int] = locked.get("promises", {})
+    now_promises = {p.id: left for p, left in fig.promises}
+    if "promises" not in locked:
+        locked_promises = {"": locked.get("promised_fen", 0)}
+        now_promises = {"": fig.promised_fen}
+    for pid in sorted(set(locked_promises) | set(now_promises)):
+        delta = now_promises.get(pid, 0) - locked_promises.get(pid, 0)
+        if delta:
+            out.append(Adjustment("promised_changed", pid, promised_fen=delta))
+    return out
+
+
+def _moved_payments(payment_ids: list[str]) -> dict[str, tuple[Payment, date]]:
+    """Of payments gone from a locked day, return those not voided with the day they are on now."""
+    if not payment_ids:
+        return {}
+    voided = _voids_of(payment_ids)
+    out: dict[str, tuple[Payment, date]] = {}
+    for payment, visit in db.session.execute(
+        select(Payment, Visit)
+        .join(Visit, Visit.id == Payment.visit_id)
+        .where(Payment.id.in_(payment_ids))
+    ):
+        if payment.id not in voided:
+            out[payment.id] = (payment, visit_business_day(visit))
+    return out
+
+
+def day_figures(engineer_id: int, day: date) -> DayFigures:
+    """Return one engineer's day (empty figures if nothing happened on it)."""
+    get_engineer(engineer_id)
+    days = compute_days(day, day, engineer_id)
+    return days.get((engineer_id, day)) or DayFigures(
+        engineer_id=engineer_id, day=day, record=_record(engineer_id, day)
+    )
+
+
+def _record(engineer_id: int, day: date) -> DayReconciliation | None:
+    return db.session.scalar(
+        select(DayReconciliation).where(
+            DayReconciliation.engineer_id == engineer_id, DayReconciliation.business_day == day
+        )
+    )
+
+
+def get_engineer(engineer_id: int) -> User:
+    """Return the engineer or raise 404."""
+    user = db.session.get(User, engineer_id)
+    if user is None or user.role != Role.ENGINEER:
+        raise ApiError(404, f"No engineer {engineer_id}.", {"engineer_id": ["No such engineer."]})
+    return user
+
+
+def lock_day_record(engineer_id: int, day: date) -> DayReconciliation:
+    """Return the day's record, created if need be, row-locked until the transaction ends.
+
+    Two clerks deciding the same day at once: the insert cannot fail (the row may be created by
+    either), and the second waits for the first to commit, then reads what the first decided.
+    SQLite takes no row locks but serialises writers; the record's version catches a stale write.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(
+        insert(DayReconciliation.__table__)
+        .values(engineer_id=engineer_id, business_day=day, status=OPEN, note="", version=1)
+        .on_conflict_do_nothing(index_elements=["engineer_id", "business_day"])
+    )
+    return db.session.scalars(
+        select(DayReconciliation)
+        .where(DayReconciliation.engineer_id == engineer_id, DayReconciliation.business_day == day)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _decided_by(record: DayReconciliation) -> str:
+    who = record.decided_by.display_name if record.decided_by else "?"
+    at = (
+        record.decided_at.astimezone(COMPANY_TZ).strftime("%Y-%m-%d %H:%M")
+        if record.decided_at
+        else "?"
+    )
+    return f"{who} ({at})"
+
+
+def set_day_status(engineer_id: int, day: date, status: str, note: str, user: User) -> DayFigures:
+    """Mark a day reconciled (locking its figures), disputed, or open (S23).
+
+    A reconciled day is final until a supervisor reopens it (`reopen_day`): what arrives for it
+    later is shown as an adjustment. Reconciling is always an explicit status, never a default.
+    """
+    if status not in STATUSES:
+        raise ApiError(422, "Choose a status.", {"status": [f"One of {', '.join(STATUSES)}."]})
+    note = (note or "").strip()
+    today = business_day(utcnow())
+    if day > today:
+        raise ApiError(422, "That day has not happened yet.", {"day": ["In the future."]})
+    get_engineer(engineer_id)
+    record = lock_day_record(engineer_id, day)
+    if record.status == RECONCILED:
+        if status == RECONCILED:
+            message = f"This day was already reconciled and locked by {_decided_by(record)}."
+        else:
+            message = (
+                f"This day was reconciled and locked by {_decided_by(record)}; "
+                "a finance supervisor reopens it with a reason."
+            )
+        raise ApiError(409, message, {"status": [message]})
+    fig = day_figures(engineer_id, day)
+    fig.record = record
+    differs = fig.collected_minus_owed != 0 or fig.handed_minus_collected != 0
+    if status == DISPUTED and not note:
+        raise ApiError(422, "Say what is disputed.", {"note": ["Required for a dispute."]})
+    if status == RECONCILED and not note:
+        unsent = phones_not_sent(engineer_id, day)
+        if unsent:
+            names = ", ".join(d.name for d in unsent)
+            message = (
+                f"A phone may still hold this day's payments ({names}); "
+                "say why the day is locked anyway."
+            )
+            raise ApiError(422, message, {"note": [message]})
+    if status == RECONCILED and differs and not note:
+        raise ApiError(
+            422,
+            "The figures differ; explain why the day is reconciled anyway.",
+            {"note": ["Required when the figures differ."]},
+        )
+    previous = record.status or OPEN
+    record.status = status
+    record.note = note
+    record.decided_by_id = user.id
+    record.decided_at = utcnow()
+    record.figures = fig.snapshot() if status == RECONCILED else None
+    _flush_decision()
+    record_action(
+        user,
+        f"day.{status}",
+        f"day:{engineer_id}:{day.isoformat()}",
+        previous=previous,
+        note=note,
+        **fig.current,
+    )
+    return fig
+
+
+def reopen_day(engineer_id: int, day: date, reason: str, user: User) -> DayFigures:
+    """Reopen a reconciled day (a finance supervisor, with a reason) so it can be redone.
+
+    The figures it was locked with and its adjustments go into the audit log; the day then
+    shows its current figures until it is reconciled and locked again.
+    """
+    if user.role not in FINANCE_SUPERVISOR_ROLES:
+        raise ApiError(403, "Only a finance supervisor may reopen a reconciled day.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApiError(422, "Say why the day is reopened.", {"reason": ["Required."]})
+    get_engineer(engineer_id)
+    record = lock_day_record(engineer_id, day)
+    if record.status != RECONCILED:
+        message = "Only a reconciled day can be reopened; this one is not locked."
+        raise ApiError(409, message, {"status": [message]})
+    fig = day_figures(engineer_id, day)
+    locked = {k: record.figures.get(k, 0) for k in FIGURES}
+    adjustments = [
+        {"kind": a.kind, "ref": a.ref, **{k: getattr(a, k) for k in FIGURES}}
+        for a in fig.adjustments
+    ]
+    record.status = OPEN
+    record.note = reason
+    record.decided_by_id = user.id
+    record.decided_at = utcnow()
+    record.figures = None
+    _flush_decision()
+    record_action(
+        user,
+        "day.reopen",
+        f"day:{engineer_id}:{day.isoformat()}",
+        reason=reason,
+        locked=locked,
+        adjustments=adjustments,
+        **fig.current,
+    )
+    fig.adjustments = []
+    return fig
+
+
+def _flush_decision() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # Someone else changed the day since we read it (SQLite, which has no row locks).
+        db.session.rollback()
+        message = "Someone else changed this day at the same moment; look again."
+        raise ApiError(409, message, {"status": [message]}) from None
+
+
+def phones_not_sent(engineer_id: int, day: date) -> list[Device]:
+    """Return the engineer's phones that may still hold money of `day`.
+
+    A phone holds unsent payments by its last outbox report, or has not synced since the day
+    ended (what it took that day may not have reached the server).
+    """
+    _, day_end = day_bounds_utc(day)
+    return [
+        d
+        for d in engineer_phones(engineer_id)
+        if (d.outbox_unsent_payments or 0) > 0 or d.last_seen_at is None or d.last_seen_at < day_end
+    ]
+
+
+def engineer_phones(engineer_id: int | None = None) -> list[Device]:
+    """Return engineers' signed-in phones (not revoked), by engineer then name."""
+    query = select(Device).where(Device.revoked_at.is_(None)).order_by(Device.user_id, Device.name)
+    if engineer_id is not None:
+        query = query.where(Device.user_id == engineer_id)
+    return list(db.session.scalars(query))
+
+
+# Money paid later moving from promised to transferred (or back, a transfer voided) leaves the
+# engineer's difference as it was: the promises list follows it, the locked day need not.
+_PAID_LATER = {"transfer_changed", "promised_changed"}
+
+
+def needs_attention(fig: DayFigures) -> bool:
+    """A day a clerk still has to close: not locked, or locked with changes since.
+
+    A change that only moves money between promised and transferred is shown on the day but
+    does not bring it back: it changes nothing the engineer answers for.
+    """
+    if fig.status != RECONCILED:
+        return True
+    if any(a.kind not in _PAID_LATER for a in fig.adjustments):
+        return True
+    totals = fig.adjustment_totals
+    return totals["transferred_fen"] + totals["promised_fen"] != 0
+
+
+# The overview lists this many of the oldest days needing attention; the rest are counted and
+# linked (a page of thousands of rows is read by nobody, and costs seconds to render).
+BACKLOG_SHOWN = 200
+
+
+def backlog(today: date) -> list[DayFigures]:
+    """Every day still open, disputed or adjusted, whatever its month, oldest first.
+
+    Looks back a year (the longest period the figures are computed for at once): a day older
+    than that and still open would be a year-old difference, which the audit already shows.
+    """
+    start = today - timedelta(days=MAX_PERIOD_DAYS - 1)
+    return [fig for fig in compute_days(start, today).values() if needs_attention(fig)]
+
+
+@dataclass
+class PeriodTotals:
+    """Sums over a period, of the figures as shown plus the adjustments to locked days."""
+
+    owed_fen: int = 0
+    collected_fen: int = 0
+    handed_fen: int = 0
+    transferred_fen: int = 0
+    promised_fen: int = 0
+    adjusted_owed_fen: int = 0
+    adjusted_collected_fen: int = 0
+    adjusted_handed_fen: int = 0
+    adjusted_transferred_fen: int = 0
+    adjusted_promised_fen: int = 0
+    days: int = 0
+    reconciled: int = 0
+    disputed: int = 0
+
+    @property
+    def collected_minus_owed(self) -> int:
+        return paid_minus_owed(
+            {k: getattr(self, k) + getattr(self, f"adjusted_{k}") for k in FIGURES}
+        )
+
+    @property
+    def handed_minus_collected(self) -> int:
+        return (self.handed_fen + self.adjusted_handed_fen) - (
+            self.collected_fen + self.adjusted_collected_fen
+        )
+
+
+def period_totals(days: Iterable[DayFigures]) -> PeriodTotals:
+    """Add up a period's days; adjustments to locked days are kept apart, never folded in."""
+    t = PeriodTotals()
+    for fig in days:
+        shown = fig.shown
+        adj = fig.adjustment_totals
+        for k in FIGURES:
+            setattr(t, k, getattr(t, k) + shown[k])
+            setattr(t, f"adjusted_{k}", getattr(t, f"adjusted_{k}") + adj[k])
+        t.days += 1
+        t.reconciled += fig.status == RECONCILED
+        t.disputed += fig.status == DISPUTED
+    return t
+
+
+def chart_series(days: Iterable[DayFigures], start: date, end: date) -> list[dict[str, Any]]:
+    """Return collected and handed over per calendar day of the period (all engineers summed)."""
+    per_day: dict[date, list[int]] = {}
+    d = start
+    while d <= end:
+        per_day[d] = [0, 0]
+        d += timedelta(days=1)
+    for fig in days:
+        shown, adj = fig.shown, fig.adjustment_totals
+        per_day[fig.day][0] += shown["collected_fen"] + adj["collected_fen"]
+        per_day[fig.day][1] += shown["handed_fen"] + adj["handed_fen"]
+    return [{"day": d, "collected_fen": c, "handed_fen": h} for d, (c, h) in per_day.items()]

@@ -1,1 +1,0 @@
-"""Marshmallow schemas: the JSON the outside world sees and sends."""

@@ -1,0 +1,3 @@
+"""Sync over HTTP: the push and pull endpoints, the feed of changes and the store the merge writes
+to.
+"""

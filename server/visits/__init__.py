@@ -1,0 +1,1 @@
+"""Visits and what the field records on them, and the office's review of each finished visit."""

@@ -1,0 +1,96 @@
+"""Visits to a customer's site; a request may need several (S19 keeps repeats visible)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db_types import UTCDateTime, utcnow
+from server.extensions import db
+
+
+class VisitStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    EN_ROUTE = "en_route"
+    ARRIVED = "arrived"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    NOT_FIXED = "not_fixed"
+    CANCELLED = "cancelled"
+
+
+class Visit(db.Model):
+    __tablename__ = "visit"
+    __table_args__ = (
+        UniqueConstraint("request_id", "visit_no"),
+        # The office's queues read these: finished and not yet reviewed / called back.
+        Index("ix_visit_review_queue", "reviewed_at", "finished_at"),
+        Index("ix_visit_callback_queue", "called_back_at", "finished_at"),
+        # Reports count call backs by the period a visit finished in.
+        Index("ix_visit_finished_at", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
+    visit_no: Mapped[int] = mapped_column(default=1)
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="repair")  # repair|return_visit
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=VisitStatus.SCHEDULED, index=True)
+    # Arrival: the server's time of receipt orders it; the device's own claim is kept beside it.
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_device_time: Mapped[str | None] = mapped_column(String(40))
+    arrived_hlc: Mapped[str | None] = mapped_column(String(80))
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late_reason: Mapped[str | None] = mapped_column(Text)
+    customer_informed: Mapped[bool | None]
+    permission_granted: Mapped[bool | None]
+    outcome_summary: Mapped[str | None] = mapped_column(Text)
+    explanation: Mapped[str | None] = mapped_column(Text)  # S22
+    escalate: Mapped[bool] = mapped_column(default=False)  # S30
+    onsite_fee_fen: Mapped[int | None]
+    inspection_only: Mapped[bool] = mapped_column(default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # When the server learnt the visit was over (completed or not fixed): the office's
+    # after-visit clocks (review, call-back S12) start here, not at a device's say-so.
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    # The first call back to the customer after this visit (S12), copied from the callback.
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    request = relationship("ServiceRequest", back_populates="visits")
+    engineer = relationship("User", foreign_keys=[engineer_id])
+
+
+class VisitAssignment(db.Model):
+    """Who was sent on a visit and when; an engineer keeps the right to sync what they captured."""
+
+    __tablename__ = "visit_assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unassigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RevokeNotice(db.Model):
+    """When a device first pulled the news that a visit was taken from its engineer.
+
+    Work the phone recorded before this moment is real field work and is kept (flagged for the
+    office); what it recorded after is refused as a conflict (docs/sync-protocol.md, R36).
+    """
+
+    __tablename__ = "revoke_notice"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id"), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), primary_key=True)
+    heard_at: Mapped[datetime] = mapped_column(UTCDateTime)
