@@ -58,7 +58,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     changes.install()
     office_sla_store.install()
 
-    from server.web.blueprints import register_blueprints
+    from server.wiring import register_blueprints
 
     register_blueprints(app)
 

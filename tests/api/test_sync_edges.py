@@ -368,7 +368,7 @@ def test_a_lost_blob_given_up_with_a_reason_unblocks_the_outbox_and_the_office_s
 
 def test_a_reject_kept_before_the_fix_still_renders(app):
     """Fault 3, rows already stored: the office's JSON view replaces what cannot be encoded."""
-    from server.office.views import _json_text
+    from server.web.office_pages import _json_text
 
     shown = _json_text({"payload": {"description": "a\udfffb\x00"}, "n": float("nan")})
     assert "\ufffd" in shown

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from freezegun import freeze_time
 
 from server.aftercare.models import Complaint, FollowUp, ReturnedPartHandling
 from server.customers.models import Customer
@@ -701,15 +702,13 @@ def test_board_filter_errors_show_beside_the_filter(make, login):
     )
 
 
-def test_now_can_be_pinned_only_in_tests(make, login, app):
+def test_board_reads_the_server_clock_and_no_parameter_moves_it(make, login):
     make.request(received_at=datetime.now(UTC) - timedelta(minutes=5))
     session = login(make.user("office"))
-    later = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
-    rows = session.get("/office/board/rows", query_string={"now": later}).get_data(as_text=True)
+    later = datetime.now(UTC) + timedelta(hours=3)
+    rows = session.get("/office/board/rows", query_string={"now": later.isoformat()})
+    assert 'data-alarm="missed"' not in rows.get_data(as_text=True)  # no test hook in the app
+    with freeze_time(later):
+        session = login(make.user("office"))  # the first session has idled out by then
+        rows = session.get("/office/board/rows").get_data(as_text=True)
     assert 'data-alarm="missed"' in rows
-    app.config["TESTING"] = False
-    try:
-        rows = session.get("/office/board/rows", query_string={"now": later}).get_data(as_text=True)
-        assert 'data-alarm="missed"' not in rows
-    finally:
-        app.config["TESTING"] = True

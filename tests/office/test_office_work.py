@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
 
 import pytest
 from freezegun import freeze_time
 
 from server.extensions import db
-from server.office import views as office_bp
 from server.register.models import ServiceRequest
+from server.visits import views as review_views
 from server.visits.models import Visit
 from server.visits.review import review_visit
+from server.web import office_pages
 from tests.api.sync_http import HttpPhone, transition
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -139,7 +139,7 @@ def test_an_arrival_within_the_window_needs_no_reason(field):
 def test_review_queue_pages_oldest_first_and_reviewing_takes_a_visit_off(
     field, office, monkeypatch
 ):
-    monkeypatch.setattr(office_bp, "REVIEW_PAGE_SIZE", 2)
+    monkeypatch.setattr(review_views, "REVIEW_PAGE_SIZE", 2)
     visits = []
     with freeze_time(T0) as clock:
         for _ in range(3):
@@ -171,33 +171,35 @@ def test_review_queue_pages_oldest_first_and_reviewing_takes_a_visit_off(
 # --- S12: the call-back queue ---
 
 
-def test_call_back_queue_shows_overdue_first_and_a_reached_call_takes_it_off(field, office):
+def test_call_back_queue_shows_overdue_first_and_a_reached_call_takes_it_off(field, office, login):
     with freeze_time(T0) as clock:
         early = field["visit"]()
         _finish(field["phone"], early.id, outcome_summary="ok")
         clock.tick(timedelta(hours=20))
         late = field["visit"]()
         _finish(field["phone"], late.id, outcome_summary="ok")
-    now = quote((T0 + timedelta(hours=25)).isoformat())
     early_ref = db.session.get(ServiceRequest, early.request_id).number + "/1"
     late_ref = db.session.get(ServiceRequest, late.request_id).number + "/1"
 
-    page = office.get(f"/office/work?now={now}").get_data(as_text=True)
-    queue = _section(page, "callback")
-    assert _refs(queue) == [early_ref, late_ref]
-    assert _late_refs(queue) == [early_ref]  # 25 h after finishing: past the 24 h promise
+    with freeze_time(T0 + timedelta(hours=25)):  # the server clock, 25 h after the first
+        office = login(office.user)
+        page = office.get("/office/work").get_data(as_text=True)
+        queue = _section(page, "callback")
+        assert _refs(queue) == [early_ref, late_ref]
+        assert _late_refs(queue) == [early_ref]  # 25 h after finishing: past the 24 h promise
 
-    # A call that did not reach the customer leaves the visit waiting.
-    office.post(f"/office/requests/{early.request_id}/callbacks", data={"reached": "no"})
-    assert _refs(
-        _section(office.get(f"/office/work?now={now}").get_data(as_text=True), "callback")
-    ) == [early_ref, late_ref]
-    reached = office.post(
-        f"/office/requests/{early.request_id}/callbacks",
-        data={"reached": "yes", "satisfied": "yes", "notes": "运行正常"},
-    )
-    assert reached.status_code == 302
-    page = office.get(f"/office/work?now={now}").get_data(as_text=True)
+        # A call that did not reach the customer leaves the visit waiting.
+        office.post(f"/office/requests/{early.request_id}/callbacks", data={"reached": "no"})
+        assert _refs(_section(office.get("/office/work").get_data(as_text=True), "callback")) == [
+            early_ref,
+            late_ref,
+        ]
+        reached = office.post(
+            f"/office/requests/{early.request_id}/callbacks",
+            data={"reached": "yes", "satisfied": "yes", "notes": "运行正常"},
+        )
+        assert reached.status_code == 302
+        page = office.get("/office/work").get_data(as_text=True)
     assert _refs(_section(page, "callback")) == [late_ref]
     assert _count(page, "callback") == 1
 
@@ -293,7 +295,7 @@ def test_a_clerk_filters_to_their_own_work(make, login, office):
 
 
 def test_complaints_and_follow_ups_are_paged(make, office, monkeypatch):
-    monkeypatch.setattr(office_bp, "PAGE_SIZE", 2)
+    monkeypatch.setattr(office_pages, "PAGE_SIZE", 2)
     customer = make.customer()
     for n in range(3):
         office.post(
@@ -427,46 +429,51 @@ def test_reports_by_month_and_quarter_count_call_backs_and_complaints(field, off
             "/office/complaints",
             data={"customer_id": customer_id, "channel": "email", "summary": "发票有误"},
         )
-    now = quote("2026-11-20T02:00:00+00:00")
-    months = office.get(
-        f"/office/reports?period=month&from=2026-09-01&to=2026-11-30&now={now}"
-    ).get_data(as_text=True)
-    assert [(r["period"], r["on-time"], r["late"]) for r in _rows(months, "callback-table")] == [
-        ("2026-09-01", "1", "0"),
-        ("2026-10-01", "0", "1"),
-        ("2026-11-01", "0", "0"),
-    ]
-    assert [
-        (r["period"], r["received"], r["resolved"]) for r in _rows(months, "complaint-table")
-    ] == [("2026-09-01", "0", "0"), ("2026-10-01", "1", "1"), ("2026-11-01", "1", "0")]
-    assert re.findall(r'<tr data-week="([^"]+)"', months)[:3] == [
-        "2026-09-01",
-        "2026-10-01",
-        "2026-11-01",
-    ]
+    with freeze_time("2026-11-20T02:00:00Z"):
+        office = login(office.user)
+        months = office.get("/office/reports?period=month&from=2026-09-01&to=2026-11-30").get_data(
+            as_text=True
+        )
+        assert [
+            (r["period"], r["on-time"], r["late"]) for r in _rows(months, "callback-table")
+        ] == [
+            ("2026-09-01", "1", "0"),
+            ("2026-10-01", "0", "1"),
+            ("2026-11-01", "0", "0"),
+        ]
+        assert [
+            (r["period"], r["received"], r["resolved"]) for r in _rows(months, "complaint-table")
+        ] == [("2026-09-01", "0", "0"), ("2026-10-01", "1", "1"), ("2026-11-01", "1", "0")]
+        assert re.findall(r'<tr data-week="([^"]+)"', months)[:3] == [
+            "2026-09-01",
+            "2026-10-01",
+            "2026-11-01",
+        ]
 
-    quarters = office.get(
-        f"/office/reports?period=quarter&from=2026-08-15&to=2026-11-30&now={now}"
-    ).get_data(as_text=True)
-    assert [(r["period"], r["on-time"], r["late"]) for r in _rows(quarters, "callback-table")] == [
-        ("2026-07-01", "1", "0"),
-        ("2026-10-01", "0", "1"),
-    ]
+        quarters = office.get(
+            "/office/reports?period=quarter&from=2026-08-15&to=2026-11-30"
+        ).get_data(as_text=True)
+        assert [
+            (r["period"], r["on-time"], r["late"]) for r in _rows(quarters, "callback-table")
+        ] == [
+            ("2026-07-01", "1", "0"),
+            ("2026-10-01", "0", "1"),
+        ]
 
-    figures = office.get(
-        f"/office/reports/figures.csv?period=quarter&from=2026-08-15&to=2026-11-30&now={now}"
-    )
-    assert figures.mimetype == "text/csv"
-    lines = figures.get_data(as_text=True).lstrip("\ufeff").splitlines()
-    header = lines[0].split(",")
-    q4 = dict(zip(header, lines[2].split(","), strict=True))
-    assert (q4["period"], q4["callbacks_late"], q4["complaints_received"]) == (
-        "2026-10-01",
-        "1",
-        "2",
-    )
-    assert office.get("/office/reports?period=year").status_code == 422
-    assert office.get("/office/reports?from=2026-11-30&to=2026-11-01").status_code == 422
+        figures = office.get(
+            "/office/reports/figures.csv?period=quarter&from=2026-08-15&to=2026-11-30"
+        )
+        assert figures.mimetype == "text/csv"
+        lines = figures.get_data(as_text=True).lstrip("\ufeff").splitlines()
+        header = lines[0].split(",")
+        q4 = dict(zip(header, lines[2].split(","), strict=True))
+        assert (q4["period"], q4["callbacks_late"], q4["complaints_received"]) == (
+            "2026-10-01",
+            "1",
+            "2",
+        )
+        assert office.get("/office/reports?period=year").status_code == 422
+        assert office.get("/office/reports?from=2026-11-30&to=2026-11-01").status_code == 422
 
 
 # --- escalations: the open queue leaves out what the supervisor resolved ---
