@@ -28,6 +28,13 @@ from server.aftercare import (
 from server.aftercare import (
     returned_parts as office_parts,
 )
+from server.aftercare.forms import (
+    COMPLAINT_CHANNELS,
+    BookForm,
+    ComplaintForm,
+    FollowUpForm,
+    PartHandleForm,
+)
 from server.aftercare.models import (
     Complaint,
     ComplaintStatus,
@@ -46,16 +53,7 @@ from server.register import (
     office_entry as office_register,
 )
 from server.register.models import ServiceRequest
-from server.web.forms import (
-    COMPLAINT_CHANNELS,
-    BookForm,
-    ComplaintForm,
-    EmptyForm,
-    FollowUpForm,
-    FormState,
-    NoteForm,
-    PartHandleForm,
-)
+from server.web.forms import EmptyForm, FormState, NoteForm
 from server.web.office_pages import (
     PAGE_SIZE,
     active_engineers,

@@ -9,14 +9,12 @@ from flask import (
 )
 
 from server.customers import operations as office_customers
+from server.customers.forms import CustomerForm
 from server.customers.models import Customer
 from server.register import (
     office_entry as office_register,
 )
-from server.web.forms import (
-    CustomerForm,
-    FormState,
-)
+from server.web.forms import FormState
 from server.web.office_pages import (
     bp,
     done,

@@ -35,15 +35,12 @@ from server.errors import ApiError
 from server.extensions import db
 from server.office import reports as office_reports
 from server.office import work as office_work
+from server.office.forms import ReportQuery
 from server.register import (
     board as office_board,
 )
 from server.visits.field_models import Blob, Conflict
-from server.web.forms import (
-    FormState,
-    ReportQuery,
-    localise_errors,
-)
+from server.web.forms import FormState, localise_errors
 from server.web.office_pages import (
     bp,
     get_or_404,

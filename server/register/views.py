@@ -38,22 +38,21 @@ from server.register import (
 from server.register import (
     operations as register,
 )
-from server.register.models import OPEN_STATUSES, Channel, Level, RequestStatus, ServiceRequest
-from server.visits.models import Visit
-from server.web.forms import (
+from server.register.forms import (
     BoardFilter,
     CallbackForm,
     CsvQuery,
     EventForm,
-    FormState,
     RegisterForm,
     RegisterQuery,
     ResultForm,
     ScheduleForm,
     TriageForm,
     VisitUpdateForm,
-    localise_errors,
 )
+from server.register.models import OPEN_STATUSES, Channel, Level, RequestStatus, ServiceRequest
+from server.visits.models import Visit
+from server.web.forms import FormState, localise_errors
 from server.web.office_pages import (
     active_engineers,
     bp,

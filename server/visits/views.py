@@ -13,11 +13,7 @@ from server.syncing.models import SyncOperation
 from server.visits import review as office_review
 from server.visits.field_models import Conflict
 from server.visits.models import Visit
-from server.web.forms import (
-    FormState,
-    NoteForm,
-    OptionalNoteForm,
-)
+from server.web.forms import FormState, NoteForm, OptionalNoteForm
 from server.web.office_pages import (
     bp,
     done,

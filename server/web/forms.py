@@ -14,13 +14,11 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from marshmallow import EXCLUDE, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, ValidationError, fields, validate
 from werkzeug.datastructures import MultiDict
 
-from server.aftercare.models import PartDisposition
 from server.domain.timezone import COMPANY_TZ
 from server.i18n import translate
-from server.register.models import Channel, Level, RequestStatus
 from server.web.guard import GuardedSchema
 
 REQUIRED = {"required": "form.err.required", "null": "form.err.required"}
@@ -214,90 +212,10 @@ class EmptyForm(FormSchema):
     """A form that is only a button: nothing to load but the CSRF token, checked before."""
 
 
-class RegisterForm(FormSchema):
-    customer_id = integer()
-    new_customer_name = text(200)
-    new_customer_contact = text(120)
-    new_customer_phone = text(40)
-    new_customer_address = text(400)
-    equipment_id = integer()
-    contact_name = text(120)
-    contact_phone = text(40)
-    address = text(400)
-    problem = text(400, required=True)
-    symptoms = text(4000)
-    channel = choice(list(Channel), required=True)
-    severity = choice(list(Level), load_default=Level.NORMAL.value)
-    urgency = choice(list(Level), load_default=Level.NORMAL.value)
-    needs_visit = boolean()
-    received_at = LocalDateTime()
-    confirm_duplicate = boolean()
-
-    @validates_schema(skip_on_field_errors=False)
-    def _customer(self, data, **kwargs):
-        if data.get("customer_id") is None and not data.get("new_customer_name"):
-            raise ValidationError("form.err.customer_needed", "new_customer_name")
-
-
-class EventForm(FormSchema):
-    at = LocalDateTime()
-    note = text(2000)
-
-
-def _check_window(data: dict) -> None:
+def check_window(data: dict) -> None:
     start, end = data.get("window_start"), data.get("window_end")
     if start and end and end <= start:
         raise ValidationError("form.err.window", "window_end")
-
-
-class ScheduleForm(FormSchema):
-    engineer_id = integer()
-    window_start = LocalDateTime()
-    window_end = LocalDateTime()
-    purpose = choice(["repair", "return_visit", "follow_up"], load_default="repair")
-    onsite_fee_fen = Yuan(data_key="onsite_fee")
-    inspection_only = boolean()
-    notes = text(4000)
-
-    @validates_schema(skip_on_field_errors=False)
-    def _window(self, data, **kwargs):
-        _check_window(data)
-
-
-class VisitUpdateForm(FormSchema):
-    engineer_id = integer()
-    window_start = LocalDateTime()
-    window_end = LocalDateTime()
-    onsite_fee_fen = Yuan(data_key="onsite_fee")
-    inspection_only = boolean()
-    notes = text(4000)
-
-    @validates_schema(skip_on_field_errors=False)
-    def _window(self, data, **kwargs):
-        _check_window(data)
-
-
-class TriageForm(FormSchema):
-    """Re-triage from the request page (S11): how grave, how urgent, whether a visit is needed."""
-
-    severity = choice(list(Level), required=True)
-    urgency = choice(list(Level), required=True)
-    needs_visit = boolean()
-    sla_note = text(4000)
-
-
-class ResultForm(FormSchema):
-    result = text(4000, required=True)
-    status = choice(
-        [RequestStatus.RESOLVED, RequestStatus.ESCALATED, RequestStatus.CLOSED], required=True
-    )
-
-
-class CallbackForm(FormSchema):
-    called_at = LocalDateTime()
-    reached = choice(["yes", "no"], required=True)
-    satisfied = choice(["yes", "no", "unknown"], load_default="unknown")
-    notes = text(4000)
 
 
 class NoteForm(FormSchema):
@@ -308,99 +226,7 @@ class OptionalNoteForm(FormSchema):
     note = text(4000)
 
 
-class PartHandleForm(FormSchema):
-    disposition = choice(list(PartDisposition), required=True)
-    note = text(2000)
-
-
-COMPLAINT_CHANNELS = ("hotline", "email", "fax", "in_person", "feedback_form", "callback")
-
-
-class ComplaintForm(FormSchema):
-    customer_id = integer(required=True)
-    request_id = integer()
-    received_at = LocalDateTime()
-    channel = choice(COMPLAINT_CHANNELS, required=True)
-    summary = text(200, required=True)
-    details = text(4000)
-
-
-class CustomerForm(FormSchema):
-    name = text(200, required=True)
-    contact_person = text(120)
-    phone = text(40)
-    mobile = text(40)
-    email = fields.Email(
-        validate=validate.Length(max=200, error="form.err.too_long"),
-        error_messages={"invalid": "form.err.email"},
-    )
-    fax = text(40)
-    address = text(400)
-    notes = text(4000)
-
-
-class FollowUpForm(FormSchema):
-    customer_id = integer(required=True)
-    request_id = integer()
-    equipment_id = integer()
-    kind = choice(["follow_up", "return_visit"], required=True)
-    due_on = date_field(required=True)
-    interval_months = integer(validate=validate.Range(min=1, max=60, error="form.err.range"))
-    reason = text(2000, required=True)
-
-
-class BookForm(FormSchema):
-    engineer_id = integer()
-    window_start = LocalDateTime()
-    window_end = LocalDateTime()
-
-    @validates_schema(skip_on_field_errors=False)
-    def _window(self, data, **kwargs):
-        _check_window(data)
-
-
-class BoardFilter(FormSchema):
-    status = choice([s.value for s in RequestStatus])
-    engineer_id = integer()
-    customer = text(100)
-    channel = choice(list(Channel))
-
-
 class PageQuery(FormSchema):
     page = integer(
         load_default=1, validate=validate.Range(min=1, max=100000, error="form.err.range")
     )
-
-
-class RegisterQuery(BoardFilter):
-    q = text(100)
-    page = integer(
-        load_default=1, validate=validate.Range(min=1, max=100000, error="form.err.range")
-    )
-
-
-class ReportQuery(FormSchema):
-    """Which periods a report covers: the last `count` (or `weeks`) periods, or a day range."""
-
-    period = choice(["week", "month", "quarter"], load_default="week")
-    weeks = integer(validate=validate.Range(min=1, max=52, error="form.err.range"))
-    count = integer(validate=validate.Range(min=1, max=52, error="form.err.range"))
-    start = date_field(data_key="from")
-    end = date_field(data_key="to")
-
-    @validates_schema(skip_on_field_errors=False)
-    def _order(self, data, **kwargs):
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            raise ValidationError("form.err.date_order", "to")
-        if data.get("start") and data.get("end") and (data["end"] - data["start"]).days > 3660:
-            raise ValidationError("form.err.range", "to")
-
-
-class CsvQuery(FormSchema):
-    start = date_field(data_key="from")
-    end = date_field(data_key="to")
-
-    @validates_schema(skip_on_field_errors=False)
-    def _order(self, data, **kwargs):
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            raise ValidationError("form.err.date_order", "to")

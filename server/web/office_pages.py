@@ -31,12 +31,7 @@ from server.domain.timezone import COMPANY_TZ
 from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate as _
-from server.web.forms import (
-    FormState,
-    PageQuery,
-    form_input,
-    localise_errors,
-)
+from server.web.forms import FormState, PageQuery, form_input, localise_errors
 from sync.limits import storable
 
 bp = Blueprint("office", __name__, url_prefix="/office")
