@@ -250,8 +250,8 @@ def make_field(app, count: int) -> list[tuple[str, int]]:
     """Create engineers with one assigned visit each; return (username, visit id)."""
     from server.accounts.operations import create_user
     from server.customers.models import Customer
+    from server.dispatch.operations import schedule_visit
     from server.extensions import db
-    from server.register.dispatch import schedule_visit
     from server.register.operations import register_request
 
     out = []

@@ -81,7 +81,7 @@ def build_app(url: str):
 
     from server import create_app
     from server.config import TestConfig
-    from server.syncing.defaults import ensure_defaults
+    from server.feed.defaults import ensure_defaults
 
     app = create_app(TestConfig(database_url=url))
     with app.app_context():

@@ -68,7 +68,7 @@ def build_app(url: str):
 
     from server import create_app
     from server.config import TestConfig
-    from server.syncing.defaults import ensure_defaults
+    from server.feed.defaults import ensure_defaults
 
     config = TestConfig(database_url=url)
     config.WTF_CSRF_ENABLED = False
@@ -83,8 +83,8 @@ def setup_field(app):
     """Make an engineer with a signed-in device and one visit; return (client, headers, ids)."""
     from server.accounts.operations import create_user
     from server.customers.models import Customer, Equipment
+    from server.dispatch.operations import schedule_visit
     from server.extensions import db
-    from server.register.dispatch import schedule_visit
     from server.register.operations import register_request
 
     with app.app_context():
@@ -170,7 +170,7 @@ def bench_floor(app, device_id, visit_id, engineer_id, ops) -> float:
     """Write the same rows (op record, part event, feed entry) with Core bulk inserts."""
     from server.db_types import utcnow
     from server.extensions import db
-    from server.syncing.models import SyncChange, SyncOperation
+    from server.feed.models import SyncChange, SyncOperation
     from server.visits.field_models import PartEvent
 
     now = utcnow()
@@ -266,7 +266,7 @@ def fill_feed(app, rows: int, customer_id: int) -> None:
     """Store change rows of other visits, as a big deployment's feed would hold."""
     from server.db_types import utcnow
     from server.extensions import db
-    from server.syncing.models import SyncChange, SyncCounter
+    from server.feed.models import SyncChange, SyncCounter
 
     now = utcnow()
     with app.app_context():
@@ -375,8 +375,8 @@ def second_visit(app, engineer_id: int, customer_id: int) -> int:
     """Schedule another visit for the bench engineer; return its id."""
     from server.accounts.models import User
     from server.customers.models import Equipment
+    from server.dispatch.operations import schedule_visit
     from server.extensions import db
-    from server.register.dispatch import schedule_visit
     from server.register.operations import register_request
 
     with app.app_context():

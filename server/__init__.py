@@ -52,8 +52,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     security_headers.init_app(app)
     _enable_sqlite_pragmas(app)
 
+    from server.feed import changes
     from server.register import sla_store as office_sla_store
-    from server.syncing import changes
 
     changes.install()
     office_sla_store.install()

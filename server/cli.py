@@ -18,8 +18,8 @@ def _create_app() -> Flask:
 def _upgrade() -> None:
     from flask_migrate import upgrade
 
+    from server.feed.defaults import ensure_defaults
     from server.register.sla_store import store_all
-    from server.syncing.defaults import ensure_defaults
 
     upgrade()
     ensure_defaults()
@@ -97,7 +97,7 @@ def create_user_command(username: str, role: str, display_name: str | None, pass
 @with_appcontext
 def new_epoch_command() -> None:
     """Start a new sync epoch; run it after restoring a backup so every phone resyncs."""
-    from server.syncing.defaults import new_epoch
+    from server.feed.defaults import new_epoch
 
     click.echo(f"New epoch: {new_epoch()}")
 

@@ -8,11 +8,11 @@ from server.accounts.models import Role, User
 from server.accounts.operations import create_user
 from server.customers.models import Customer, Equipment
 from server.db_types import utcnow
+from server.dispatch import operations as dispatch
 from server.extensions import db
-from server.register import dispatch
+from server.feed.models import ServerState
 from server.register import operations as register
 from server.register.models import RequestStatus
-from server.syncing.models import ServerState
 
 DEMO_PASSWORD = "demo"
 

@@ -8,9 +8,9 @@ from server.accounts import models as accounts_models
 from server.accounts import security_models
 from server.aftercare import models as aftercare_models
 from server.customers import models as customers_models
+from server.feed import models as feed_models
 from server.finance import models as finance_models
 from server.register import models as register_models
-from server.syncing import models as syncing_models
 from server.visits import field_models
 from server.visits import models as visits_models
 
@@ -23,5 +23,5 @@ DOMAIN_MODELS = (
     field_models,
     aftercare_models,
     finance_models,
-    syncing_models,
+    feed_models,
 )

@@ -14,7 +14,7 @@ TEMPLATE_PACKAGES = (
     "accounts",
     "customers",
     "register",
-    "visits",
+    "review",
     "aftercare",
     "office",
     "finance",
@@ -42,10 +42,10 @@ def register_blueprints(app: Flask) -> None:
     from server.office import views as office_home  # noqa: F401  (adds its routes to the office blueprint)
     from server.register import api as api_requests
     from server.register import views as register_pages  # noqa: F401  (adds its routes to the office blueprint)
+    from server.review import views as review_pages  # noqa: F401  (adds its routes to the office blueprint)
     from server.syncing import api as sync_api
     from server.syncing import blobs as sync_blobs
     from server.visits import api as api_visits
-    from server.visits import views as review_pages  # noqa: F401  (adds its routes to the office blueprint)
     from server.web import api_guard, office_pages, pwa
 
     app.jinja_loader = template_loader()

@@ -100,7 +100,7 @@ def _wipe(app) -> None:
                     conn.execute(text(f'DELETE FROM "{table}"'))
                 conn.execute(text("PRAGMA foreign_keys=ON"))
             conn.execute(text("INSERT INTO sync_counter (id, value) VALUES (1, 0)"))
-        from server.syncing.defaults import ensure_defaults
+        from server.feed.defaults import ensure_defaults
 
         ensure_defaults()
         db.session.remove()
@@ -209,7 +209,7 @@ class Factory:
         return request
 
     def visit(self, request=None, engineer=None, **kw):
-        from server.register.dispatch import schedule_visit
+        from server.dispatch.operations import schedule_visit
 
         request = request or self.request()
         data = {"engineer_id": engineer.id if engineer else None}

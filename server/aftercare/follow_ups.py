@@ -10,10 +10,10 @@ from server.accounts.models import User
 from server.aftercare.models import FollowUp, FollowUpKind, FollowUpStatus
 from server.customers.models import Equipment
 from server.db_types import utcnow
+from server.dispatch import operations as dispatch
 from server.domain.warranty import add_months
 from server.errors import ApiError
 from server.extensions import db
-from server.register import dispatch
 from server.register import operations as register
 from server.register.models import Channel, Level, ServiceRequest
 

@@ -195,8 +195,8 @@ def _complaints_page(state: FormState | None = None, status: int = 200):
         f=f,
         customer=customer,
         q=q,
-        found=office_register.search_customers(q) if q else [],
-        customer_requests=office_customers.recent_requests(customer.id) if customer else [],
+        found=office_customers.search_customers(q) if q else [],
+        customer_requests=office_register.recent_requests(customer.id) if customer else [],
         channels=COMPLAINT_CHANNELS,
     ), status
 
@@ -293,9 +293,9 @@ def _follow_ups_page(forms: dict[str, FormState] | None = None, status: int = 20
         "office/follow_ups.html",
         customer=customer,
         q=q,
-        found=office_register.search_customers(q) if q else [],
-        customer_equipment=office_register.equipment_of(customer.id) if customer else [],
-        customer_requests=office_customers.recent_requests(customer.id) if customer else [],
+        found=office_customers.search_customers(q) if q else [],
+        customer_equipment=office_customers.equipment_of(customer.id) if customer else [],
+        customer_requests=office_register.recent_requests(customer.id) if customer else [],
         items=items,
         page=page,
         pages=page_count(total),

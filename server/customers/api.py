@@ -2,12 +2,12 @@
 
 from flask_smorest import Blueprint
 
-from server.accounts import access
 from server.accounts.auth import current_user
 from server.customers.models import Customer, Equipment
 from server.customers.schemas import CustomerQuery, CustomerSchema, EquipmentQuery, EquipmentSchema
 from server.customers.warranty_view import with_warranty
 from server.extensions import db
+from server.register import access
 from server.register.operations import get_customer
 from server.web.api_schemas import page_of
 from server.web.paging import paginate

@@ -30,7 +30,7 @@ def customers():
     """Find a customer by name, contact, phone or address, to open their details."""
     q = (request.args.get("q") or "").strip()[:100]
     return render_template(
-        "office/customers.html", q=q, found=office_register.search_customers(q, 50) if q else []
+        "office/customers.html", q=q, found=office_customers.search_customers(q, 50) if q else []
     )
 
 
@@ -40,8 +40,8 @@ def _customer_page(customer: Customer, state: FormState | None = None, status: i
         "office/customer_edit.html",
         c=customer,
         f=state or FormState("customer", values),
-        equipment=office_register.equipment_of(customer.id),
-        requests=office_customers.recent_requests(customer.id),
+        equipment=office_customers.equipment_of(customer.id),
+        requests=office_register.recent_requests(customer.id),
     ), status
 
 

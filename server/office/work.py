@@ -27,12 +27,12 @@ from server.domain import sla
 from server.domain.aftercare import callback_due
 from server.domain.timezone import COMPANY_TZ
 from server.extensions import db
+from server.feed.models import SyncOperation
 from server.register import board as office_board
 from server.register.models import OPEN_STATUSES, Channel, RequestStatus, ServiceRequest
-from server.syncing.models import SyncOperation
+from server.review.operations import PROBLEM_STATUSES, review_queue_query
 from server.visits.field_models import Conflict
 from server.visits.models import Visit, VisitStatus
-from server.visits.review import PROBLEM_STATUSES, review_queue_query
 
 
 @dataclass

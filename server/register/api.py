@@ -2,10 +2,10 @@
 
 from flask_smorest import Blueprint
 
-from server.accounts import access
 from server.accounts.auth import current_user
+from server.dispatch import operations as dispatch
 from server.extensions import db
-from server.register import dispatch
+from server.register import access
 from server.register import operations as register
 from server.register.models import OPEN_STATUSES, ServiceRequest
 from server.register.schemas import (

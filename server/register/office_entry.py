@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.accounts.models import User
-from server.customers.models import Customer, Equipment
+from server.customers.models import Customer
 from server.errors import ApiError
 from server.extensions import db
 from server.register.models import OPEN_STATUSES, ServiceRequest
@@ -27,25 +27,6 @@ REQUEST_FIELDS = (
 )
 
 
-def search_customers(q: str, limit: int = 20) -> list[Customer]:
-    """Find customers by name, contact, phone or address."""
-    like = f"%{q}%"
-    return list(
-        db.session.scalars(
-            db.select(Customer)
-            .where(
-                Customer.name.ilike(like)
-                | Customer.contact_person.ilike(like)
-                | Customer.phone.ilike(like)
-                | Customer.mobile.ilike(like)
-                | Customer.address.ilike(like)
-            )
-            .order_by(Customer.name, Customer.id)
-            .limit(limit)
-        )
-    )
-
-
 def open_requests_for(
     customer_id: int | None = None, equipment_id: int | None = None
 ) -> list[ServiceRequest]:
@@ -60,14 +41,6 @@ def open_requests_for(
     else:
         return []
     return list(db.session.scalars(query.order_by(ServiceRequest.received_at)))
-
-
-def equipment_of(customer_id: int) -> list[Equipment]:
-    return list(
-        db.session.scalars(
-            db.select(Equipment).where(Equipment.customer_id == customer_id).order_by(Equipment.id)
-        )
-    )
 
 
 class DuplicateRequest(ApiError):
@@ -105,3 +78,15 @@ def register_from_form(data: dict[str, Any], by: User) -> ServiceRequest:
         db.session.flush()
         payload["customer_id"] = customer.id
     return register_request(payload, by)
+
+
+def recent_requests(customer_id: int, limit: int = 20) -> list[ServiceRequest]:
+    """Return a customer's latest register entries, newest first, to pick one from a list."""
+    return list(
+        db.session.scalars(
+            db.select(ServiceRequest)
+            .where(ServiceRequest.customer_id == customer_id)
+            .order_by(ServiceRequest.received_at.desc(), ServiceRequest.id.desc())
+            .limit(limit)
+        )
+    )

@@ -19,8 +19,10 @@ from server.accounts.auth import current_user
 from server.aftercare.models import (
     FollowUp,
 )
+from server.customers import operations as office_customers
 from server.customers.models import Customer
 from server.db_types import utcnow
+from server.dispatch import operations as dispatch
 from server.domain.timezone import COMPANY_TZ
 from server.errors import ApiError
 from server.extensions import db
@@ -28,9 +30,6 @@ from server.i18n import translate as _
 from server.office import reports as office_reports
 from server.register import (
     board as office_board,
-)
-from server.register import (
-    dispatch,
 )
 from server.register import (
     office_entry as office_register,
@@ -118,8 +117,8 @@ def _register_page(state: FormState, status: int = 200):
     if customer_id and str(customer_id).isdigit():
         customer = db.session.get(Customer, int(customer_id))
     q = (request.args.get("q") or "").strip()[:100]
-    found = office_register.search_customers(q) if q else []
-    equipment = office_register.equipment_of(customer.id) if customer else []
+    found = office_customers.search_customers(q) if q else []
+    equipment = office_customers.equipment_of(customer.id) if customer else []
     open_by_equipment = {
         e.id: office_register.open_requests_for(equipment_id=e.id) for e in equipment
     }

@@ -15,7 +15,7 @@ from server.accounts.models import Device
 from server.accounts.operations import record_outbox_report
 from server.errors import ApiError
 from server.extensions import db
-from server.syncing.models import ServerState, SyncCounter
+from server.feed.models import ServerState, SyncCounter
 from server.syncing.schemas import (
     BlobResultSchema,
     PullArgs,

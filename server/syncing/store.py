@@ -16,15 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from server.accounts.models import Device, User
+from server.domain.completeness import is_finished
 from server.domain.sla import visit_arrival_due
 from server.extensions import db
+from server.feed import changes
+from server.feed.defaults import past_epoch_key
+from server.feed.models import ServerState, SyncChange, SyncCounter, SyncOperation
 from server.finance.charges import visit_business_day, visit_warranty
 from server.register.models import ServiceRequest
-from server.syncing import changes
-from server.syncing.defaults import past_epoch_key
-from server.syncing.models import ServerState, SyncChange, SyncCounter, SyncOperation
-from server.syncing.snapshots import visit_snapshot
-from server.visits.completeness import is_finished
+from server.register.snapshots import visit_snapshot
 from server.visits.field_models import (
     Blob,
     BlobLoss,

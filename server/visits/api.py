@@ -2,10 +2,10 @@
 
 from flask_smorest import Blueprint
 
-from server.accounts import access
 from server.accounts.auth import current_user
+from server.dispatch import operations as dispatch
 from server.extensions import db
-from server.register import dispatch
+from server.register import access
 from server.visits.models import Visit
 from server.visits.schemas import VisitQuery, VisitSchema, VisitUpdateSchema
 from server.web.api_schemas import StrictSchema, page_of, text

@@ -6,8 +6,8 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from server.extensions import db
+from server.feed.models import SyncChange
 from server.register.models import ServiceRequest
-from server.syncing.models import SyncChange
 from server.visits.models import Visit, VisitAssignment
 
 

@@ -16,8 +16,8 @@ from sync_http import PNG, HttpPhone, part, payment, server_digest, transition
 
 from server.accounts.models import Device
 from server.extensions import db
+from server.feed.models import SyncChange, SyncOperation
 from server.register.models import ServiceRequest
-from server.syncing.models import SyncChange, SyncOperation
 from server.visits.field_models import ChecklistEntry, Conflict, Payment, SignOff
 from server.visits.models import Visit
 
@@ -362,7 +362,7 @@ def test_r34_a_transaction_committing_late_is_still_pulled(field, app, database_
     phone.pull_all()
     from sqlalchemy import create_engine
 
-    from server.syncing.changes import Change, emit
+    from server.feed.changes import Change, emit
 
     engine = create_engine(database_url)
     a_locked, release_a = threading.Event(), threading.Event()
@@ -383,7 +383,7 @@ def test_r34_a_transaction_committing_late_is_still_pulled(field, app, database_
                     ),
                 )
                 session.flush()
-                from server.syncing import changes as changes_module
+                from server.feed import changes as changes_module
 
                 changes_module._number_pending(session)  # takes the counter row, holds its lock
                 a_locked.set()
@@ -439,7 +439,7 @@ def test_r28_a_cursor_from_another_epoch_or_beyond_the_feed_resyncs(field, app):
         "/api/sync/pull", query_string={"cursor": f"{epoch}:{int(position) + 99}"}
     )
     assert ahead.get_json()["resync"] is True and ahead.get_json()["changes"]
-    from server.syncing.defaults import new_epoch
+    from server.feed.defaults import new_epoch
 
     new_epoch()
     body = phone.dev.get("/api/sync/pull", query_string={"cursor": phone.cursor}).get_json()
@@ -504,7 +504,7 @@ def test_r27a_pull_cursor_moves_past_other_engineers_changes(field):
 
 
 def test_r35_a_phone_that_synced_before_a_restore_is_not_stuck(field):
-    from server.syncing.defaults import new_epoch
+    from server.feed.defaults import new_epoch
 
     phone, visit = field["phone"], field["visit"]
     phone.op("checklist.set", visit.id, {"item_id": "kit", "state": "done", "note": ""})
@@ -530,7 +530,7 @@ def test_r35_a_phone_that_synced_before_a_restore_is_not_stuck(field):
 
 
 def test_r35_the_office_home_page_lists_work_lost_in_a_restore(field, login):
-    from server.syncing.defaults import new_epoch
+    from server.feed.defaults import new_epoch
 
     phone, visit, make = field["phone"], field["visit"], field["make"]
     phone.op("checklist.set", visit.id, {"item_id": "kit", "state": "done", "note": ""})

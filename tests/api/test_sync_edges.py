@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sync_http import PNG, HttpPhone, part, payment, transition
 
 from server.extensions import db
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from server.visits.field_models import Conflict, Payment
 from server.visits.models import Visit
 from sync.limits import INT32_MAX, MAX_FEN, text_limit

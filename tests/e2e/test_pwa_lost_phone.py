@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from server.accounts.models import Device
 from server.accounts.operations import revoke_device
 from server.extensions import db
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from tests.e2e.pwa_helpers import PHONE, make_visit, outbox_count, sign_in
 
 WHAT_IS_LEFT = """async () => {

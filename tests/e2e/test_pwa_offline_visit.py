@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from server.accounts.models import Device
 from server.extensions import db
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from server.visits.field_models import ChecklistEntry, Feedback, PartEvent, Payment, SignOff
 from server.visits.models import Visit
 from tests.e2e.pwa_helpers import (

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from server.accounts.models import Device
 from server.accounts.operations import revoke_device
 from server.extensions import db
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from server.visits.field_models import Blob, ChecklistEntry, SignOff
 from tests.e2e.pwa_helpers import (
     PHONE,

@@ -7,9 +7,9 @@ import json
 
 from playwright.sync_api import expect
 
+from server.dispatch.operations import update_visit
 from server.extensions import db
-from server.register.dispatch import update_visit
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from server.visits.field_models import ChecklistEntry, Payment
 from server.visits.models import Visit
 from tests.e2e.pwa_helpers import PHONE, make_visit, outbox_count, sign_in, wait_synced

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from server.extensions import db
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from server.visits.field_models import ChecklistEntry, Payment
 from tests.e2e.pwa_helpers import PHONE, make_visit, outbox_count, sign_in, wait_synced, wait_until
 

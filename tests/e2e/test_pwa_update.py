@@ -9,7 +9,7 @@ from flask import Response
 from playwright.sync_api import expect
 
 from server.extensions import db
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from server.visits.field_models import ChecklistEntry
 from tests.e2e.pwa_helpers import PHONE, make_visit, outbox_ops, sign_in, wait_synced
 

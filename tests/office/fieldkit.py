@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from server.accounts.models import Device
 from server.domain.timezone import COMPANY_TZ
 from server.extensions import db
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from server.visits.field_models import (
     Blob,
     ChargeWaiver,

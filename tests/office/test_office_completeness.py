@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.visits.completeness import DamageFacts, Gap, VisitFacts, visit_gaps
-from server.visits.review import review_visit
+from server.domain.completeness import DamageFacts, Gap, VisitFacts, visit_gaps
+from server.review.operations import review_visit
 from tests.office.fieldkit import FieldKit, complete_visit
 
 COMPLETE = VisitFacts(
@@ -176,7 +176,7 @@ def test_equipment_receipt_tick_without_a_receipt_is_a_gap(make):
 
 
 def test_a_refused_operation_is_a_gap_until_reviewed(make):
-    from server.visits.review import mark_operation_reviewed
+    from server.review.operations import mark_operation_reviewed
 
     visit, kit = complete_visit(make)
     op = kit.refused()
@@ -197,7 +197,7 @@ def test_field_kit_visit_without_records_lacks_signature_feedback_and_payment(ma
 
 
 def test_resolving_a_conflict_settles_the_operation_that_caused_it(make):
-    from server.visits.review import resolve_conflict
+    from server.review.operations import resolve_conflict
 
     visit, kit = complete_visit(make)
     op = kit.refused(status="conflict", reason="stored with different content")

@@ -11,8 +11,8 @@ from freezegun import freeze_time
 from server.aftercare.models import Complaint, FollowUp, ReturnedPartHandling
 from server.customers.models import Customer
 from server.extensions import db
+from server.feed.models import SyncOperation
 from server.register.models import ServiceRequest
-from server.syncing.models import SyncOperation
 from server.visits.field_models import Conflict
 from server.visits.models import Visit
 from tests.office.fieldkit import FieldKit, complete_visit, signature_png

@@ -15,9 +15,9 @@ from freezegun import freeze_time
 
 from server.extensions import db
 from server.register.models import ServiceRequest
-from server.visits import views as review_views
+from server.review import views as review_views
+from server.review.operations import review_visit
 from server.visits.models import Visit
-from server.visits.review import review_visit
 from server.web import office_pages
 from tests.api.sync_http import HttpPhone, transition
 

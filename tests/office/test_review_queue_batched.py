@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event
 
 from server.extensions import db
+from server.review.operations import review_visit, visits_to_review
 from server.visits.models import Visit
-from server.visits.review import review_visit, visits_to_review
 from tests.api.sync_http import HttpPhone, part, payment
 from tests.sync.sync_helpers import transition
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.syncing.models import ServerState
+from server.feed.models import ServerState
 from server.visits.field_models import ChecklistEntry, Conflict, PartEvent
 from tests.api.sync_http import HttpPhone, part
 

@@ -8,8 +8,8 @@ from server.accounts.models import User
 from server.customers.models import Customer, Equipment
 from server.demo import load_demo
 from server.extensions import db
+from server.feed.models import SyncOperation
 from server.register.models import ServiceRequest
-from server.syncing.models import SyncOperation
 from server.visits.field_models import Payment
 from server.visits.models import Visit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Integer, String
 
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from server.syncing.store import ENTITY_MODELS, RENAMED
 from sync import limits
 from sync.engine import KIND_RECORD

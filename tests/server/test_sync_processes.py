@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from server.accounts.models import Device
 from server.extensions import db
-from server.syncing.models import SyncOperation
+from server.feed.models import SyncOperation
 from server.visits.field_models import PartEvent
 from sync import hlc
 

@@ -15,7 +15,7 @@ from sqlalchemy import event, insert, update
 from sqlalchemy.orm import Session
 
 from server.db_types import utcnow
-from server.syncing.models import SyncChange, SyncCounter
+from server.feed.models import SyncChange, SyncCounter
 
 PENDING = "onsite_pending_changes"
 

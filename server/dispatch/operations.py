@@ -10,9 +10,9 @@ from server.accounts.models import Role, User
 from server.db_types import utcnow
 from server.errors import ApiError
 from server.extensions import db
+from server.feed import changes
 from server.register.models import RequestStatus, ServiceRequest
-from server.syncing import changes
-from server.syncing.snapshots import customer_snapshot, equipment_snapshot
+from server.register.snapshots import customer_snapshot, equipment_snapshot
 from server.syncing.store import SqlStore, visit_record
 from server.visits.models import Visit, VisitAssignment, VisitStatus
 from sync.engine import emit_visit_snapshot, mark_stale_signoffs

@@ -9,8 +9,8 @@ from flask import (
 
 from server.accounts.auth import current_user
 from server.errors import ApiError
-from server.syncing.models import SyncOperation
-from server.visits import review as office_review
+from server.feed.models import SyncOperation
+from server.review import operations as office_review
 from server.visits.field_models import Conflict
 from server.visits.models import Visit
 from server.web.forms import FormState, NoteForm, OptionalNoteForm

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from server.db_types import utcnow
 from server.extensions import db
-from server.syncing import changes
-from server.syncing.models import ChecklistTemplate, ServerState, SyncCounter
+from server.feed import changes
+from server.feed.models import ChecklistTemplate, ServerState, SyncCounter
 
 CHECKLIST_FILE = Path(__file__).resolve().parent.parent / "data" / "visit-checklist.json"
 

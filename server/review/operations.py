@@ -13,10 +13,19 @@ from server.accounts.models import Device, User
 from server.customers.models import Equipment
 from server.db_types import utcnow
 from server.domain.charges import Charges
+from server.domain.completeness import (
+    DamageFacts,
+    Gap,
+    VisitFacts,
+    arrived_late,
+    is_finished,
+    visit_gaps,
+)
 from server.domain.sla import visit_arrival_due
 from server.domain.warranty import WarrantyStatus
 from server.errors import ApiError
 from server.extensions import db
+from server.feed.models import ChecklistTemplate, SyncOperation
 from server.finance.charges import (
     ChargeFlag,
     PriceBook,
@@ -27,15 +36,6 @@ from server.finance.charges import (
     visit_warranty,
 )
 from server.register.models import ServiceRequest
-from server.syncing.models import ChecklistTemplate, SyncOperation
-from server.visits.completeness import (
-    DamageFacts,
-    Gap,
-    VisitFacts,
-    arrived_late,
-    is_finished,
-    visit_gaps,
-)
 from server.visits.field_models import (
     ChargeWaiver,
     ChecklistEntry,
