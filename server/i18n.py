@@ -60,6 +60,11 @@ def translate(key: str, /, locale: str | None = None, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def is_message_key(text: str) -> bool:
+    """Tell whether a text is a catalogue key (an operation's error) rather than a sentence."""
+    return text in catalogue("en")
+
+
 def url_with_lang(locale: str) -> str:
     """Return this page's address with another language, keeping its other query parameters."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]

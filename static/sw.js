@@ -5,7 +5,7 @@
 // on their word (message "skip-waiting"); the outbox lives in IndexedDB, which the new version
 // opens unchanged, so unsent work is carried over.
 
-const VERSION = "2026.11.30-2978be65"; // bench/shell_size.py --stamp keeps the hash in step
+const VERSION = "2026.12.01-f74e11d9"; // bench/shell_size.py --stamp keeps the hash in step
 const PREFIX = "onsite-app-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 

@@ -53,7 +53,7 @@ from server.register import (
     office_entry as office_register,
 )
 from server.register.models import ServiceRequest
-from server.web.forms import EmptyForm, FormState, NoteForm
+from server.web.forms import EmptyForm, FormState, NoteForm, submit
 from server.web.office_pages import (
     PAGE_SIZE,
     active_engineers,
@@ -63,7 +63,6 @@ from server.web.office_pages import (
     page_count,
     page_number,
     paged,
-    submit_form,
 )
 
 # --- escalations (S30) ---
@@ -96,7 +95,7 @@ def take_escalation(kind: str, ident: int):
     key = _escalation_key(kind, ident)
     user = current_user()
     prefix = key.replace(":", "")
-    result = submit_form(
+    result = submit(
         EmptyForm(),
         prefix,
         lambda _data: office_escalations.take_escalation(key, user),
@@ -113,7 +112,7 @@ def resolve_escalation(kind: str, ident: int):
     key = _escalation_key(kind, ident)
     user = current_user()
     prefix = key.replace(":", "")
-    result = submit_form(
+    result = submit(
         NoteForm(),
         prefix,
         lambda data: office_escalations.resolve_escalation(key, data["note"], user),
@@ -155,7 +154,7 @@ def handle_part(part_event_id: str):
     """Record how a returned part was dealt with."""
     user = current_user()
     prefix = "part-" + re.sub(r"[^0-9a-f-]", "", part_event_id.lower())[:36]
-    result = submit_form(
+    result = submit(
         PartHandleForm(),
         prefix,
         lambda data: office_parts.mark_part_dealt_with(part_event_id, data, user),
@@ -207,7 +206,7 @@ def complaints():
     if request.method == "GET":
         return _complaints_page()
     user = current_user()
-    result = submit_form(
+    result = submit(
         ComplaintForm(),
         "complaint",
         lambda data: office_complaints.receive_complaint(data, user),
@@ -256,7 +255,7 @@ def complaint_action(complaint_id: int, action: str):
     if action not in operations:
         raise ApiError(404, "No such action.")
     schema, operation = operations[action]
-    result = submit_form(
+    result = submit(
         schema,
         action,
         operation,
@@ -315,7 +314,7 @@ def follow_ups():
     if request.method == "GET":
         return _follow_ups_page()
     user = current_user()
-    result = submit_form(
+    result = submit(
         FollowUpForm(),
         "followup",
         lambda data: office_followups.plan_follow_up(data, user),
@@ -346,7 +345,7 @@ def follow_up_action(follow_up_id: int, action: str):
         raise ApiError(404, "No such action.")
     schema, operation = operations[action]
     prefix = f"fu{follow_up.id}-{action}"
-    result = submit_form(
+    result = submit(
         schema,
         prefix,
         operation,

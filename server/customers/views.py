@@ -14,12 +14,11 @@ from server.customers.models import Customer
 from server.register import (
     office_entry as office_register,
 )
-from server.web.forms import FormState
+from server.web.forms import FormState, submit
 from server.web.office_pages import (
     bp,
     done,
     get_or_404,
-    submit_form,
 )
 
 # --- customers (S10) ---
@@ -51,7 +50,7 @@ def customer_edit(customer_id: int):
     customer = get_or_404(Customer, customer_id, "customer")
     if request.method == "GET":
         return _customer_page(customer)
-    result = submit_form(
+    result = submit(
         CustomerForm(),
         "customer",
         lambda data: office_customers.update_customer(customer, data),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -116,3 +117,33 @@ def format_fen(fen: int, locale: str = "zh-CN") -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), 100)
     return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+# An amount typed in yuan: grouping commas (ASCII or full-width) and spaces are ignored, one
+# leading yuan sign (half- or full-width) is allowed, at most two decimals, no sign. The phone's
+# parseYuan (static/js/ops.js) follows the same rule; spec/vectors/yuan.json holds both to it.
+_YUAN = re.compile(r"[¥￥]?([0-9]{1,12})(?:\.([0-9]{1,2}))?")
+_YUAN_IGNORED = re.compile(r"[\s,，]")
+
+
+def parse_yuan(text: str, max_fen: int) -> int:
+    """Return fen for an amount typed in yuan ("1,234.5" -> 123450), by integer arithmetic.
+
+    Raises ValueError for anything else: blank, negative, more than two decimals, letters, or
+    more than `max_fen` (callers pass the ops' own ceiling, sync.limits.MAX_FEN).
+    """
+    match = _YUAN.fullmatch(_YUAN_IGNORED.sub("", text))
+    if match is None:
+        raise ValueError(f"not an amount in yuan: {text!r}")
+    yuan, cents = match.groups()
+    fen = int(yuan) * 100 + int((cents or "").ljust(2, "0"))
+    if fen > max_fen:
+        raise ValueError(f"more than {max_fen // 100} yuan: {text!r}")
+    return fen
+
+
+def yuan_text(fen: int) -> str:
+    """Return fen as a plain yuan amount for a form field or CSV ("1234.50", "-0.05")."""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{sign}{yuan}.{cents:02d}"

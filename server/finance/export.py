@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from server.accounts.models import User
+from server.domain.charges import yuan_text
 from server.domain.timezone import COMPANY_TZ
 from server.extensions import db
-from server.finance.forms import yuan_text
 from server.finance.handover import check_handover
 from server.finance.models import Handover, HandoverReceipt
 from server.finance.reconcile import compute_days

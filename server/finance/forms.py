@@ -1,36 +1,74 @@
-"""Reading the finance pages' forms: amounts typed in yuan become integer fen, exactly."""
+"""What the finance pages' forms accept: the shared form fields (web/forms.py), amounts in yuan
+read by the one money rule (domain.charges.parse_yuan) and held in integer fen.
+"""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
-_YUAN_RE = re.compile(r"(\d{1,9})(?:\.(\d{1,2}))?")
+from server.domain.statements import LAYOUTS
+from server.finance.models import PAYMENT_METHODS
+from server.finance.reconcile import STATUSES
+from server.web.forms import FormSchema, TextList, Yuan, choice, date_field, integer, text
+
+# A handover form has one amount field per payment method, named amount_<method>.
+AMOUNT_FIELDS = tuple(f"amount_{method}" for method in PAYMENT_METHODS)
 
 
-def parse_yuan(text: str | None) -> int | None:
-    """Return fen for an amount typed in yuan ("1,234.5" -> 123450); None when blank.
-
-    Integer arithmetic only: "0.1" is 10 fen, never 9.999... Raises ValueError for anything
-    else (negative numbers, more than two decimals, letters).
-    """
-    if text is None:
-        return None
-    cleaned = text.strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
-    if not cleaned:
-        return None
-    match = _YUAN_RE.fullmatch(cleaned)
-    if match is None:
-        raise ValueError(f"not an amount in yuan: {text!r}")
-    yuan, cents = match.groups()
-    return int(yuan) * 100 + int((cents or "0").ljust(2, "0"))
+class _HandoverFields(FormSchema):
+    engineer_id = integer(required=True)
+    payment_ids = TextList(36)
+    note = text(2000)
 
 
-def yuan_text(fen: int) -> str:
-    """Return fen as a plain yuan amount for a form field or CSV ("1234.50", "-0.05")."""
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(fen), 100)
-    return f"{sign}{yuan}.{cents:02d}"
+# The amount fields follow the payment methods: one list of methods, no field typed twice.
+HandoverForm = _HandoverFields.from_dict(
+    {name: Yuan() for name in AMOUNT_FIELDS}, name="HandoverForm"
+)
+
+
+def handover_data(form: dict) -> dict:
+    """The handover operation's input from a loaded HandoverForm: amounts by method, in fen."""
+    amounts = {m: form[f"amount_{m}"] for m in PAYMENT_METHODS if form.get(f"amount_{m}")}
+    return {
+        "engineer_id": form["engineer_id"],
+        "amounts": amounts,
+        "payment_ids": form["payment_ids"],
+        "note": form.get("note") or "",
+    }
+
+
+class DayStatusForm(FormSchema):
+    status = choice(STATUSES, required=True)
+    note = text(2000)
+
+
+class ReasonForm(FormSchema):
+    reason = text(2000, required=True)
+
+
+class FeeRateForm(FormSchema):
+    effective_from = date_field(required=True)
+    onsite_fee_fen = Yuan(required=True)
+    note = text(2000)
+
+
+class PartPriceForm(FormSchema):
+    part_code = text(100, required=True)
+    description = text(200)
+    effective_from = date_field(required=True)
+    unit_cost_fen = Yuan(required=True)
+
+
+class TransferForm(FormSchema):
+    amount_fen = Yuan(required=True, data_key="amount")
+    received_on = date_field(required=True)
+    reference = text(100)
+    note = text(2000)
+
+
+class StatementForm(FormSchema):
+    layout = choice(LAYOUTS, required=True)
 
 
 def duration_parts(delta: timedelta) -> tuple[int, int, int]:

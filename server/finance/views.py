@@ -22,7 +22,7 @@ from sqlalchemy import select
 from server.accounts.auth import FINANCE_ROLES, FINANCE_SUPERVISOR_ROLES, current_user
 from server.accounts.models import Role, User
 from server.db_types import utcnow
-from server.domain.charges import format_fen
+from server.domain.charges import format_fen, yuan_text
 from server.domain.statements import LAYOUTS, MAX_BYTES
 from server.domain.timezone import COMPANY_TZ, business_day
 from server.errors import ApiError
@@ -52,7 +52,17 @@ from server.finance import (
     statements as finance_statements,
 )
 from server.finance.charges import ChargeFlag
-from server.finance.forms import duration_parts, parse_yuan, yuan_text
+from server.finance.forms import (
+    DayStatusForm,
+    FeeRateForm,
+    HandoverForm,
+    PartPriceForm,
+    ReasonForm,
+    StatementForm,
+    TransferForm,
+    duration_parts,
+    handover_data,
+)
 from server.finance.models import PAYMENT_METHODS, StatementEntry
 from server.finance.schemas import (
     AuditQuery,
@@ -64,6 +74,7 @@ from server.finance.schemas import (
     ReceiptQuery,
 )
 from server.i18n import translate
+from server.web.forms import FormState, submit
 from server.web.guard import year_ok
 from server.web.paging import paginate
 
@@ -202,16 +213,17 @@ def reconciliation():
     )
 
 
-def _render_day(engineer_id: int, day: date, errors=None, form=None, status=200):
+def _render_day(engineer_id: int, day: date, state: FormState | None = None, status: int = 200):
     engineer = finance_reconcile.get_engineer(engineer_id)
     fig = finance_reconcile.day_figures(engineer_id, day)
+    state = state or FormState("day")
     return (
         render_template(
             "finance/day.html",
             fig=fig,
             engineer=engineer,
-            errors=errors or {},
-            form=form or {},
+            errors=state.errors,
+            form=state.values,
             audit=finance_audit.recent_actions(50, subject=f"day:{engineer_id}:{day.isoformat()}"),
             phones=finance_reconcile.engineer_phones(engineer_id),
             not_sent=finance_reconcile.phones_not_sent(engineer_id, day),
@@ -234,18 +246,17 @@ def reconciliation_day(engineer_id: int, day: str):
 def set_day_status(engineer_id: int, day: str):
     """Reconcile (lock), dispute or reopen a day."""
     the_day = _parse_day(day)
-    form = {"status": request.form.get("status", ""), "note": request.form.get("note", "")}
-    try:
-        finance_reconcile.set_day_status(
-            engineer_id, the_day, form["status"], form["note"], current_user()
-        )
-    except ApiError as exc:
-        if exc.status not in (409, 422):
-            raise
-        db.session.rollback()
-        errors = exc.fields or {"status": [exc.message]}
-        return _render_day(engineer_id, the_day, errors, form, exc.status)
-    db.session.commit()
+    user = current_user()
+    result = submit(
+        DayStatusForm(),
+        "day",
+        lambda d: finance_reconcile.set_day_status(
+            engineer_id, the_day, d["status"], d.get("note") or "", user
+        ),
+        lambda state, status: _render_day(engineer_id, the_day, state, status),
+    )
+    if isinstance(result, tuple):
+        return result
     return redirect(url_for("finance.reconciliation_day", engineer_id=engineer_id, day=day))
 
 
@@ -253,16 +264,16 @@ def set_day_status(engineer_id: int, day: str):
 def reopen_day(engineer_id: int, day: str):
     """Reopen a reconciled day (finance supervisor, with a reason)."""
     the_day = _parse_day(day)
-    reason = request.form.get("reason", "")
-    try:
-        finance_reconcile.reopen_day(engineer_id, the_day, reason, current_user())
-    except ApiError as exc:
-        if exc.status not in (403, 409, 422):
-            raise
-        db.session.rollback()
-        errors = exc.fields or {"reason": [exc.message]}
-        return _render_day(engineer_id, the_day, errors, {"reason": reason}, exc.status)
-    db.session.commit()
+    user = current_user()
+    result = submit(
+        ReasonForm(),
+        "reopen",
+        lambda d: finance_reconcile.reopen_day(engineer_id, the_day, d["reason"], user),
+        lambda state, status: _render_day(engineer_id, the_day, state, status),
+        shown=(403, 409, 422),
+    )
+    if isinstance(result, tuple):
+        return result
     return redirect(url_for("finance.reconciliation_day", engineer_id=engineer_id, day=day))
 
 
@@ -303,7 +314,7 @@ def handovers():
     )
 
 
-def _render_new_handover(engineer_id: int | None, errors=None, form=None, status=200):
+def _render_new_handover(engineer_id: int | None, state: FormState | None = None, status=200):
     engineer = None
     receipts = []
     if engineer_id is not None:
@@ -311,14 +322,15 @@ def _render_new_handover(engineer_id: int | None, errors=None, form=None, status
         if engineer is None or engineer.role != Role.ENGINEER:
             raise ApiError(404, "No such engineer.")
         receipts = finance_handover.uncovered_payments(engineer_id)
+    state = state or FormState("handover")
     return (
         render_template(
             "finance/handover_new.html",
             engineers=_engineers(),
             engineer=engineer,
             receipts=receipts,
-            errors=errors or {},
-            form=form or {},
+            errors=state.errors,
+            form=state.values,
         ),
         status,
     )
@@ -334,46 +346,29 @@ def new_handover():
 @bp.post("/handovers")
 def create_handover():
     """Save a handover and show its difference at once."""
-    engineer_id = request.form.get("engineer_id", type=int)
-    form = {
-        "amounts": {m: request.form.get(f"amount_{m}", "") for m in PAYMENT_METHODS},
-        "payment_ids": request.form.getlist("payment_ids"),
-        "note": request.form.get("note", ""),
-    }
-    errors: dict[str, list[str]] = {}
-    amounts: dict[str, int] = {}
-    for method, text in form["amounts"].items():
-        try:
-            fen = parse_yuan(text)
-        except ValueError:
-            errors[f"amount_{method}"] = [translate("fin.error.amount")]
-            continue
-        if fen:
-            amounts[method] = fen
-    if len(form["note"]) > 2000:
-        errors["note"] = [translate("fin.error.too_long")]
-    if not errors:
-        try:
-            handover = finance_handover.record_handover(
-                {
-                    "engineer_id": engineer_id,
-                    "amounts": amounts,
-                    "payment_ids": form["payment_ids"],
-                    "note": form["note"],
-                },
-                current_user(),
-            )
-        except ApiError as exc:
-            if exc.status != 422:
-                raise
-            db.session.rollback()
-            errors = exc.fields or {"_schema": [exc.message]}
-        else:
-            db.session.commit()
-            return redirect(url_for("finance.handover", handover_id=handover.id))
-    if "engineer_id" in errors:
-        engineer_id = None
-    return _render_new_handover(engineer_id, errors, form, 422)
+    user = current_user()
+
+    def redraw(state: FormState, status: int):
+        chosen = state.values.get("engineer_id", "")
+        engineer_id = (
+            int(chosen) if chosen.isdigit() and "engineer_id" not in state.errors else None
+        )
+        if engineer_id is not None:
+            engineer = db.session.get(User, engineer_id)
+            if engineer is None or engineer.role != Role.ENGINEER:
+                engineer_id = None
+        return _render_new_handover(engineer_id, state, status)
+
+    result = submit(
+        HandoverForm(),
+        "handover",
+        lambda d: finance_handover.record_handover(handover_data(d), user),
+        redraw,
+        lists=("payment_ids",),
+    )
+    if isinstance(result, tuple):
+        return result
+    return redirect(url_for("finance.handover", handover_id=result.id))
 
 
 def _render_handover(handover_id: int, errors=None, status=200):
@@ -399,18 +394,17 @@ def handover(handover_id: int):
 @bp.post("/handovers/<int:handover_id>/void")
 def void_handover(handover_id: int):
     """Void a handover recorded by mistake, with a reason."""
-    try:
-        finance_handover.void_handover(
-            finance_handover.get_handover(handover_id),
-            request.form.get("reason", "")[:2000],
-            current_user(),
-        )
-    except ApiError as exc:
-        if exc.status not in (409, 422):
-            raise
-        db.session.rollback()
-        return _render_handover(handover_id, exc.fields or {"reason": [exc.message]}, exc.status)
-    db.session.commit()
+    user = current_user()
+    result = submit(
+        ReasonForm(),
+        "void",
+        lambda d: finance_handover.void_handover(
+            finance_handover.get_handover(handover_id), d["reason"], user
+        ),
+        lambda state, status: _render_handover(handover_id, state.errors, status),
+    )
+    if isinstance(result, tuple):
+        return result
     return redirect(url_for("finance.handover", handover_id=handover_id))
 
 
@@ -453,61 +447,44 @@ def prices():
     return _render_prices()
 
 
-def _price_form(kind: str, schema, amount_field: str):
-    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    errors: dict[str, list[str]] = {}
-    data: dict[str, Any] = {k: v for k, v in form.items() if k != amount_field}
-    try:
-        fen = parse_yuan(form.get(amount_field))
-    except ValueError:
-        errors[amount_field] = [translate("fin.error.amount")]
-        fen = None
-    if fen is None and amount_field not in errors:
-        errors[amount_field] = [translate("fin.error.required")]
-    data[amount_field] = fen if fen is not None else 0
-    try:
-        loaded = schema.load(data)
-    except ValidationError as exc:
-        errors.update(exc.messages if isinstance(exc.messages, dict) else {})
-    if errors:
-        return None, {f"{kind}.{k}": v for k, v in errors.items()}, form
-    return loaded, {}, form
+def _price_page(kind: str):
+    """Redraw the prices page with one of its two forms (fee or part) showing its errors."""
+
+    def redraw(state: FormState, status: int):
+        errors = {f"{kind}.{name}": problems for name, problems in state.errors.items()}
+        return _render_prices(errors, {kind: state.values}, status)
+
+    return redraw
 
 
 @bp.post("/prices/fee")
 def add_fee_rate():
     """Add an on-site fee from a day onwards."""
-    data, errors, form = _price_form("fee", _fee_schema, "onsite_fee_fen")
-    if data is not None:
-        try:
-            finance_prices.add_fee_rate(data, current_user())
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-            db.session.rollback()
-            errors = {f"fee.{k}": v for k, v in (exc.fields or {}).items()}
-        else:
-            db.session.commit()
-            return redirect(url_for("finance.prices"))
-    return _render_prices(errors, {"fee": form}, 422)
+    user = current_user()
+    result = submit(
+        FeeRateForm(),
+        "fee",
+        lambda d: finance_prices.add_fee_rate({"note": "", **d}, user),
+        _price_page("fee"),
+    )
+    if isinstance(result, tuple):
+        return result
+    return redirect(url_for("finance.prices"))
 
 
 @bp.post("/prices/part")
 def add_part_price():
     """Add a part's cost price from a day onwards."""
-    data, errors, form = _price_form("part", _part_schema, "unit_cost_fen")
-    if data is not None:
-        try:
-            finance_prices.add_part_price(data, current_user())
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-            db.session.rollback()
-            errors = {f"part.{k}": v for k, v in (exc.fields or {}).items()}
-        else:
-            db.session.commit()
-            return redirect(url_for("finance.prices"))
-    return _render_prices(errors, {"part": form}, 422)
+    user = current_user()
+    result = submit(
+        PartPriceForm(),
+        "part",
+        lambda d: finance_prices.add_part_price({"description": "", **d}, user),
+        _price_page("part"),
+    )
+    if isinstance(result, tuple):
+        return result
+    return redirect(url_for("finance.prices"))
 
 
 def _render_promises(errors=None, form=None, status=200):
@@ -536,52 +513,40 @@ def promises():
 @bp.post("/promises/<promise_id>/transfer")
 def record_transfer(promise_id: str):
     """Record the transfer that settles (part of) a promise, as seen on the statement."""
-    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    errors: dict[str, list[str]] = {}
-    try:
-        amount = parse_yuan(form.get("amount"))
-    except ValueError:
-        amount = None
-    if amount is None:
-        errors["amount_fen"] = [translate("fin.error.amount")]
-    try:
-        received_on = date.fromisoformat(form.get("received_on", ""))
-    except ValueError:
-        received_on = None
-    data = {
-        "promise_id": promise_id,
-        "amount_fen": amount,
-        "received_on": received_on,
-        "reference": form.get("reference", "")[:100],
-        "note": form.get("note", "")[:2000],
-    }
-    if not errors:
-        try:
-            finance_promises.record_transfer(data, current_user(), business_day(utcnow()))
-        except ApiError as exc:
-            if exc.status != 422:
-                raise
-            db.session.rollback()
-            errors = exc.fields or {}
-        else:
-            db.session.commit()
-            return redirect(url_for("finance.promises"))
-    return _render_promises({promise_id: errors}, {promise_id: form}, 422)
+    user = current_user()
+
+    def action(d: dict[str, Any]):
+        data = {"promise_id": promise_id, "reference": "", "note": "", **d}
+        return finance_promises.record_transfer(data, user, business_day(utcnow()))
+
+    result = submit(
+        TransferForm(),
+        "transfer",
+        action,
+        lambda state, status: _render_promises(
+            {promise_id: state.errors}, {promise_id: state.values}, status
+        ),
+    )
+    if isinstance(result, tuple):
+        return result
+    return redirect(url_for("finance.promises"))
 
 
 @bp.post("/transfers/<int:transfer_id>/void")
 def void_transfer(transfer_id: int):
     """Void a transfer recorded by mistake, with a reason; its promise is owed again."""
-    reason = request.form.get("reason", "")[:2000]
-    try:
-        transfer = finance_promises.void_transfer(transfer_id, reason, current_user())
-    except ApiError as exc:
-        if exc.status != 422:
-            raise
-        db.session.rollback()
-        return _render_promises({f"transfer-{transfer_id}": exc.fields or {}}, None, 422)
-    db.session.commit()
-    return redirect(url_for("finance.promises", state="outstanding" if transfer else None))
+    user = current_user()
+    result = submit(
+        ReasonForm(),
+        "void",
+        lambda d: finance_promises.void_transfer(transfer_id, d["reason"], user),
+        lambda state, status: _render_promises(
+            {f"transfer-{transfer_id}": state.errors}, None, status
+        ),
+    )
+    if isinstance(result, tuple):
+        return result
+    return redirect(url_for("finance.promises", state="outstanding" if result else None))
 
 
 def _render_statements(errors=None, status=200):
@@ -605,23 +570,25 @@ def statements():
 @bp.post("/statements")
 def import_statement():
     """Import a WeChat Pay, Alipay or bank statement and match its lines to receipts."""
-    upload = request.files.get("file")
-    layout = request.form.get("layout", "")
-    if upload is None or not upload.filename:
-        return _render_statements({"file": [translate("fin.statement.choose_file")]}, 422)
-    if layout not in LAYOUTS:
-        return _render_statements({"layout": [translate("fin.statement.choose_layout")]}, 422)
-    try:
-        statement = finance_statements.import_statement(
-            upload.read(MAX_BYTES + 1), layout, upload.filename, current_user()
-        )
-    except ApiError as exc:
-        if exc.status != 422:
-            raise
-        db.session.rollback()
-        return _render_statements(exc.fields, 422)
-    db.session.commit()
-    return redirect(url_for("finance.statement", statement_id=statement.id))
+    user = current_user()
+
+    def action(d: dict[str, Any]):
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            key = "fin.statement.choose_file"
+            raise ApiError(422, translate(key), {"file": [key]})
+        data = upload.read(MAX_BYTES + 1)
+        return finance_statements.import_statement(data, d["layout"], upload.filename, user)
+
+    result = submit(
+        StatementForm(),
+        "statement",
+        action,
+        lambda state, status: _render_statements(state.errors, status),
+    )
+    if isinstance(result, tuple):
+        return result
+    return redirect(url_for("finance.statement", statement_id=result.id))
 
 
 def _render_statement(statement_id: int, errors=None, status=200):

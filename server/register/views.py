@@ -51,7 +51,7 @@ from server.register.forms import (
 )
 from server.register.models import OPEN_STATUSES, Channel, Level, RequestStatus, ServiceRequest
 from server.visits.models import Visit
-from server.web.forms import FormState, localise_errors
+from server.web.forms import FormState, localise_errors, submit
 from server.web.office_pages import (
     active_engineers,
     bp,
@@ -59,7 +59,6 @@ from server.web.office_pages import (
     get_or_404,
     page_count,
     paged,
-    submit_form,
 )
 
 STEPS: dict[str, Callable] = {
@@ -150,7 +149,7 @@ def register_new():
         }
         return _register_page(FormState("reg", defaults))
     user = current_user()
-    result = submit_form(
+    result = submit(
         RegisterForm(),
         "reg",
         lambda data: office_register.register_from_form(data, user),
@@ -236,7 +235,7 @@ def request_detail(request_id: int):
 
 def _on_request(request_id: int, prefix: str, schema, action, message: str, anchor: str = ""):
     req = get_or_404(ServiceRequest, request_id, "request")
-    result = submit_form(
+    result = submit(
         schema,
         prefix,
         lambda data: action(req, data),
@@ -299,7 +298,7 @@ def update_visit(visit_id: int):
             data.setdefault(key, None)
         return dispatch.update_visit(visit, data)
 
-    result = submit_form(
+    result = submit(
         VisitUpdateForm(),
         prefix,
         action,

@@ -13,13 +13,12 @@ from server.feed.models import SyncOperation
 from server.review import operations as office_review
 from server.visits.field_models import Conflict
 from server.visits.models import Visit
-from server.web.forms import FormState, NoteForm, OptionalNoteForm
+from server.web.forms import FormState, NoteForm, OptionalNoteForm, submit
 from server.web.office_pages import (
     bp,
     done,
     get_or_404,
     page_number,
-    submit_form,
 )
 
 # Each line of the review queue runs the whole completeness check of its visit: a shorter page.
@@ -61,7 +60,7 @@ def mark_reviewed(visit_id: int):
     """Take a finished visit off the review queue (with a note if it still lacks something)."""
     visit = get_or_404(Visit, visit_id, "visit")
     user = current_user()
-    result = submit_form(
+    result = submit(
         OptionalNoteForm(),
         "reviewed",
         lambda data: office_review.mark_visit_reviewed(visit, user, data.get("note")),
@@ -81,7 +80,7 @@ def resolve_conflict(conflict_id: int):
     visit = get_or_404(Visit, conflict.visit_id, "visit")
     prefix = f"conflict{conflict.id}"
     user = current_user()
-    result = submit_form(
+    result = submit(
         NoteForm(),
         prefix,
         lambda data: office_review.resolve_conflict(conflict, data["note"], user),
@@ -103,7 +102,7 @@ def review_operation(operation_id: int):
     visit = get_or_404(Visit, operation.visit_id, "visit")
     prefix = f"op{operation.id}"
     user = current_user()
-    result = submit_form(
+    result = submit(
         OptionalNoteForm(),
         prefix,
         lambda data: office_review.mark_operation_reviewed(operation, user, data.get("note")),

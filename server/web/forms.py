@@ -10,16 +10,21 @@ marshmallow defaults are mapped onto keys, so errors appear in the page's langua
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from flask import g, request
 from marshmallow import EXCLUDE, ValidationError, fields, validate
 from werkzeug.datastructures import MultiDict
 
+from server.domain.charges import parse_yuan
 from server.domain.timezone import COMPANY_TZ
-from server.i18n import translate
+from server.errors import ApiError
+from server.extensions import db
+from server.i18n import is_message_key, translate
 from server.web.guard import GuardedSchema
+from sync.limits import MAX_FEN
 
 REQUIRED = {"required": "form.err.required", "null": "form.err.required"}
 
@@ -92,27 +97,40 @@ class LocalDateTime(fields.Field):
 
 
 class Yuan(fields.Field):
-    """An amount typed in yuan (up to two decimals), returned as integer fen."""
+    """An amount typed in yuan, returned as integer fen: domain.charges.parse_yuan, up to the
+    most an op may carry (the phone's parseYuan stops at the same figure)."""
 
     default_error_messages: ClassVar[dict[str, str]] = {**REQUIRED, "invalid": "form.err.money"}
 
     def _deserialize(self, value: Any, attr, data, **kwargs) -> int:
         try:
-            amount = Decimal(str(value).replace(",", "").replace("¥", "").strip())
-        except InvalidOperation:
+            return parse_yuan(str(value), MAX_FEN)
+        except ValueError:
             raise self.make_error("invalid") from None
-        if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-            raise self.make_error("invalid")
-        if amount > 10_000_000:
-            raise self.make_error("invalid")
-        return int(amount * 100)
 
 
-def form_input(form: MultiDict) -> dict[str, str]:
-    """Return the submitted fields trimmed, leaving out blanks and the CSRF token."""
-    data: dict[str, str] = {}
+class TextList(fields.List):
+    """Several values of one name (ticked checkboxes), each a bounded string."""
+
+    def __init__(self, max_len: int, **kwargs: Any) -> None:
+        super().__init__(
+            fields.String(validate=validate.Length(max=max_len, error="form.err.too_long")),
+            load_default=list,
+            **kwargs,
+        )
+
+
+def form_input(form: MultiDict, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return the submitted fields trimmed, leaving out blanks and the CSRF token.
+
+    A name in `lists` keeps every value sent under it (ticked checkboxes), blanks dropped.
+    """
+    # A list is there even when nothing is ticked: the browser then sends no value at all.
+    data: dict[str, Any] = {
+        key: [v.strip() for v in form.getlist(key) if v.strip()] for key in lists
+    }
     for key in form:
-        if key == "csrf_token":
+        if key == "csrf_token" or key in lists:
             continue
         value = (form.get(key) or "").strip()
         if value:
@@ -149,7 +167,7 @@ _MARSHMALLOW = [
 
 
 def _localise(message: str) -> str:
-    if message.startswith("form.err."):
+    if is_message_key(message):
         return translate(message)
     for pattern, key in _MARSHMALLOW:
         if pattern.search(message):
@@ -230,3 +248,41 @@ class PageQuery(FormSchema):
     page = integer(
         load_default=1, validate=validate.Range(min=1, max=100000, error="form.err.range")
     )
+
+
+def submit(
+    schema,
+    prefix: str,
+    action: Callable[[dict[str, Any]], Any],
+    redraw: Callable[[FormState, int], Any],
+    *,
+    lists: tuple[str, ...] = (),
+    shown: tuple[int, ...] = (409, 422),
+    extra_errors: Callable[[ApiError], dict[str, Any]] | None = None,
+):
+    """Load a form, run one operation and commit; on bad input roll back and redraw the form.
+
+    The one form cycle of every server-rendered page: what the operation refuses with a status
+    in `shown` (409 or 422) comes back beside its field (or at the top of the page), nothing
+    half-saved. `lists` names the fields sent several times (ticked checkboxes).
+    """
+    values = form_input(request.form, lists)
+    try:
+        data = schema.load(values)
+        result = action(data)
+        db.session.commit()
+        return result
+    except ValidationError as exc:
+        db.session.rollback()
+        return redraw(FormState(prefix, values, localise_errors(exc.messages)), 422)
+    except ApiError as exc:
+        db.session.rollback()
+        if exc.status not in shown:
+            raise
+        errors = localise_errors(exc.fields) if exc.fields else {"_schema": [exc.message]}
+        # Said at the top of the page too: the form may not be drawn any more (already done).
+        g.setdefault("form_alerts", []).extend(errors.get("_schema", []))
+        state = FormState(prefix, values, errors)
+        if extra_errors is not None:
+            state.extra = extra_errors(exc)
+        return redraw(state, exc.status)

@@ -10,14 +10,12 @@ half-saved.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import (
     Blueprint,
     flash,
-    g,
     redirect,
     request,
     url_for,
@@ -31,7 +29,7 @@ from server.domain.timezone import COMPANY_TZ
 from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate as _
-from server.web.forms import FormState, PageQuery, form_input, localise_errors
+from server.web.forms import PageQuery
 from sync.limits import storable
 
 bp = Blueprint("office", __name__, url_prefix="/office")
@@ -109,37 +107,6 @@ def active_engineers() -> list[User]:
             .order_by(User.display_name, User.id)
         )
     )
-
-
-def submit_form(
-    schema,
-    prefix: str,
-    action: Callable[[dict[str, Any]], Any],
-    redraw: Callable[[FormState, int], Any],
-    *,
-    extra_errors: Callable[[ApiError], dict[str, Any]] | None = None,
-):
-    """Load a form, run one operation and commit; on bad input roll back and redraw the form."""
-    values = form_input(request.form)
-    try:
-        data = schema.load(values)
-        result = action(data)
-        db.session.commit()
-        return result
-    except ValidationError as exc:
-        db.session.rollback()
-        return redraw(FormState(prefix, values, localise_errors(exc.messages)), 422)
-    except ApiError as exc:
-        db.session.rollback()
-        if exc.status not in (409, 422):
-            raise
-        errors = localise_errors(exc.fields) if exc.fields else {"_schema": [exc.message]}
-        # Said at the top of the page too: the form may not be drawn any more (already done).
-        g.setdefault("office_alerts", []).extend(errors.get("_schema", []))
-        state = FormState(prefix, values, errors)
-        if extra_errors is not None:
-            state.extra = extra_errors(exc)
-        return redraw(state, exc.status)
 
 
 def done(message_key: str, target: str):

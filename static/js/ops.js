@@ -284,13 +284,19 @@ export function transitionPayload(to, fields = {}) {
   };
 }
 
-/** Parse a yuan amount typed by a person ("12", "12.5", "1,234.50") into integer fen, or null. */
+// The most an amount typed on the phone may be: the ops' own ceiling (sync.limits.MAX_FEN).
+const MAX_TYPED_FEN = LIMITS.int["payment.record"].amount_fen[1];
+
+/**
+ * Parse a yuan amount typed by a person ("12", "12.5", "1,234.50") into integer fen, or null.
+ * The rule is the server's (server/domain/charges.py parse_yuan): spec/vectors/yuan.json.
+ */
 export function parseYuan(text) {
   if (typeof text !== "string") return null;
-  const clean = text.replace(/[,\s¥]/g, "");
-  const m = /^(\d{1,11})(?:\.(\d{1,2}))?$/.exec(clean);
+  const m = /^[¥￥]?([0-9]{1,12})(?:\.([0-9]{1,2}))?$/.exec(text.replace(/[\s,，]/g, ""));
   if (!m) return null;
-  return Number(m[1]) * 100 + Number((m[2] || "").padEnd(2, "0"));
+  const fen = Number(m[1]) * 100 + Number((m[2] || "").padEnd(2, "0"));
+  return fen <= MAX_TYPED_FEN ? fen : null;
 }
 
 /** Return the blob hashes an op refers to (what must be uploaded before it is pushed). */

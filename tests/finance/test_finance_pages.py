@@ -157,7 +157,7 @@ def test_a_bad_amount_is_shown_beside_its_field_and_nothing_is_saved(login, scen
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="err-amount_cash"' in page and "Type an amount in yuan" in page
+    assert 'id="err-amount_cash"' in page and "Not a valid amount in yuan" in page
     assert 'value="12.345"' in page
     assert db.session.scalar(db.select(Handover)) is None
 
@@ -207,7 +207,7 @@ def test_prices_are_added_from_the_page_with_errors_beside_the_fields(login, sce
         data={"part_code": "FAN", "effective_from": "2026-01-01", "unit_cost_fen": "46",
               "csrf_token": session.csrf},
     )  # fmt: skip
-    assert response.status_code == 422
+    assert response.status_code == 409  # an entry from that day exists: the operation's answer
     assert 'id="err-part-effective_from"' in response.get_data(as_text=True)
     response = session.post(
         "/finance/prices/fee",

@@ -134,3 +134,9 @@ describe("op validation vectors (spec/vectors/ops.json, shared with sync/ops.py)
     });
   }
 });
+
+describe("amounts typed in yuan (spec/vectors/yuan.json, the server's parser runs them too)", () => {
+  for (const c of loadVectors("yuan").parse_yuan) {
+    it(JSON.stringify(c.text), () => assert.equal(parseYuan(c.text), c.fen));
+  }
+});
