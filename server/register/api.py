@@ -7,7 +7,8 @@ from server.dispatch import operations as dispatch
 from server.extensions import db
 from server.register import access
 from server.register import operations as register
-from server.register.models import OPEN_STATUSES, ServiceRequest
+from server.register.listing import requests_query
+from server.register.models import ServiceRequest
 from server.register.schemas import (
     CallbackSchema,
     RequestCreateSchema,
@@ -38,18 +39,7 @@ def _load(request_id: int, write: bool = False) -> ServiceRequest:
 def list_requests(args):
     """List register entries, newest first, with their SLA clocks."""
     user = access.require_user(current_user())
-    query = access.requests_of(user).order_by(
-        ServiceRequest.received_at.desc(), ServiceRequest.id.desc()
-    )
-    if args.get("status"):
-        query = query.where(ServiceRequest.status == args["status"])
-    if args.get("customer_id"):
-        query = query.where(ServiceRequest.customer_id == args["customer_id"])
-    if args.get("channel"):
-        query = query.where(ServiceRequest.channel == args["channel"])
-    if args.get("open") is not None:
-        clause = ServiceRequest.status.in_([str(s) for s in OPEN_STATUSES])
-        query = query.where(clause if args["open"] else ~clause)
+    query = requests_query(args, base=access.requests_of(user))
     page = paginate(query, args["page"], args["per_page"])
     page["items"] = [with_sla(r) for r in page["items"]]
     return page

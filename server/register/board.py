@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import selectinload
 
-from server.customers.models import Customer
 from server.domain import sla
 from server.extensions import db
-from server.register.models import OPEN_STATUSES, Level, ServiceRequest
+from server.register.listing import requests_query
+from server.register.models import Level, ServiceRequest
 from server.register.sla_view import request_clocks
 from server.visits.models import Visit, VisitStatus
 
@@ -116,35 +116,11 @@ class BoardRow:
 
 def board_rows(filters: dict[str, Any], now: datetime) -> list[BoardRow]:
     """Return the open requests matching the filters, riskiest first."""
-    query = (
-        db.select(ServiceRequest)
-        .options(
-            selectinload(ServiceRequest.visits).selectinload(Visit.engineer),
-            selectinload(ServiceRequest.customer),
-            selectinload(ServiceRequest.equipment),
-        )
-        .where(ServiceRequest.status.in_([str(s) for s in OPEN_STATUSES]))
+    query = requests_query({**filters, "open": True}).options(
+        selectinload(ServiceRequest.visits).selectinload(Visit.engineer),
+        selectinload(ServiceRequest.customer),
+        selectinload(ServiceRequest.equipment),
     )
-    if filters.get("status"):
-        query = query.where(ServiceRequest.status == filters["status"])
-    if filters.get("channel"):
-        query = query.where(ServiceRequest.channel == filters["channel"])
-    if filters.get("created_by_id"):
-        query = query.where(ServiceRequest.created_by_id == filters["created_by_id"])
-    if filters.get("customer"):
-        like = f"%{filters['customer']}%"
-        query = query.where(
-            ServiceRequest.customer_id.in_(db.select(Customer.id).where(Customer.name.ilike(like)))
-        )
-    if filters.get("engineer_id"):
-        query = query.where(
-            ServiceRequest.id.in_(
-                db.select(Visit.request_id).where(
-                    Visit.engineer_id == filters["engineer_id"],
-                    Visit.status != VisitStatus.CANCELLED,
-                )
-            )
-        )
     rows = []
     for request in db.session.scalars(query):
         visits = [v for v in request.visits if v.status != VisitStatus.CANCELLED]

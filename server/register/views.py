@@ -49,6 +49,7 @@ from server.register.forms import (
     TriageForm,
     VisitUpdateForm,
 )
+from server.register.listing import requests_query
 from server.register.models import OPEN_STATUSES, Channel, Level, RequestStatus, ServiceRequest
 from server.visits.models import Visit
 from server.web.forms import FormState, localise_errors, submit
@@ -171,22 +172,7 @@ def register_list():
         state = FormState("reg-list", values)
     except ValidationError as exc:
         args, state = {"page": 1}, FormState("reg-list", values, localise_errors(exc.messages))
-    query = db.select(ServiceRequest).order_by(
-        ServiceRequest.received_at.desc(), ServiceRequest.id.desc()
-    )
-    if args.get("status"):
-        query = query.where(ServiceRequest.status == args["status"])
-    if args.get("channel"):
-        query = query.where(ServiceRequest.channel == args["channel"])
-    if args.get("q"):
-        like = f"%{args['q']}%"
-        query = query.where(
-            ServiceRequest.problem.ilike(like)
-            | ServiceRequest.contact_name.ilike(like)
-            | ServiceRequest.customer_id.in_(
-                db.select(Customer.id).where(Customer.name.ilike(like))
-            )
-        )
+    query = requests_query(args)
     page = args.get("page", 1)
     total, items = paged(query, page)
     return render_template(
