@@ -13,10 +13,16 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from server.extensions import db
+from server.i18n import is_message_key, translate
 
 
 class ApiError(Exception):
-    """An error a client can act on; raised by operations and turned into the one shape."""
+    """An error a client can act on; raised by operations and turned into the one shape.
+
+    Operations give `message` and each field's problems as catalogue keys (``err.*``,
+    ``form.err.*``), with `params` for the message's placeholders: a page says them in its
+    language, the JSON API in English (with the key beside, for clients that translate).
+    """
 
     def __init__(
         self,
@@ -26,6 +32,7 @@ class ApiError(Exception):
         error: str | None = None,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -34,6 +41,25 @@ class ApiError(Exception):
         self.error = error
         self.extra = extra or {}
         self.headers = headers or {}
+        self.params = params or {}
+
+    def text(self, locale: str | None = None) -> str:
+        """The message in words: its catalogue text (or the message itself, if not a key)."""
+        return say(self.message, locale, **self.params)
+
+
+def say(message: str, locale: str | None = None, **params: Any) -> str:
+    """Return a message key in words (a sentence that is not a key is returned as it is)."""
+    return translate(message, locale, **params) if is_message_key(message) else message
+
+
+def said_fields(fields: Any, locale: str | None = None) -> Any:
+    """Return the field problems with every catalogue key in words."""
+    if isinstance(fields, dict):
+        return {name: said_fields(value, locale) for name, value in fields.items()}
+    if isinstance(fields, list):
+        return [said_fields(value, locale) for value in fields]
+    return say(fields, locale) if isinstance(fields, str) else fields
 
 
 def _code(status: int) -> str:
@@ -66,19 +92,32 @@ def error_response(
     fields: dict[str, Any] | None = None,
     error: str | None = None,
     extra: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
 ):
-    """Build the response for an error, JSON or HTML as the caller prefers."""
+    """Build the response for an error, JSON or HTML as the caller prefers.
+
+    `message` and the field problems may be catalogue keys: JSON says them in English with the
+    key beside (`message_key`), a page in its own language.
+    """
+    params = params or {}
     if wants_json():
         body: dict[str, Any] = {
             "status": status,
             "error": error or _code(status),
-            "message": message,
+            "message": say(message, "en", **params),
         }
+        if is_message_key(message):
+            body["message_key"] = message
         if fields:
-            body["fields"] = fields
+            body["fields"] = said_fields(fields, "en")
         body.update(extra or {})
         return jsonify(body), status
-    return render_template("error.html", status=status, message=message, fields=fields), status
+    return render_template(
+        "error.html",
+        status=status,
+        message=say(message, None, **params),
+        fields=said_fields(fields) if fields else None,
+    ), status
 
 
 def _fields_from_webargs(data: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -118,7 +157,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         db.session.rollback()
-        response, status = error_response(exc.status, exc.message, exc.fields, exc.error, exc.extra)
+        response, status = error_response(
+            exc.status, exc.message, exc.fields, exc.error, exc.extra, exc.params
+        )
         return response, status, exc.headers
 
     @app.errorhandler(ValidationError)

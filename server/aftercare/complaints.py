@@ -30,16 +30,16 @@ def receive_complaint(data: dict[str, Any], by: User) -> Complaint:
         if request is None or request.customer_id != customer.id:
             raise ApiError(
                 422,
-                "That request is not this customer's.",
-                {"request_id": ["No such request for this customer."]},
+                "err.aftercare.request_not_customers",
+                {"request_id": ["form.err.no_request"]},
             )
     now = utcnow()
     received_at = data.get("received_at") or now
     if received_at > now:
         raise ApiError(
             422,
-            "A complaint cannot arrive in the future.",
-            {"received_at": ["Must not be in the future."]},
+            "err.aftercare.complaint_in_future",
+            {"received_at": ["form.err.future"]},
         )
     complaint = Complaint(
         customer_id=customer.id,
@@ -59,13 +59,13 @@ def receive_complaint(data: dict[str, Any], by: User) -> Complaint:
 
 def _open(complaint: Complaint) -> None:
     if complaint.status == ComplaintStatus.RESOLVED:
-        raise ApiError(409, "This complaint is resolved.")
+        raise ApiError(409, "err.aftercare.complaint_resolved")
 
 
 def take_complaint(complaint: Complaint, by: User) -> Complaint:
     """Let the supervisor take a complaint in hand."""
     if by.role not in HANDLERS:
-        raise ApiError(403, "Only the supervisor takes complaints in hand.")
+        raise ApiError(403, "err.aftercare.complaint_take_supervisor")
     _open(complaint)
     complaint.handler_id = by.id
     complaint.status = ComplaintStatus.IN_PROGRESS
@@ -83,7 +83,7 @@ def note_complaint(complaint: Complaint, note: str, by: User) -> Complaint:
 def resolve_complaint(complaint: Complaint, resolution: str, by: User) -> Complaint:
     """Record how a complaint was resolved; the supervisor's decision."""
     if by.role not in HANDLERS:
-        raise ApiError(403, "Only the supervisor resolves complaints.")
+        raise ApiError(403, "err.aftercare.complaint_resolve_supervisor")
     _open(complaint)
     complaint.status = ComplaintStatus.RESOLVED
     complaint.resolution = resolution

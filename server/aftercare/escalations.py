@@ -148,12 +148,12 @@ def find_item(key: str) -> EscalationItem:
             and not db.session.scalar(db.select(flagged_visit))
         ):
             return EscalationItem(key, request, None, "request_escalated", handling)
-    raise ApiError(404, "No such escalation.")
+    raise ApiError(404, "err.aftercare.no_escalation")
 
 
 def _require_handler(by: User) -> None:
     if by.role not in HANDLERS:
-        raise ApiError(403, "Only the after-sales supervisor handles escalations (S30).")
+        raise ApiError(403, "err.aftercare.escalation_supervisor")
 
 
 def _handling(item: EscalationItem) -> Escalation:
@@ -172,7 +172,7 @@ def take_escalation(key: str, by: User) -> Escalation:
     _require_handler(by)
     item = find_item(key)
     if item.state == "resolved":
-        raise ApiError(409, "This escalation is already resolved.")
+        raise ApiError(409, "err.aftercare.escalation_resolved")
     handling = _handling(item)
     handling.taken_by_id = by.id
     handling.taken_at = utcnow()
@@ -184,7 +184,7 @@ def resolve_escalation(key: str, resolution: str, by: User) -> Escalation:
     _require_handler(by)
     item = find_item(key)
     if item.state == "resolved":
-        raise ApiError(409, "This escalation is already resolved.")
+        raise ApiError(409, "err.aftercare.escalation_resolved")
     handling = _handling(item)
     now = utcnow()
     if handling.taken_at is None:

@@ -25,16 +25,16 @@ def _check_links(data: dict[str, Any]) -> None:
         if request is None or request.customer_id != customer.id:
             raise ApiError(
                 422,
-                "That request is not this customer's.",
-                {"request_id": ["No such request for this customer."]},
+                "err.aftercare.request_not_customers",
+                {"request_id": ["form.err.no_request"]},
             )
     if data.get("equipment_id") is not None:
         equipment = db.session.get(Equipment, data["equipment_id"])
         if equipment is None or equipment.customer_id != customer.id:
             raise ApiError(
                 422,
-                "That equipment is not this customer's.",
-                {"equipment_id": ["No such equipment at this customer."]},
+                "err.register.equipment_not_customers",
+                {"equipment_id": ["form.err.no_equipment"]},
             )
 
 
@@ -44,8 +44,8 @@ def plan_follow_up(data: dict[str, Any], by: User) -> FollowUp:
     if data.get("interval_months") and data["kind"] != FollowUpKind.RETURN_VISIT:
         raise ApiError(
             422,
-            "Only return visits repeat.",
-            {"interval_months": ["Only periodic return visits (S7) repeat."]},
+            "err.aftercare.only_return_visits_repeat",
+            {"interval_months": ["form.err.only_return_visits_repeat"]},
         )
     follow_up = FollowUp(
         customer_id=data["customer_id"],
@@ -65,7 +65,7 @@ def plan_follow_up(data: dict[str, Any], by: User) -> FollowUp:
 
 def _require_planned(follow_up: FollowUp) -> None:
     if follow_up.status in (FollowUpStatus.DONE, FollowUpStatus.CANCELLED):
-        raise ApiError(409, f"This follow-up is already {follow_up.status}.")
+        raise ApiError(409, "err.aftercare.follow_up_already", params={"status": follow_up.status})
 
 
 def book_follow_up(follow_up: FollowUp, data: dict[str, Any], by: User) -> ServiceRequest:
@@ -77,7 +77,9 @@ def book_follow_up(follow_up: FollowUp, data: dict[str, Any], by: User) -> Servi
     return-visit channel out of the SLA figures for the same reason).
     """
     if follow_up.status != FollowUpStatus.PLANNED:
-        raise ApiError(409, f"This follow-up is {follow_up.status}; only a planned one is booked.")
+        raise ApiError(
+            409, "err.aftercare.follow_up_not_planned", params={"status": follow_up.status}
+        )
     request = register.register_request(
         {
             "customer_id": follow_up.customer_id,

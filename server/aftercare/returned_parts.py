@@ -79,9 +79,9 @@ def mark_part_dealt_with(part_event_id: str, data: dict, by: User) -> ReturnedPa
         )
     ]
     if not matches:
-        raise ApiError(404, "No such returned part (or it was cancelled by a correction).")
+        raise ApiError(404, "err.aftercare.no_returned_part")
     if matches[0].handling is not None:
-        raise ApiError(409, "This part is already dealt with.")
+        raise ApiError(409, "err.aftercare.part_dealt_with")
     handling = ReturnedPartHandling(
         part_event_id=part_event_id,
         disposition=data["disposition"],

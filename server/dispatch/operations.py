@@ -27,7 +27,7 @@ def get_engineer(engineer_id: int) -> User:
         raise ApiError(
             422,
             f"User {engineer_id} is not an active engineer.",
-            {"engineer_id": ["No such active engineer."]},
+            {"engineer_id": ["form.err.no_engineer"]},
         )
     return user
 
@@ -101,7 +101,7 @@ def _announce(visit: Visit, previous_engineer_id: int | None) -> None:
 def schedule_visit(request: ServiceRequest, data: dict[str, Any]) -> Visit:
     """Create a visit for a request, optionally assigned with an appointment window (S14)."""
     if request.status in (RequestStatus.CLOSED,):
-        raise ApiError(409, "The request is closed; reopen it before scheduling a visit.")
+        raise ApiError(409, "err.dispatch.request_closed")
     if data.get("engineer_id") is not None:
         get_engineer(data["engineer_id"])
     number = db.session.scalar(
@@ -134,7 +134,7 @@ def schedule_visit(request: ServiceRequest, data: dict[str, Any]) -> Visit:
 def update_visit(visit: Visit, data: dict[str, Any]) -> Visit:
     """Reassign or reschedule a visit; both phones learn of it at their next pull."""
     if visit.status in CLOSED_VISIT:
-        raise ApiError(409, f"The visit is {visit.status}; it can no longer be changed.")
+        raise ApiError(409, "err.dispatch.visit_frozen", params={"status": visit.status})
     previous = visit.engineer_id
     if "engineer_id" in data and data["engineer_id"] is not None:
         get_engineer(data["engineer_id"])
@@ -151,8 +151,8 @@ def update_visit(visit: Visit, data: dict[str, Any]) -> Visit:
     if visit.window_start and visit.window_end and visit.window_end <= visit.window_start:
         raise ApiError(
             422,
-            "The window must end after it starts.",
-            {"window_end": ["Must be after window_start."]},
+            "err.dispatch.window",
+            {"window_end": ["form.err.window"]},
         )
     if "onsite_fee_fen" in data or "inspection_only" in data:
         # What the customer signed for may no longer hold (sync rule R25).
@@ -164,7 +164,7 @@ def update_visit(visit: Visit, data: dict[str, Any]) -> Visit:
 def cancel_visit(visit: Visit, reason: str | None) -> Visit:
     """Cancel a visit that has not finished."""
     if visit.status in CLOSED_VISIT:
-        raise ApiError(409, f"The visit is already {visit.status}.")
+        raise ApiError(409, "err.dispatch.visit_already", params={"status": visit.status})
     visit.status = VisitStatus.CANCELLED
     if reason:
         visit.notes = (visit.notes + "\n" if visit.notes else "") + reason

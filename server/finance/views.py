@@ -620,7 +620,7 @@ def decide_statement_line(entry_id: int):
             raise
         db.session.rollback()
         row = db.session.get(StatementEntry, entry_id)
-        return _render_statement(row.statement_id, {entry_id: exc.message}, exc.status)
+        return _render_statement(row.statement_id, {entry_id: exc.text()}, exc.status)
     statement_id = entry.statement_id
     db.session.commit()
     return redirect(url_for("finance.statement", statement_id=statement_id))

@@ -21,7 +21,10 @@ def get_customer(customer_id: int) -> Customer:
     customer = db.session.get(Customer, customer_id)
     if customer is None:
         raise ApiError(
-            422, f"Customer {customer_id} does not exist.", {"customer_id": ["No such customer."]}
+            422,
+            "err.register.no_customer",
+            {"customer_id": ["form.err.no_customer"]},
+            params={"customer_id": customer_id},
         )
     return customer
 
@@ -35,14 +38,14 @@ def register_request(data: dict[str, Any], by: User) -> ServiceRequest:
         if equipment is None or equipment.customer_id != customer.id:
             raise ApiError(
                 422,
-                "That equipment is not this customer's.",
-                {"equipment_id": ["No such equipment at this customer."]},
+                "err.register.equipment_not_customers",
+                {"equipment_id": ["form.err.no_equipment"]},
             )
     contact_name = data.get("contact_name") or customer.contact_person
     contact_phone = data.get("contact_phone") or customer.phone or customer.mobile
     address = data.get("address") or customer.address
     missing = {
-        name: ["Required: the customer record has none to fall back on."]
+        name: ["form.err.required_no_fallback"]
         for name, value in (
             ("contact_name", contact_name),
             ("contact_phone", contact_phone),
@@ -51,14 +54,14 @@ def register_request(data: dict[str, Any], by: User) -> ServiceRequest:
         if not value
     }
     if missing:
-        raise ApiError(422, "Contact name, phone and address are needed (S10).", missing)
+        raise ApiError(422, "err.register.contact_needed", missing)
     now = utcnow()
     received_at = data.get("received_at") or now
     if received_at > now:
         raise ApiError(
             422,
-            "A request cannot be received in the future.",
-            {"received_at": ["Must not be in the future."]},
+            "err.register.received_in_future",
+            {"received_at": ["form.err.future"]},
         )
     request = ServiceRequest(
         customer_id=customer.id,
@@ -92,12 +95,12 @@ def triage_request(request: ServiceRequest, data: dict[str, Any]) -> ServiceRequ
 def _at(data: dict[str, Any], request: ServiceRequest, field: str = "at") -> datetime:
     at = data.get(field) or utcnow()
     if at > utcnow():
-        raise ApiError(422, "That time is in the future.", {field: ["Must not be in the future."]})
+        raise ApiError(422, "err.register.time_in_future", {field: ["form.err.future"]})
     if at < request.received_at:
         raise ApiError(
             422,
-            "That time is before the request was received.",
-            {field: ["Must not be before the request was received."]},
+            "err.register.time_before_received",
+            {field: ["form.err.before_received"]},
         )
     return at
 
@@ -105,7 +108,7 @@ def _at(data: dict[str, Any], request: ServiceRequest, field: str = "at") -> dat
 def record_phone_response(request: ServiceRequest, data: dict[str, Any]) -> ServiceRequest:
     """Record the first phone response to the customer (S5a)."""
     if request.phone_response_at is not None:
-        raise ApiError(409, "The phone response is already recorded.")
+        raise ApiError(409, "err.register.phone_response_recorded")
     request.phone_response_at = _at(data, request)
     if request.status == RequestStatus.REGISTERED:
         request.status = RequestStatus.RESPONDED
@@ -115,7 +118,7 @@ def record_phone_response(request: ServiceRequest, data: dict[str, Any]) -> Serv
 def record_remote_consent(request: ServiceRequest, data: dict[str, Any]) -> ServiceRequest:
     """Record that phone guidance cannot fix it and the customer consents to remote login (S5c)."""
     if request.remote_consent_at is not None:
-        raise ApiError(409, "The customer's consent is already recorded.")
+        raise ApiError(409, "err.register.consent_recorded")
     request.remote_consent_at = _at(data, request)
     return request
 
@@ -123,15 +126,15 @@ def record_remote_consent(request: ServiceRequest, data: dict[str, Any]) -> Serv
 def record_remote_login(request: ServiceRequest, data: dict[str, Any]) -> ServiceRequest:
     """Record the remote login; only allowed after the customer's consent (S5c)."""
     if request.remote_consent_at is None:
-        raise ApiError(409, "Remote login needs the customer's consent first (S5c).")
+        raise ApiError(409, "err.register.login_needs_consent")
     if request.remote_login_at is not None:
-        raise ApiError(409, "The remote login is already recorded.")
+        raise ApiError(409, "err.register.login_recorded")
     at = _at(data, request)
     if at < request.remote_consent_at:
         raise ApiError(
             422,
-            "Remote login cannot precede the consent.",
-            {"at": ["Must not be before the customer's consent."]},
+            "err.register.login_before_consent",
+            {"at": ["form.err.before_consent"]},
         )
     request.remote_login_at = at
     return request
@@ -148,14 +151,14 @@ def record_delay_notice(request: ServiceRequest, data: dict[str, Any]) -> Servic
 def record_fax_call(request: ServiceRequest, data: dict[str, Any], by: User) -> ServiceRequest:
     """Record the call to the customer's technical staff that a fax request calls for (S6)."""
     if request.channel != Channel.FAX:
-        raise ApiError(409, "Only a request received by fax calls for this call (S6).")
+        raise ApiError(409, "err.register.fax_only")
     if request.fax_call_at is not None:
-        raise ApiError(409, "The call to the customer's technical staff is already recorded.")
+        raise ApiError(409, "err.register.fax_call_recorded")
     if not (data.get("note") or "").strip():
         raise ApiError(
             422,
-            "Say whom you spoke to and what was agreed.",
-            {"note": ["Required: whom you spoke to and what was agreed."]},
+            "err.register.fax_call_note",
+            {"note": ["form.err.fax_call_note"]},
         )
     request.fax_call_at = _at(data, request)
     request.fax_call_by_id = by.id
@@ -196,7 +199,7 @@ def add_callback(request: ServiceRequest, data: dict[str, Any], by: User) -> Cal
 def record_result(request: ServiceRequest, data: dict[str, Any]) -> ServiceRequest:
     """Write the result into the register (S29) and move the request on."""
     if request.status == RequestStatus.CLOSED:
-        raise ApiError(409, "The request is closed.")
+        raise ApiError(409, "err.register.closed")
     now = utcnow()
     request.result = data["result"]
     request.status = data["status"]

@@ -338,7 +338,7 @@ def review_visit(visit: Visit, book: PriceBook | None = None) -> VisitReview:
 def resolve_conflict(conflict: Conflict, note: str, by: User) -> Conflict:
     """Mark a recorded sync conflict resolved, with the office's note of what was decided."""
     if conflict.resolved_at is not None:
-        raise ApiError(409, "This conflict is already resolved.")
+        raise ApiError(409, "err.review.conflict_resolved")
     now = utcnow()
     conflict.resolved_at = now
     conflict.resolved_by_id = by.id
@@ -360,9 +360,9 @@ def mark_operation_reviewed(
 ) -> SyncOperation:
     """Mark a refused or conflicting operation as looked at by the office, with what was done."""
     if operation.status not in PROBLEM_STATUSES:
-        raise ApiError(409, "Only refused or conflicting operations need review.")
+        raise ApiError(409, "err.review.op_not_reviewable")
     if operation.reviewed_at is not None:
-        raise ApiError(409, "This operation is already reviewed.")
+        raise ApiError(409, "err.review.op_reviewed")
     operation.reviewed_at = utcnow()
     operation.reviewed_by_id = by.id
     operation.review_note = note
@@ -372,14 +372,14 @@ def mark_operation_reviewed(
 def mark_visit_reviewed(visit: Visit, by: User, note: str | None = None) -> Visit:
     """Take a finished visit off the review queue; with gaps left, say why it is accepted."""
     if not is_finished(visit.status):
-        raise ApiError(409, "Only a finished visit can be reviewed.")
+        raise ApiError(409, "err.review.visit_not_finished")
     if visit.reviewed_at is not None:
-        raise ApiError(409, "This visit is already reviewed.")
+        raise ApiError(409, "err.review.visit_reviewed")
     if review_visit(visit).gaps and not (note or "").strip():
         raise ApiError(
             422,
-            "The visit still lacks something: say why it is accepted as it is.",
-            {"note": ["Required while the visit lacks something."]},
+            "err.review.gaps_need_note",
+            {"note": ["form.err.note_while_gaps"]},
         )
     visit.reviewed_at = utcnow()
     visit.reviewed_by_id = by.id

@@ -149,20 +149,6 @@ _MARSHMALLOW = [
     (re.compile(r"^Longer than maximum length"), "form.err.too_long"),
     (re.compile(r"^Must be (greater|less) than"), "form.err.range"),
     (re.compile(r"^Not a valid date\.$"), "form.err.date"),
-    # Messages raised by the shared register and dispatch operations.
-    (re.compile(r"^Must not be in the future\.$"), "form.err.future"),
-    (re.compile(r"^Must not be before the request was received\.$"), "form.err.before_received"),
-    (re.compile(r"^Must not be before the customer's consent\.$"), "form.err.before_consent"),
-    (re.compile(r"^Required: the customer record has none"), "form.err.required_no_fallback"),
-    (re.compile(r"^No such customer\.$"), "form.err.no_customer"),
-    (re.compile(r"^No such equipment at this customer\.$"), "form.err.no_equipment"),
-    (re.compile(r"^No such request for this customer\.$"), "form.err.no_request"),
-    (re.compile(r"^No such active engineer\.$"), "form.err.no_engineer"),
-    (
-        re.compile(r"^(Must be after window_start\.|The window must end after it starts\.)$"),
-        "form.err.window",
-    ),
-    (re.compile(r"^Only periodic return visits"), "form.err.only_return_visits_repeat"),
 ]
 
 
@@ -279,7 +265,7 @@ def submit(
         db.session.rollback()
         if exc.status not in shown:
             raise
-        errors = localise_errors(exc.fields) if exc.fields else {"_schema": [exc.message]}
+        errors = localise_errors(exc.fields) if exc.fields else {"_schema": [exc.text()]}
         # Said at the top of the page too: the form may not be drawn any more (already done).
         g.setdefault("form_alerts", []).extend(errors.get("_schema", []))
         state = FormState(prefix, values, errors)
