@@ -96,18 +96,20 @@ class FieldPhone(HttpPhone):
             self.wall = None
 
     def deliver(
-        self, op: dict[str, Any], *, received_at: datetime | None = None, expect: str = "applied"
-    ) -> dict[str, Any]:
-        """Push the outbox with the server's clock at `received_at`; return `op`'s result.
+        self, *ops: dict[str, Any], received_at: datetime | None = None, expect: str = "applied"
+    ) -> list[dict[str, Any]]:
+        """Push the outbox with the server's clock at `received_at`; return the ops' results.
 
-        Raise Refused unless the server answered `expect` for the op.
+        Raise Refused unless the server answered `expect` for each of `ops`.
         """
         with server_clock(received_at):
             body = self.push()
-        [result] = [r for r in body["results"] if r["op_id"] == op["op_id"]]
-        if result["status"] != expect:
-            raise Refused(result)
-        return result
+        answers = {r["op_id"]: r for r in body["results"]}
+        results = [answers[op["op_id"]] for op in ops]
+        for result in results:
+            if result["status"] != expect:
+                raise Refused(result)
+        return results
 
     def send(
         self,
@@ -124,6 +126,11 @@ class FieldPhone(HttpPhone):
         op = self.record(kind, visit_id, payload, record_id, at=at)
         self.deliver(op, received_at=received_at, expect=expect)
         return op
+
+    def sync(self, at: datetime | None = None) -> dict[str, Any]:
+        """Sync with nothing to send, reporting the outbox as the app does, at `at`."""
+        with server_clock(at):
+            return self.push(report=True)
 
     # --- the steps of a visit, as the app sends them ---
 
