@@ -232,6 +232,11 @@ def test_prices_are_added_from_the_page_with_errors_beside_the_fields(login, sce
         data={"effective_from": "2026-12-01", "onsite_fee_fen": "350", "csrf_token": session.csrf},
     )
     assert response.status_code == 302
+    # The schedule now lists the new fee (typed in yuan) beside the old; FAN kept one price.
+    page = session.get(response.headers["Location"] + "?lang=en").get_data(as_text=True)
+    fees = re.findall(r"<tr>\s*<td>(2026-\d\d-\d\d)</td>\s*<td[^>]*>(¥[\d,.]+)<", page)
+    assert fees[:2] == [("2026-12-01", "¥350.00"), ("2026-01-01", "¥300.00")], fees
+    assert page.count("¥45.50") == 1 and "¥0.46" not in page
 
 
 def test_period_errors_are_shown_beside_the_field(login, scene):
