@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 from server import create_app
 from server.config import TestConfig
 from server.extensions import db
+from tests.api.device_client import DeviceClient
 
 
 def _postgres_url() -> str | None:
@@ -251,48 +252,6 @@ class Session:
     def patch(self, url, json=None, **kw):
         headers = {"X-CSRFToken": self.csrf, **kw.pop("headers", {})}
         return self.client.patch(url, json=json, headers=headers, **kw)
-
-
-class DeviceClient:
-    """An engineer's signed-in device, speaking to the API with its bearer token."""
-
-    def __init__(self, client, user, device_id: str | None = None) -> None:
-        self.client = client
-        self.user = user
-        self.device_id = device_id or str(uuid.uuid4())
-        response = client.post(
-            "/api/auth/device",
-            json={
-                "username": user.username,
-                "password": "pw",
-                "device_id": self.device_id,
-                "device_name": "test phone",
-            },
-        )
-        assert response.status_code == 201, response.get_json()
-        body = response.get_json()
-        self.token = body["token"]
-        self.receipt_prefix = body["device"]["receipt_prefix"]
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def get(self, url, **kw):
-        return self.client.get(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
-
-    def post(self, url, json=None, **kw):
-        return self.client.post(
-            url, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw
-        )
-
-    def put(self, url, **kw):
-        return self.client.put(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
-
-    def patch(self, url, json=None, **kw):
-        return self.client.patch(
-            url, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw
-        )
 
 
 @pytest.fixture

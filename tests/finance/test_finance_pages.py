@@ -31,6 +31,7 @@ def scene(make, field):
     wechat = field.pay(visit, 19100, "wechat", device=phone, seq=2)
     bad = field.pay(visit, 99900, "cash", device=phone, seq=4)  # 3 is missing
     field.void(bad, "<b>wrong</b> amount")
+    field.sync(phone, shanghai(2026, 11, 21, 8))  # the next morning: nothing left on the phone
     return {
         "eng": eng,
         "boss": boss,
@@ -41,25 +42,36 @@ def scene(make, field):
     }
 
 
-PAGES = [
-    "/finance/",
-    "/finance/reconciliation?from=2026-11-14&to=2026-11-20",
-    "/finance/reconciliation/{eng}/2026-11-20",
-    "/finance/handovers",
-    "/finance/handovers/new?engineer_id={eng}",
-    "/finance/receipts",
-    "/finance/prices",
-    "/finance/audit",
-    "/finance/promises",
-    "/finance/promises?state=settled",
-    "/finance/statements",
-]
+# Each page, and what it shows of the scene in every language (the promises and statements
+# pages have nothing of it: their content is tested in test_finance_promises/_statements).
+PAGES = {
+    "/finance/": ["¥391.00", "R-{prefix}-000003", "zhang的手机"],
+    "/finance/reconciliation?from=2026-11-14&to=2026-11-20": [
+        '<tr data-engineer="{eng}" data-day="2026-11-20"',
+        "¥391.00",
+    ],
+    "/finance/reconciliation/{eng}/2026-11-20": [
+        'data-figure="owed">¥391.00<',
+        'data-receipt="R-{prefix}-000001"',
+    ],
+    "/finance/handovers": ["¥391.00"],
+    "/finance/handovers/new?engineer_id={eng}": ["R-{prefix}-000001", "R-{prefix}-000002"],
+    "/finance/receipts": ['data-missing-count="1"', "R-{prefix}-000003"],
+    "/finance/prices": ["FAN", "¥45.50", "¥300.00"],
+    "/finance/audit": ["part_price:", "fee:"],
+    "/finance/promises": [],
+    "/finance/promises?state=settled": [],
+    "/finance/statements": [],
+}
 
 
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_renders_in_every_language(login, scene, path):
     session = login(scene["boss"])
     url = path.format(eng=scene["eng"].id)
+    shows = [
+        s.format(eng=scene["eng"].id, prefix=scene["phone"].receipt_prefix) for s in PAGES[path]
+    ]
     for locale, word in [("zh-Hans", "对账"), ("zh-Hant", "對賬"), ("en", "Reconciliation")]:
         response = session.get(url + ("&" if "?" in url else "?") + f"lang={locale}")
         assert response.status_code == 200, response.get_data(as_text=True)[:500]
@@ -68,6 +80,11 @@ def test_every_page_renders_in_every_language(login, scene, path):
         assert "fin." not in re.sub(r'(class|id|href|src|data-[a-z-]+)="[^"]*"', "", page), (
             "an untranslated key"
         )
+        for shown in shows:
+            assert shown in page, (locale, shown)
+        # The voided receipt is listed only where voids are shown, never as money held.
+        if path.startswith("/finance/handovers/new"):
+            assert f"R-{scene['phone'].receipt_prefix}-000004" not in page
 
 
 def test_day_page_shows_figures_flags_voids_and_escapes_customer_text(login, scene):
@@ -99,7 +116,7 @@ def test_reconciling_from_the_page_locks_the_day_and_records_who(login, scene):
     # Nothing handed over yet: the figures differ, so a note is required, shown beside the field.
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="err-note"' in page
+    assert re.search(r'id="err-note"[^>]*>Required when the figures differ\.<', page)
     assert db.session.scalar(db.select(DayReconciliation)) is None
     response = session.post(
         url, data={"status": "reconciled", "note": "cash tomorrow", "csrf_token": session.csrf}
@@ -107,7 +124,7 @@ def test_reconciling_from_the_page_locks_the_day_and_records_who(login, scene):
     assert response.status_code == 302
     record = db.session.scalar(db.select(DayReconciliation))
     assert record.status == "reconciled" and record.figures["owed_fen"] == 39100
-    audit = db.session.scalar(db.select(FinanceAudit))
+    audit = db.session.scalar(db.select(FinanceAudit).where(FinanceAudit.action.like("day.%")))
     assert (audit.action, audit.user_id) == ("day.reconciled", scene["boss"].id)
     page = session.get(url + "?lang=en").get_data(as_text=True)
     assert 'id="locked-note"' in page and 'id="status-form"' not in page
@@ -214,6 +231,11 @@ def test_prices_are_added_from_the_page_with_errors_beside_the_fields(login, sce
         data={"effective_from": "2026-12-01", "onsite_fee_fen": "350", "csrf_token": session.csrf},
     )
     assert response.status_code == 302
+    # The schedule now lists the new fee (typed in yuan) beside the old; FAN kept one price.
+    page = session.get(response.headers["Location"] + "?lang=en").get_data(as_text=True)
+    fees = re.findall(r"<tr>\s*<td>(2026-\d\d-\d\d)</td>\s*<td[^>]*>(¥[\d,.]+)<", page)
+    assert fees[:2] == [("2026-12-01", "¥350.00"), ("2026-01-01", "¥300.00")], fees
+    assert page.count("¥45.50") == 1 and "¥0.46" not in page
 
 
 def test_period_errors_are_shown_beside_the_field(login, scene):
@@ -243,8 +265,7 @@ def _rows(response) -> list[dict[str, str]]:
 
 
 def test_csv_exports_carry_exact_fen_and_keep_formulas_as_text(login, scene, field):
-    field.pay(scene["visit"], 100, "card", device=scene["phone"], seq=5).payer = "=HYPERLINK(1)"
-    db.session.commit()
+    field.pay(scene["visit"], 100, "card", device=scene["phone"], seq=5, payer="=HYPERLINK(1)")
     session = login(scene["boss"])
     q = "?from=2026-11-20&to=2026-11-20"
     payments = _rows(session.get("/finance/export/payments.csv" + q))

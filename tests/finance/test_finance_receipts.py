@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.finance.receipts import GapRange, receipt_register
 from server.visits.field_models import Payment
-from tests.finance.conftest import shanghai
+from tests.api.field_phone import Refused
+
+from .conftest import shanghai
 
 
 def test_each_device_gap_is_a_missing_receipt_and_voids_stay_listed(make, field):
@@ -33,12 +34,23 @@ def test_each_device_gap_is_a_missing_receipt_and_voids_stay_listed(make, field)
     assert receipt_register().missing_count == 3
 
 
-def test_a_receipt_number_with_another_devices_prefix_is_irregular(make, field):
+def test_a_receipt_number_with_another_devices_prefix_is_refused_and_flagged_if_kept(make, field):
     eng = make.user("engineer")
     a, b = field.device(eng), field.device(eng)
     visit = field.visit(eng, shanghai(2026, 11, 20, 10))
+    # A phone may not take another phone's numbers: sync refuses it and nothing is stored.
+    with pytest.raises(Refused) as refused:
+        field.pay(visit, 100, device=a, seq=1, receipt_no=f"R-{b.receipt_prefix}-000001")
+    assert refused.value.reason == (
+        f"payload.receipt_no: must start with R-{a.receipt_prefix}-, this device's own "
+        "receipt prefix"
+    )
+    assert db.session.scalar(db.select(db.func.count()).select_from(Payment)) == 0
+    assert receipt_register().irregular == []
+    # Rows from before that check are still flagged: no code path writes one today, so the row
+    # an older server kept is written here as it kept it.
     payment = field.pay(visit, 100, device=a, seq=1)
-    payment.receipt_no = f"R-{b.receipt_prefix}-000001"  # a test of the check, not a code path
+    payment.receipt_no = f"R-{b.receipt_prefix}-000001"
     db.session.commit()
     assert [(p.id, why) for p, why in receipt_register().irregular] == [
         (payment.id, "prefix_mismatch")
@@ -49,11 +61,14 @@ def test_the_database_refuses_the_same_receipt_number_twice(make, field):
     eng = make.user("engineer")
     a = field.device(eng)
     visit = field.visit(eng, shanghai(2026, 11, 20, 10))
-    field.pay(visit, 100, device=a, seq=7)
-    with pytest.raises(IntegrityError):
+    first = field.pay(visit, 100, device=a, seq=7)
+    with pytest.raises(Refused) as refused:
         field.pay(visit, 200, device=a, seq=7)
-    db.session.rollback()
-    assert db.session.scalar(db.select(db.func.count()).select_from(Payment)) == 1
+    assert refused.value.status == "rejected"
+    assert refused.value.reason == (
+        "refused by the database: that receipt number is already used by another payment or receipt"
+    )
+    assert db.session.scalars(db.select(Payment)).all() == [first]
 
 
 def test_a_far_receipt_number_is_one_gap_range_not_a_million_numbers(make, field, login):

@@ -182,7 +182,7 @@ def test_a_late_sync_into_a_locked_day_is_an_adjustment_not_a_silent_change(
     }
     # The phone was offline: the second payment (and a void of the first) arrive days later.
     field.pay(visit, 4000, "alipay", device=phone, seq=2, received_at=shanghai(2026, 11, 23, 9))
-    field.void(p1, "customer paid again by card")
+    field.void(p1, "customer paid again by card", received_at=shanghai(2026, 11, 23, 9, 1))
     fig = day_figures(eng.id, DAY)
     assert fig.shown["collected_fen"] == 6000  # the locked figure stands
     assert fig.current["collected_fen"] == 4000
@@ -199,10 +199,12 @@ def test_a_late_sync_into_a_locked_day_is_an_adjustment_not_a_silent_change(
 def test_a_late_part_changes_owed_on_a_locked_day_only_as_an_adjustment(field, eng, phone, boss):
     visit = field.visit(eng, shanghai(2026, 11, 20, 10), fee_fen=10000)
     field.pay(visit, 10000, device=phone)
-    set_day_status(eng.id, DAY, "reconciled", "handed over next day", boss)
-    db.session.commit()
+    with freeze_time("2026-11-21T02:00:00Z"):
+        set_day_status(eng.id, DAY, "reconciled", "handed over next day", boss)
+        db.session.commit()
     field.price("FUSE", date(2026, 1, 1), 250)
-    field.part(visit, "FUSE", 2, 250)
+    # Recorded on site, synced two days later.
+    field.part(visit, "FUSE", 2, 250, received_at=shanghai(2026, 11, 22, 9))
     fig = day_figures(eng.id, DAY)
     assert fig.shown["owed_fen"] == 10000
     assert [(a.kind, a.ref, a.owed_fen) for a in fig.adjustments] == [
@@ -215,6 +217,16 @@ def test_differing_figures_need_a_note_to_reconcile_and_a_dispute_always_does(
 ):
     visit = field.visit(eng, shanghai(2026, 11, 20, 10), fee_fen=10000)
     field.pay(visit, 9000, device=phone)
+    # The phone last synced on the day itself: it may still hold more of the day's money.
+    with pytest.raises(ApiError) as exc:
+        set_day_status(eng.id, DAY, "reconciled", "  ", boss)
+    assert exc.value.fields == {
+        "note": [
+            f"A phone may still hold this day's payments ({phone.name}); "
+            "say why the day is locked anyway."
+        ]
+    }
+    field.sync(phone, shanghai(2026, 11, 21, 8))  # the next morning, nothing left to send
     with pytest.raises(ApiError) as exc:
         set_day_status(eng.id, DAY, "reconciled", "  ", boss)
     assert exc.value.fields == {"note": ["Required when the figures differ."]}
@@ -242,19 +254,21 @@ def test_in_warranty_visits_owe_nothing_and_out_of_warranty_inspection_owes_noth
 
 
 def test_cancelled_and_not_yet_attended_visits_owe_nothing(field, make, eng):
-    field.visit(eng, shanghai(2026, 11, 20, 9), status="cancelled")
+    cancelled = field.visit(eng, shanghai(2026, 11, 20, 9), status="cancelled")
     pending = field.visit(eng, shanghai(2026, 11, 20, 9), status="scheduled")
-    pending.arrived_at = None
-    db.session.commit()
-    assert day_figures(eng.id, DAY).owed_fen == 0
+    # The engineer had arrived at the cancelled one; nobody has arrived at the other.
+    assert cancelled.arrived_at is not None and cancelled.status == "cancelled"
+    assert pending.arrived_at is None and pending.status == "scheduled"
+    fig = day_figures(eng.id, DAY)
+    assert fig.owed_fen == 0 and fig.visits == []
 
 
 def test_cash_in_hand_shows_what_is_not_handed_over_and_how_long_it_has_been_held(
     field, eng, phone, boss
 ):
     visit = field.visit(eng, shanghai(2026, 11, 20, 9), fee_fen=10000)
-    field.pay(visit, 3000, "cash", device=phone, received_at=shanghai(2026, 11, 20, 9, 30))
-    p2 = field.pay(visit, 7000, "wechat", device=phone, received_at=shanghai(2026, 11, 20, 11))
+    field.pay(visit, 3000, "cash", device=phone, taken_at=shanghai(2026, 11, 20, 9, 30))
+    p2 = field.pay(visit, 7000, "wechat", device=phone, taken_at=shanghai(2026, 11, 20, 11))
     with freeze_time(shanghai(2026, 11, 21, 12)):
         [cash] = [c for c in finance_handover.cash_in_hand() if c.engineer.id == eng.id]
         assert cash.by_method == {"cash": 3000, "wechat": 7000}
@@ -273,18 +287,30 @@ def test_cash_held_longest_is_found_among_later_receipts_whose_phone_says_earlie
     """The sums come from the database; the oldest is still `held_since` of every receipt.
 
     A receipt the server got 20 days after the first, whose phone says it was taken 25 days
-    before that, has been held longest; one claiming 35 days is past the 30 days allowed.
+    before that, has been held longest; one claiming 41 days is past the 30 days allowed.
     """
     first = shanghai(2026, 10, 1, 10)
     visit = field.visit(eng, first, fee_fen=10000)
-    field.pay(visit, 1000, "cash", device=phone, received_at=first)
-    later = field.pay(visit, 2000, "cash", device=phone, received_at=first + timedelta(days=20))
-    later.device_time = (first - timedelta(days=5)).isoformat()
-    much_later = field.pay(
-        visit, 4000, "wechat", device=phone, received_at=first + timedelta(days=40)
+    field.pay(visit, 1000, "cash", device=phone, taken_at=first)
+    # Synced late by a phone whose clock was days behind: it says when it took the money.
+    later = field.pay(
+        visit,
+        2000,
+        "cash",
+        device=phone,
+        taken_at=first - timedelta(days=5),
+        received_at=first + timedelta(days=20),
     )
-    much_later.device_time = (first - timedelta(days=1)).isoformat()  # 41 days back: ignored
-    db.session.commit()
+    much_later = field.pay(
+        visit,
+        4000,
+        "wechat",
+        device=phone,
+        taken_at=first - timedelta(days=1),  # 41 days before the server got it: ignored
+        received_at=first + timedelta(days=40),
+    )
+    assert later.device_time.startswith("2026-09-26T10:00")
+    assert much_later.device_time.startswith("2026-09-30T10:00")
     [cash] = [c for c in finance_handover.cash_in_hand() if c.engineer.id == eng.id]
     assert cash.by_method == {"cash": 3000, "wechat": 4000} and cash.count == 3
     assert cash.oldest_since == first - timedelta(days=5)

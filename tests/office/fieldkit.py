@@ -1,23 +1,20 @@
-"""Build what the field would have synced for a visit, straight into the tables.
+"""A visit's field records for office tests, sent by the engineer's phone through sync.
 
-The office pages only read these rows; the sync endpoint that writes them in production is
-built elsewhere. Every row carries who (user, device) and when (device time and server time).
+Every record arrives as the field sends it: a phone signed in through the device sign-in
+endpoint pushes ops to `POST /api/sync/push` (tests/api/field_phone.py), so the office pages and
+the completeness check read the rows the sync engine writes, with the clocks it keeps.
 """
 
 from __future__ import annotations
 
 import hashlib
 import struct
-import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
 
-from server.accounts.models import Device
-from server.domain.timezone import COMPANY_TZ
 from server.extensions import db
 from server.feed.models import SyncOperation
 from server.visits.field_models import (
-    Blob,
     ChargeWaiver,
     ChecklistEntry,
     Conflict,
@@ -30,6 +27,8 @@ from server.visits.field_models import (
     SignOff,
 )
 from server.visits.models import Visit
+from sync import hlc
+from tests.api.field_phone import FieldPhone
 
 
 def signature_png(width: int = 120, height: int = 40) -> bytes:
@@ -60,264 +59,140 @@ def signature_png(width: int = 120, height: int = 40) -> bytes:
 
 
 class FieldKit:
-    """Write a visit's field records as one engineer on one device."""
+    """One engineer's phone recording one visit; each call is one op, pushed at once.
+
+    The phone's clock is the real one unless a call says `at` (when the engineer recorded it);
+    the server receives each op as it is sent.
+    """
 
     def __init__(self, visit: Visit, engineer, device_name: str = "张伟的手机") -> None:
         self.visit = visit
         self.engineer = engineer
-        self.seq = 0
-        self.base = datetime.now(UTC) - timedelta(hours=1)
-        self.device = Device(
-            id=str(uuid.uuid4()),
-            user_id=engineer.id,
-            name=device_name,
-            token_hash=uuid.uuid4().hex + uuid.uuid4().hex,
-            receipt_prefix=uuid.uuid4().hex[:6].upper(),
-            expires_at=datetime.now(UTC) + timedelta(days=30),
-        )
-        db.session.add(self.device)
-        db.session.flush()
+        self.phone = FieldPhone(engineer, device_name)
+        self.device = self.phone.device
 
-    def _captured(self, kind: str, record_id: str, payload: dict, status: str = "applied") -> dict:
-        """Log the operation in the history and return the capture columns for the record."""
-        self.seq += 1
-        op_id = str(uuid.uuid4())
-        device_time = (self.base + timedelta(minutes=self.seq)).astimezone(COMPANY_TZ)
-        hlc = f"{int(device_time.timestamp() * 1000):015d}:0000:{self.device.id}"
-        db.session.add(
-            SyncOperation(
-                op_id=op_id,
-                device_id=self.device.id,
-                user_id=self.engineer.id,
-                seq=self.seq,
-                kind=kind,
-                record_id=record_id,
-                visit_id=self.visit.id,
-                hlc=hlc,
-                schema_version=1,
-                raw={
-                    "op_id": op_id,
-                    "seq": self.seq,
-                    "kind": kind,
-                    "record_id": record_id,
-                    "visit_id": self.visit.id,
-                    "hlc": hlc,
-                    "schema_version": 1,
-                    "payload": payload,
-                    "device_time": device_time.isoformat(timespec="seconds"),
-                },
-                device_time=device_time.isoformat(timespec="seconds"),
-                status=status,
-            )
-        )
-        return {
-            "device_id": self.device.id,
-            "user_id": self.engineer.id,
-            "op_id": op_id,
-            "hlc": hlc,
-            "device_time": device_time.isoformat(timespec="seconds"),
-        }
+    def other_device(self, device_name: str = "张伟的平板") -> FieldKit:
+        """Another of the engineer's devices, signed in beside this one, on the same visit."""
+        return FieldKit(self.visit, self.engineer, device_name)
 
     def blob(self, data: bytes | None = None, content_type: str = "image/png") -> str:
-        data = data or signature_png()
-        sha = hashlib.sha256(data).hexdigest()
-        if db.session.get(Blob, sha) is None:
-            db.session.add(Blob(sha256=sha, content_type=content_type, size=len(data), data=data))
-        return sha
+        """Upload a signature or photo (a signature by default); return its hash."""
+        return self.phone.upload(data or signature_png(), content_type)
 
-    def arrive(self, at: datetime) -> None:
-        self.visit.arrived_at = at
-        self.visit.arrived_device_time = at.isoformat()
-        self.visit.status = "arrived"
-        self.visit.permission_granted = True
-        self._captured(
-            "visit.transition", str(self.visit.id), {"to": "arrived", "permission_granted": True}
-        )
+    def arrive(self, at: datetime | None = None) -> None:
+        """Arrive (at `at` by the phone's clock) with the customer's permission to work."""
+        self.phone.transition(self.visit.id, "arrived", permission_granted=True, at=at)
 
     def finish(self, status: str = "completed", **fields) -> None:
-        self.visit.status = status
-        for key, value in fields.items():
-            setattr(self.visit, key, value)
-        self._captured("visit.transition", str(self.visit.id), {"to": status})
+        """Move the visit on; `fields` are the transition's answers (outcome_summary, ...)."""
+        self.phone.transition(self.visit.id, status, **fields)
 
-    def check(self, item_id: str, state: str = "done", note: str = "") -> ChecklistEntry:
-        record_id = f"{self.visit.id}:{item_id}"
-        payload = {"item_id": item_id, "state": state, "note": note}
-        entry = ChecklistEntry(
-            visit_id=self.visit.id,
-            item_id=item_id,
-            state=state,
-            note=note,
-            **self._captured("checklist.set", record_id, payload),
-        )
-        db.session.add(entry)
-        return entry
+    def check(
+        self,
+        item_id: str,
+        state: str = "done",
+        note: str = "",
+        *,
+        at: datetime | None = None,
+        expect: str = "applied",
+    ) -> ChecklistEntry:
+        self.phone.check(self.visit.id, item_id, state, note, at=at, expect=expect)
+        return db.session.get(ChecklistEntry, (self.visit.id, item_id))
 
     def part(
         self,
         kind: str = "replaced",
         qty: int = 1,
         unit_cost_fen: int = 5000,
-        reverses=None,
-        code="P-01",
-        description="电源模块",
+        reverses: PartEvent | None = None,
+        code: str = "P-01",
+        description: str = "电源模块",
     ) -> PartEvent:
-        pid = str(uuid.uuid4())
-        payload = {"kind": kind, "part_code": code, "qty": qty, "unit_cost_fen": unit_cost_fen}
-        event = PartEvent(
-            id=pid,
-            visit_id=self.visit.id,
+        op = self.phone.part(
+            self.visit.id,
+            code,
+            qty,
+            unit_cost_fen,
             kind=kind,
-            part_code=code,
+            reverses=reverses.id if reverses else None,
             description=description,
-            qty=qty,
-            unit_cost_fen=unit_cost_fen,
-            reverses_id=reverses.id if reverses else None,
-            **self._captured("part.add", pid, payload),
         )
-        db.session.add(event)
-        db.session.flush()
-        return event
+        return db.session.get(PartEvent, op["record_id"])
 
     def pay(self, amount_fen: int, method: str = "cash", receipt_no: str | None = None) -> Payment:
-        pid = str(uuid.uuid4())
-        receipt_no = receipt_no or f"{self.device.receipt_prefix}-{self.seq + 1:04d}"
-        payment = Payment(
-            id=pid,
-            visit_id=self.visit.id,
-            method=method,
-            amount_fen=amount_fen,
-            payer="周老师",
-            receipt_no=receipt_no,
-            **self._captured("payment.record", pid, {"amount_fen": amount_fen}),
-        )
-        db.session.add(payment)
-        db.session.flush()
-        return payment
+        op = self.phone.pay(self.visit.id, amount_fen, method, receipt_no=receipt_no)
+        return db.session.get(Payment, op["record_id"])
 
     def void(self, payment: Payment, reason: str = "录错金额") -> PaymentVoid:
-        vid = str(uuid.uuid4())
-        void = PaymentVoid(
-            id=vid,
-            payment_id=payment.id,
-            visit_id=self.visit.id,
-            reason=reason,
-            **self._captured("payment.void", vid, {"payment_id": payment.id}),
-        )
-        db.session.add(void)
-        return void
+        op = self.phone.void(self.visit.id, payment.id, reason)
+        return db.session.get(PaymentVoid, op["record_id"])
 
     def waive(self, amount_fen: int, reason: str = "老客户") -> ChargeWaiver:
-        wid = str(uuid.uuid4())
-        waiver = ChargeWaiver(
-            id=wid,
-            visit_id=self.visit.id,
-            amount_fen=amount_fen,
-            reason=reason,
-            **self._captured("charge.waive", wid, {"amount_fen": amount_fen}),
-        )
-        db.session.add(waiver)
-        return waiver
+        op = self.phone.waive(self.visit.id, amount_fen, reason)
+        return db.session.get(ChargeWaiver, op["record_id"])
 
     def equipment_receipt(self, description: str = "交换机一台") -> EquipmentReceipt:
-        rid = str(uuid.uuid4())
-        receipt = EquipmentReceipt(
-            id=rid,
-            visit_id=self.visit.id,
-            receipt_no=f"ER-{rid[:8]}",
-            description=description,
-            brand="华为",
-            model="S5735",
-            serial="SN-1",
-            customer_name="周老师",
-            signature_blob=self.blob(),
-            **self._captured("equipment_receipt.issue", rid, {"description": description}),
-        )
-        db.session.add(receipt)
-        return receipt
+        op = self.phone.equipment_receipt(self.visit.id, description, signature_png())
+        return db.session.get(EquipmentReceipt, op["record_id"])
 
     def damage(
         self, brand="华为", model="S5735", warranty_claimed=False, proof=False, card=False, photos=0
     ) -> DamageRecord:
-        did = str(uuid.uuid4())
-        record = DamageRecord(
-            id=did,
-            visit_id=self.visit.id,
-            brand=brand,
-            model=model,
-            description="电源损坏",
-            warranty_claimed=warranty_claimed,
-            purchase_proof_blob=self.blob(signature_png(80, 60)) if proof else None,
-            warranty_card_blob=self.blob(signature_png(90, 60)) if card else None,
-            photo_blobs=[self.blob(signature_png(100 + i, 50)) for i in range(photos)],
-            **self._captured("damage.record", did, {"brand": brand, "model": model}),
+        op = self.phone.damage(
+            self.visit.id,
+            brand,
+            model,
+            warranty_claimed,
+            proof=signature_png(80, 60) if proof else None,
+            card=signature_png(90, 60) if card else None,
+            photos=tuple(signature_png(100 + i, 50) for i in range(photos)),
         )
-        db.session.add(record)
-        return record
+        return db.session.get(DamageRecord, op["record_id"])
 
     def feedback(self, satisfaction: int = 5, comments: str = "满意") -> Feedback:
-        fid = str(uuid.uuid4())
-        feedback = Feedback(
-            id=fid,
-            visit_id=self.visit.id,
-            satisfaction=satisfaction,
-            comments=comments,
-            **self._captured("feedback.submit", fid, {"satisfaction": satisfaction}),
-        )
-        db.session.add(feedback)
-        return feedback
+        op = self.phone.feedback(self.visit.id, satisfaction, comments)
+        return db.session.get(Feedback, op["record_id"])
 
     def sign(self, name: str = "周老师", stale: bool = False) -> SignOff:
-        sid = str(uuid.uuid4())
-        digest = hashlib.sha256(b"what the customer saw").hexdigest()
-        captured = self._captured("signoff.sign", sid, {"customer_name": name})
-        signoff = SignOff(
-            id=sid,
-            visit_id=self.visit.id,
-            customer_name=name,
-            signature_blob=self.blob(),
-            digest=digest,
-            server_digest=hashlib.sha256(b"changed later").hexdigest() if stale else digest,
-            signed_hlc=captured["hlc"],
-            stale=stale,
-            stale_reason="A part was added after signing" if stale else None,
-            **captured,
-        )
-        db.session.add(signoff)
-        return signoff
+        """Have the customer sign for the visit as the server holds it.
 
-    def conflict(self, entity: str = "checklist_entry", kind: str = "lww_lost") -> Conflict:
-        conflict = Conflict(
-            visit_id=self.visit.id,
-            entity=entity,
-            record_id=f"{self.visit.id}:fix-once",
-            kind=kind,
-            reason="a later write is already stored",
-            kept={"state": "done", "note": "已修复"},
-            other={"state": "open", "note": "<b>未修复</b>"},
-            device_id=self.device.id,
-        )
-        db.session.add(conflict)
-        db.session.flush()
-        return conflict
+        With `stale`, the phone showed the customer a visit the server no longer has (it had
+        not heard of a change): the server keeps the sign-off and flags it stale at once.
+        """
+        digest = hashlib.sha256(b"what the customer saw").hexdigest() if stale else None
+        op = self.phone.sign(self.visit.id, name, signature_png(), digest)
+        return db.session.get(SignOff, op["record_id"])
 
-    def refused(
-        self,
-        kind: str = "payment.record",
-        status: str = "rejected",
-        reason: str = "payload.amount_fen: must be from 1",
-    ) -> SyncOperation:
-        self._captured(kind, str(uuid.uuid4()), {"amount_fen": 0}, status=status)
-        db.session.flush()
-        op = db.session.scalars(
-            db.select(SyncOperation).where(
-                SyncOperation.device_id == self.device.id, SyncOperation.seq == self.seq
-            )
+    def conflict(self) -> Conflict:
+        """Have another device of the engineer's write the `fix-once` item, and lose.
+
+        Its clock is behind: it recorded the item open a minute before this phone's value was
+        recorded, so the stored value stands, the other is kept beside it for the office, and
+        the op is answered "conflict".
+        """
+        stored = db.session.get(ChecklistEntry, (self.visit.id, "fix-once"))
+        assert stored is not None, "check('fix-once') first: a conflict needs a value to lose to"
+        earlier = datetime.fromtimestamp(hlc.parse(stored.hlc).wall_ms / 1000, UTC)
+        rival = self.other_device()
+        op = rival.phone.check(
+            self.visit.id,
+            "fix-once",
+            "open",
+            "<b>未修复</b>",
+            at=earlier - timedelta(minutes=1),
+            expect="conflict",
+        )
+        return db.session.scalars(db.select(Conflict).where(Conflict.op_id == op["op_id"])).one()
+
+    def refused(self) -> SyncOperation:
+        """Send a payment of nothing, which the server refuses; return the kept operation."""
+        op = self.phone.pay(self.visit.id, 0, expect="rejected")
+        return db.session.scalars(
+            db.select(SyncOperation).where(SyncOperation.op_id == op["op_id"])
         ).one()
-        op.reason = reason
-        return op
 
     def commit(self) -> None:
+        """Commit what the test changed itself (every op is committed by its push)."""
         db.session.commit()
 
 
@@ -329,26 +204,38 @@ def complete_visit(
     with_conflict: bool = False,
     fee_fen: int = 8000,
     in_warranty: bool = False,
+    outcome: str = "更换电源模块,恢复正常",
 ):
-    """Build a finished visit whose records are complete (unless `stale`/`with_conflict`)."""
+    """Build a finished visit whose records are complete (unless `stale`/`with_conflict`).
+
+    The steps follow the app's (static/js/screens/visit/steps.js): arrive, checklist, parts,
+    outcome, charges, sign-off, feedback. The request came in two hours ago, the engineer
+    arrived 50 minutes ago; the rest is recorded now.
+    """
     engineer = engineer or make.user("engineer")
     customer = make.customer()
-    accepted = datetime.now(UTC).date() - timedelta(days=100 if in_warranty else 800)
+    now = datetime.now(UTC)
+    accepted = now.date() - timedelta(days=100 if in_warranty else 800)
     equipment = make.equipment(customer, acceptance_date=accepted, warranty_months=12)
-    request = make.request(customer, equipment_id=equipment.id)
+    request = make.request(
+        customer, equipment_id=equipment.id, received_at=now - timedelta(hours=2)
+    )
     visit = make.visit(request, engineer, onsite_fee_fen=fee_fen)
     kit = FieldKit(visit, engineer)
-    kit.arrive(datetime.now(UTC) - timedelta(minutes=50))
+    kit.arrive(now - timedelta(minutes=50))
     kit.check("dress-badge")
-    kit.check("fix-once")
+    if with_conflict:
+        # The engineer's tablet had recorded the item open; the phone's later "done" overwrites
+        # it, and the server keeps the two side by side for the office.
+        kit.other_device().check(
+            "fix-once", "open", "<b>未修复</b>", at=now - timedelta(minutes=40)
+        )
+    kit.check("fix-once", note="已修复")
     kit.part("replaced", 1, 5000)
+    kit.finish("completed", outcome_summary=outcome)
     owed = 0 if in_warranty else 5000 + fee_fen
     if owed:
         kit.pay(owed)
-    kit.feedback()
     kit.sign(stale=stale)
-    if with_conflict:
-        kit.conflict()
-    kit.finish("completed", outcome_summary="更换电源模块,恢复正常")
-    kit.commit()
+    kit.feedback()
     return visit, kit

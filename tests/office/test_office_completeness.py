@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from server.domain.completeness import DamageFacts, Gap, VisitFacts, visit_gaps
+from server.extensions import db
+from server.feed.models import SyncOperation
 from server.review.operations import review_visit
 from tests.office.fieldkit import FieldKit, complete_visit
 
@@ -102,17 +104,38 @@ def test_open_conflicts_and_unreviewed_operations_are_listed():
     ]
 
 
-# --- the facts gathered from a visit's rows ---
+# --- the facts gathered from a visit's rows, as the sync endpoint stored them ---
+
+
+def gap_codes(visit) -> list[str]:
+    return [g.code for g in review_visit(visit).gaps]
 
 
 def test_a_complete_synced_visit_has_no_gaps(make):
     visit, _kit = complete_visit(make)
-    assert review_visit(visit).gaps == []
+    review = review_visit(visit)
+    assert review.gaps == []
+    assert review.charges.charges.total_fen == review.charges.collected_fen == 13000
+    assert [s.stale for s in review.signoffs] == [False]
 
 
 def test_review_finds_a_stale_sign_off_and_an_open_conflict(make):
     visit, _kit = complete_visit(make, stale=True, with_conflict=True)
-    assert [g.code for g in review_visit(visit).gaps] == ["signature_stale", "conflicts"]
+    review = review_visit(visit)
+    assert [g.code for g in review.gaps] == ["signature_stale", "conflicts"]
+    # The tablet's "open" lost to the phone's later "done": both are kept for the office.
+    [conflict] = review.conflicts
+    assert (conflict.kept["state"], conflict.other["state"]) == ("done", "open")
+    assert [r["entry"].state for r in review.checklist if r["item_id"] == "fix-once"] == ["done"]
+
+
+def test_a_change_after_signing_makes_the_sign_off_stale_until_signed_again(make):
+    """What the customer signed covers the parts and money: any change needs a new signature."""
+    visit, kit = complete_visit(make)
+    kit.part("used", 1, 0, code="CABLE")
+    assert gap_codes(visit) == ["signature_stale"]
+    kit.sign()
+    assert gap_codes(visit) == []
 
 
 def test_charges_leave_out_reversed_parts_and_voided_payments(make):
@@ -122,19 +145,20 @@ def test_charges_leave_out_reversed_parts_and_voided_payments(make):
     kit.part("returned", 1, 99999)  # a faulty part brought back is never charged
     extra = kit.pay(500)
     kit.void(extra)
-    kit.commit()
+    kit.sign()  # the customer signs again for the visit as it now is
     review = review_visit(visit)
     assert review.charges.charges.total_fen == 13000
     assert review.charges.collected_fen == 13000
     assert review.gaps == []
     rows = {row.event.id: row for row in review.parts}
     assert rows[wrong.id].reversed_by is not None
+    assert [p.id for p, void in review.payments if void is not None] == [extra.id]
 
 
 def test_in_warranty_nothing_is_owed_so_a_payment_is_a_mismatch(make):
     visit, kit = complete_visit(make, in_warranty=True)
     kit.pay(8000)
-    kit.commit()
+    kit.sign()
     review = review_visit(visit)
     assert review.charges.warranty.in_warranty is True
     assert review.charges.charges.total_fen == 0
@@ -144,34 +168,37 @@ def test_in_warranty_nothing_is_owed_so_a_payment_is_a_mismatch(make):
 def test_a_waiver_lowers_what_is_owed(make):
     visit, kit = complete_visit(make)
     kit.waive(3000)
-    kit.commit()
+    kit.sign()
     assert review_visit(visit).gaps == [Gap("payment", {"owed_fen": 10000, "collected_fen": 13000})]
 
 
 def test_a_waiver_above_the_charges_is_reported_not_raised(make):
     visit, kit = complete_visit(make)
     kit.waive(10**7)
-    kit.commit()
-    assert [g.code for g in review_visit(visit).gaps] == ["charges_invalid"]
+    kit.sign()
+    review = review_visit(visit)
+    assert [g.code for g in review.gaps] == ["charges_invalid"]
+    assert review.gaps[0].params == {"reason": "waivers exceed the charges"}
 
 
-def test_warranty_proof_on_file_for_the_equipment_counts(make):
+def test_warranty_proof_on_file_for_the_equipment_counts(make, login):
     visit, kit = complete_visit(make)
     kit.damage(warranty_claimed=True, proof=False, card=True)
-    kit.commit()
-    assert [g.code for g in review_visit(visit).gaps] == ["purchase_proof"]
-    visit.request.equipment.purchase_proof_on_file = True
-    kit.commit()
+    assert gap_codes(visit) == ["purchase_proof"]
+    # The office notes that the purchase proof is on file for this equipment.
+    office = login(make.user("office"))
+    url = f"/api/equipment/{visit.request.equipment_id}"
+    assert office.patch(url, json={"purchase_proof_on_file": True}).status_code == 200
     assert review_visit(visit).gaps == []
 
 
 def test_equipment_receipt_tick_without_a_receipt_is_a_gap(make):
     visit, kit = complete_visit(make)
     kit.check("equipment-receipt", "done")
-    kit.commit()
-    assert [g.code for g in review_visit(visit).gaps] == ["equipment_receipt"]
+    kit.sign()
+    assert gap_codes(visit) == ["equipment_receipt"]
     kit.equipment_receipt()
-    kit.commit()
+    kit.sign()
     assert review_visit(visit).gaps == []
 
 
@@ -180,8 +207,9 @@ def test_a_refused_operation_is_a_gap_until_reviewed(make):
 
     visit, kit = complete_visit(make)
     op = kit.refused()
-    kit.commit()
-    assert [g.code for g in review_visit(visit).gaps] == ["operations"]
+    assert (op.status, op.kind) == ("rejected", "payment.record")
+    assert op.reason.startswith("payload.amount_fen: must be from 1")
+    assert gap_codes(visit) == ["operations"]
     mark_operation_reviewed(op, make.user("office"), "phoned the engineer")
     kit.commit()
     assert review_visit(visit).gaps == []
@@ -191,8 +219,8 @@ def test_field_kit_visit_without_records_lacks_signature_feedback_and_payment(ma
     engineer = make.user("engineer")
     visit = make.visit(engineer=engineer, onsite_fee_fen=5000)
     kit = FieldKit(visit, engineer)
-    kit.finish("completed")
-    kit.commit()
+    kit.arrive()
+    kit.finish("completed", outcome_summary="检查正常")
     assert [g.code for g in review_visit(visit).gaps] == ["signature", "feedback", "payment"]
 
 
@@ -200,12 +228,13 @@ def test_resolving_a_conflict_settles_the_operation_that_caused_it(make):
     from server.review.operations import resolve_conflict
 
     visit, kit = complete_visit(make)
-    op = kit.refused(status="conflict", reason="stored with different content")
-    conflict = kit.conflict()
-    conflict.op_id = op.op_id
-    kit.commit()
-    assert [g.code for g in review_visit(visit).gaps] == ["conflicts", "operations"]
-    resolve_conflict(conflict, "keep the first payment", make.user("office"))
+    conflict = kit.conflict()  # the engineer's other device wrote the item and lost
+    op = db.session.scalars(
+        db.select(SyncOperation).where(SyncOperation.op_id == conflict.op_id)
+    ).one()
+    assert op.status == "conflict"
+    assert gap_codes(visit) == ["conflicts", "operations"]
+    resolve_conflict(conflict, "保留已修复", make.user("office"))
     kit.commit()
     assert review_visit(visit).gaps == []
-    assert op.review_note == "keep the first payment"
+    assert op.review_note == "保留已修复"

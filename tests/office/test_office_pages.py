@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
 
+from server.aftercare.complaints import receive_complaint
+from server.aftercare.follow_ups import plan_follow_up
 from server.aftercare.models import Complaint, FollowUp, ReturnedPartHandling
 from server.customers.models import Customer
 from server.extensions import db
@@ -51,22 +54,20 @@ def world(make):
     visit, kit = complete_visit(make, stale=True, with_conflict=True)
     op = kit.refused()
     returned = kit.part("returned", 1, 0)
-    kit.commit()
-    complaint = Complaint(
-        customer_id=visit.request.customer_id,
-        received_at=datetime.now(UTC),
-        channel="hotline",
-        summary="来得太晚",
-        created_by_id=make.user("office").id,
+    clerk = make.user("office")
+    complaint = receive_complaint(
+        {"customer_id": visit.request.customer_id, "channel": "hotline", "summary": "来得太晚"},
+        clerk,
     )
-    follow_up = FollowUp(
-        customer_id=visit.request.customer_id,
-        kind="return_visit",
-        due_on=datetime.now(UTC).date(),
-        reason="季度巡检",
-        created_by_id=complaint.created_by_id,
+    follow_up = plan_follow_up(
+        {
+            "customer_id": visit.request.customer_id,
+            "kind": "return_visit",
+            "due_on": datetime.now(UTC).date(),
+            "reason": "季度巡检",
+        },
+        clerk,
     )
-    db.session.add_all([complaint, follow_up])
     db.session.commit()
     conflict = db.session.scalars(db.select(Conflict)).one()
     return {
@@ -265,15 +266,15 @@ def test_customer_search_finds_by_phone(make, login):
 # --- markup shown as text ---
 
 
-def test_customer_text_with_markup_is_shown_as_text(make, login, world):
+def test_customer_text_with_markup_is_shown_as_text(make, login):
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    shown = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
     customer = make.customer(name=evil, contact_person=evil)
     request = make.request(customer, problem=evil, symptoms=evil)
-    visit = world["visit"]
-    visit.outcome_summary = evil
-    kit: FieldKit = world["kit"]
+    # What the phone sends is typed in the field: the outcome, feedback and a part's description.
+    visit, kit = complete_visit(make, with_conflict=True, outcome=evil)
     kit.feedback(comments=evil)
-    kit.commit()
+    kit.part("returned", 1, 0, description=evil)
     session = login(make.user("office"))
     for url in [
         "/office/board",
@@ -285,10 +286,11 @@ def test_customer_text_with_markup_is_shown_as_text(make, login, world):
     ]:
         page = session.get(url).get_data(as_text=True)
         assert "<script>alert" not in page and "<img src=x" not in page, url
-        assert "&lt;script&gt;" in page or "&#34;x&#34;" in page, url
-    # The conflict's "other side" holds markup too (<b>), shown as JSON text.
+        assert shown in page, url
     review = session.get(f"/office/visits/{visit.id}").get_data(as_text=True)
-    assert "<b>未修复</b>" not in review
+    assert review.count(shown) == 3  # outcome, feedback, part
+    # The conflict's losing side holds markup too (<b>), shown as JSON text.
+    assert "<b>未修复</b>" not in review and "&lt;b&gt;未修复&lt;/b&gt;" in review
 
 
 # --- steps, dispatch, result, callback ---
@@ -434,14 +436,29 @@ def test_review_shows_the_stale_sign_off_conflict_refused_op_and_history(make, l
         login(make.user("office")).get(f"/office/visits/{visit.id}?lang=en").get_data(as_text=True)
     )
     assert 'data-stale="yes"' in page and "The visit changed after the customer signed" in page
-    assert 'data-gap="signature_stale"' in page and 'data-gap="conflicts"' in page
-    assert 'data-gap="operations"' in page
-    assert f'data-conflict="{world["conflict"].id}"' in page
+    gaps = re.findall(r'data-gap="([a-z_]+)"', page)
+    assert gaps == ["signature_stale", "conflicts", "operations"]
+    # The charges the phone's records add up to, beside what was collected: they match.
+    assert re.search(r'id="owed">[^<]*130\.00<', page)
+    assert re.search(r'id="collected">[^<]*130\.00<', page)
+    # The conflict: the phone's "done" kept, the tablet's earlier "open" beside it.
+    conflict = world["conflict"]
+    card = page[page.index(f'data-conflict="{conflict.id}"') :]
+    card = card[: card.index("</form>")]
+    kept, other = card.split("</pre>")[:2]
+    assert "&#34;state&#34;: &#34;done&#34;" in kept and "&#34;state&#34;: &#34;open&#34;" in other
+    assert world["kit"].device.id in kept and conflict.other["device_id"] in other
+    assert conflict.other["device_id"] != world["kit"].device.id
+    # The refused payment, with the server's reason and what the phone sent.
     assert f'data-operation="{world["op"].id}"' in page and "must be from 1" in page
-    assert page.count("data-op=") == db.session.scalar(
-        db.select(db.func.count(SyncOperation.id)).where(SyncOperation.visit_id == visit.id)
-    )
+    # Every op the two devices sent is in the history, each with its device and clocks.
+    ops = db.session.scalars(
+        db.select(SyncOperation).where(SyncOperation.visit_id == visit.id)
+    ).all()
+    assert sorted(re.findall(r'data-op="([^"]+)"', page)) == sorted(o.op_id for o in ops)
+    assert {o.status for o in ops} == {"applied", "rejected"}
     assert "张伟的手机" in page  # the device each thing came from
+    assert visit.arrived_device_time in page  # the phone's clock, beside the server's
     assert f"/office/blobs/{world['kit'].blob()}" in page
 
 
@@ -479,11 +496,20 @@ def test_blobs_are_served_with_their_type_and_never_as_a_page(make, login, world
     assert response.mimetype == "image/png" and response.data == signature_png()
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response.headers["Content-Security-Policy"]
-    html = world["kit"].blob(b"<script>alert(1)</script>", "text/html")
-    world["kit"].commit()
+    # A phone cannot store a page: sync takes images only...
+    phone = world["kit"].phone.dev
+    markup = b"<script>alert(1)</script>"
+    digest = hashlib.sha256(markup).hexdigest()
+    refused = phone.put(
+        f"/api/sync/blobs/{digest}", data=markup, headers={"Content-Type": "text/html"}
+    )
+    assert refused.status_code == 415
+    # ...and markup sent as an image is served as an image the browser may not sniff or run.
+    html = world["kit"].blob(markup, "image/png")
     response = session.get(f"/office/blobs/{html}")
-    assert response.mimetype == "application/octet-stream"
-    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.mimetype == "image/png" and response.data == markup
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
     assert session.get("/office/blobs/" + "0" * 64).status_code == 404
     assert session.get("/office/blobs/not-a-hash").status_code == 404
 
@@ -491,15 +517,23 @@ def test_blobs_are_served_with_their_type_and_never_as_a_page(make, login, world
 # --- escalations, parts, complaints, follow-ups ---
 
 
-def test_escalations_are_taken_and_resolved_by_the_supervisor_only(make, login, world):
-    visit = world["visit"]
-    visit.escalate = True
-    db.session.commit()
+def test_escalations_are_taken_and_resolved_by_the_supervisor_only(make, login):
+    engineer = make.user("engineer")
+    visit = make.visit(engineer=engineer)
+    kit = FieldKit(visit, engineer)
+    kit.arrive()
+    kit.finish("not_fixed", explanation="主板损坏,需返厂维修", escalate=True)
     office, supervisor = login(make.user("office")), login(make.user("supervisor"))
-    page = office.get("/office/escalations").get_data(as_text=True)
-    assert f'data-escalation="visit:{visit.id}"' in page and 'data-state="waiting"' in page
+    page = office.get("/office/escalations?lang=en").get_data(as_text=True)
+    # One line for the visit, with the engineer's explanation; not a second for its request.
+    assert re.findall(r'data-escalation="([^"]+)" data-state="([^"]+)"', page) == [
+        (f"visit:{visit.id}", "waiting")
+    ]
+    assert "主板损坏,需返厂维修" in page
     assert office.post(f"/office/escalations/visit/{visit.id}/take").status_code == 403
     assert supervisor.post(f"/office/escalations/visit/{visit.id}/take").status_code == 302
+    page = supervisor.get("/office/escalations").get_data(as_text=True)
+    assert f'data-escalation="visit:{visit.id}" data-state="taken"' in page
     response = supervisor.post(f"/office/escalations/visit/{visit.id}/resolve?lang=en", data={})
     assert response.status_code == 422
     response = supervisor.post(
