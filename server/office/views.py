@@ -72,7 +72,7 @@ def assets(filename: str):
 def blob(sha256: str):
     """Serve a signature or photo by its hash, with its content type; never as a web page."""
     if SHA256_RE.fullmatch(sha256) is None:
-        raise ApiError(404, "No such file.")
+        raise ApiError(404, "err.no_such.file")
     item = get_or_404(Blob, sha256, "file")
     inline = item.content_type in INLINE_TYPES
     response = Response(
@@ -187,7 +187,7 @@ def report_figures_csv():
     """The reports page's figures, one row per period, as CSV."""
     kind, starts, state, status = _report_periods()
     if status != 200:
-        raise ApiError(422, "Check the report's period and days.", state.errors)
+        raise ApiError(422, "err.office.report_period", state.errors)
     body = office_reports.report_csv(office_reports.period_report(kind, starts, utcnow()))
     name = f"report-{kind}-{starts[0]}-{starts[-1]}.csv"
     return Response(

@@ -247,7 +247,7 @@ def record_step(request_id: int, step: str):
         )
     operation = STEPS.get(step)
     if operation is None:
-        raise ApiError(404, "No such step.")
+        raise ApiError(404, "err.register.no_step")
     return _on_request(request_id, step, EventForm(), operation, "office.flash.saved", "#steps")
 
 

@@ -76,7 +76,7 @@ def resolve_conflict(conflict_id: int):
     """Mark a sync conflict resolved, with a note of what was decided."""
     conflict = get_or_404(Conflict, conflict_id, "conflict")
     if conflict.visit_id is None:
-        raise ApiError(404, "This conflict belongs to no visit.")
+        raise ApiError(404, "err.review.conflict_no_visit")
     visit = get_or_404(Visit, conflict.visit_id, "visit")
     prefix = f"conflict{conflict.id}"
     user = current_user()
@@ -98,7 +98,7 @@ def review_operation(operation_id: int):
     """Mark an operation the server refused (or found in conflict) as reviewed."""
     operation = get_or_404(SyncOperation, operation_id, "operation")
     if operation.visit_id is None:
-        raise ApiError(404, "This operation belongs to no visit.")
+        raise ApiError(404, "err.review.operation_no_visit")
     visit = get_or_404(Visit, operation.visit_id, "visit")
     prefix = f"op{operation.id}"
     user = current_user()

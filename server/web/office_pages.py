@@ -44,7 +44,7 @@ def _office_only():
     if user is None:
         return redirect(url_for("home.login", next=request.path))
     if user.role not in OFFICE_ROLES:
-        raise ApiError(403, "These pages are for office staff.")
+        raise ApiError(403, "err.office.staff_only")
     return None
 
 
@@ -95,7 +95,7 @@ def user_name(user_id: int | None) -> str:
 def get_or_404(model, ident: Any, what: str):
     obj = db.session.get(model, ident)
     if obj is None:
-        raise ApiError(404, f"No such {what}.")
+        raise ApiError(404, f"err.no_such.{what}")
     return obj
 
 
@@ -120,7 +120,7 @@ def page_number() -> int:
     try:
         return PageQuery().load(values)["page"]
     except ValidationError as exc:
-        raise ApiError(422, "page must be a whole number from 1.", exc.messages) from None
+        raise ApiError(422, "err.office.page_number", exc.messages) from None
 
 
 def paged(query, page: int) -> tuple[int, list]:
