@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 
 from server.extensions import db
+from server.i18n import catalogue
 from server.register.models import ServiceRequest
 from server.visits.field_models import Conflict, SignOff
 from server.visits.models import Visit
 from tests.api.sync_http import HttpPhone, part, payment, server_digest, transition
-from tests.office.fieldkit import signature_png
+from tests.office.fieldkit import FieldKit, complete_visit, signature_png
 
 
 def sign_in(page: Page, base: str, username: str, lang: str) -> None:
@@ -213,23 +214,39 @@ def test_review_a_visit_pushed_by_the_engineers_phone(
 def test_main_office_pages_in_chinese_and_english(live_server, make, page, screenshot):
     make.user("supervisor", username="boss")
     engineer = make.user("engineer")
-    for n in range(3):
-        r = make.request(received_at=datetime.now(UTC) - timedelta(days=7 * n, minutes=30))
-        v = make.visit(r, engineer)
-        v.status = "not_fixed" if n == 0 else "completed"
-        v.arrived_at = r.received_at + timedelta(minutes=90 + 30 * n)
-    db.session.commit()
+    # Field data as phones send it: two visits finished and signed, one not fixed and escalated.
+    done = [complete_visit(make, engineer)[0] for _ in range(2)]
+    stuck = make.visit(engineer=engineer)
+    kit = FieldKit(stuck, engineer)
+    kit.arrive()
+    kit.finish("not_fixed", explanation="主板损坏,需返厂维修", escalate=True)
     sign_in(page, live_server.url, "boss", "zh-Hans")
     for lang in ("zh-Hans", "en"):
-        for path, name in [
-            ("/office/", "home"),
-            ("/office/reports", "reports"),
-            ("/office/escalations", "escalations"),
-            ("/office/visits", "review-queue"),
-        ]:
-            page.goto(f"{live_server.url}{path}?lang={lang}")
-            expect(page.locator("h1")).to_be_visible()
-            screenshot(page, f"office-{name}-{lang}")
+        words = catalogue(lang)
+        home, escalations, review = (
+            words[k] for k in ("office.title", "office.nav.escalations", "office.nav.review")
+        )
+        page.goto(f"{live_server.url}/office/?lang={lang}")
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        expect(page.locator("h1")).to_contain_text(home)
+        # The home page counts what needs attention: here, the one escalation.
+        expect(page.locator("a[href$='/office/escalations'] strong")).to_have_text("1")
+        screenshot(page, f"office-home-{lang}")
+        page.goto(f"{live_server.url}/office/escalations?lang={lang}")
+        expect(page.locator("h1")).to_contain_text(escalations)
+        expect(page.locator("[data-escalation]")).to_have_count(1)
+        expect(page.locator(f"[data-escalation='visit:{stuck.id}']")).to_contain_text("主板损坏")
+        screenshot(page, f"office-escalations-{lang}")
+        page.goto(f"{live_server.url}/office/visits?lang={lang}")
+        expect(page.locator("h1")).to_contain_text(review)
+        listed = page.locator("#review-queue tr[data-visit]")
+        expect(listed).to_have_count(3)  # every finished visit, fixed or not, waits for review
+        # The longest waiting first: in the order the phones finished them.
+        order = [listed.nth(i).get_attribute("data-visit") for i in range(3)]
+        assert order == [str(v.id) for v in (*done, stuck)]
+        screenshot(page, f"office-review-queue-{lang}")
+        page.goto(f"{live_server.url}/office/reports?lang={lang}")
+        screenshot(page, f"office-reports-{lang}")
     page.goto(f"{live_server.url}/office/reports?lang=en")
     expect(page.locator("#sla-table tbody tr")).to_have_count(8)
     expect(page.locator("#sla-table .bar").first).to_be_visible()
