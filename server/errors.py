@@ -48,9 +48,24 @@ class ApiError(Exception):
         return say(self.message, locale, **self.params)
 
 
+class Msg(str):
+    """A message key with the values of its placeholders, usable wherever a string is: as an
+    ApiError's message or as one of a field's problems (`Msg("err.x", receipt="A-0001")`).
+    """
+
+    params: dict[str, Any]
+
+    def __new__(cls, key: str, **params: Any) -> Msg:
+        message = super().__new__(cls, key)
+        message.params = params
+        return message
+
+
 def say(message: str, locale: str | None = None, **params: Any) -> str:
     """Return a message key in words (a sentence that is not a key is returned as it is)."""
-    return translate(message, locale, **params) if is_message_key(message) else message
+    if isinstance(message, Msg):
+        params = {**message.params, **params}
+    return translate(message, locale, **params) if is_message_key(message) else str(message)
 
 
 def said_fields(fields: Any, locale: str | None = None) -> Any:

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from server.domain.charges import parse_yuan
 from server.domain.timezone import COMPANY_TZ
-from server.errors import ApiError
+from server.errors import ApiError, say
 from server.extensions import db
 from server.i18n import is_message_key, translate
 from server.web.guard import GuardedSchema
@@ -154,7 +154,7 @@ _MARSHMALLOW = [
 
 def _localise(message: str) -> str:
     if is_message_key(message):
-        return translate(message)
+        return say(message)
     for pattern, key in _MARSHMALLOW:
         if pattern.search(message):
             return translate(key)
@@ -171,7 +171,7 @@ def localise_errors(messages: Any) -> dict[str, list[str]]:
             problems = [str(p) for p in problems.values()]
         elif not isinstance(problems, list):
             problems = [str(problems)]
-        out[str(name)] = [_localise(str(p)) for p in problems]
+        out[str(name)] = [_localise(p if isinstance(p, str) else str(p)) for p in problems]
     return out
 
 
