@@ -60,7 +60,14 @@ _NOT_INCOME = ("REFUND", "退款", "支出", "已关闭", "CLOSED", "REVOKED")
 
 
 class StatementError(ValueError):
-    """The file cannot be read as a statement of that layout; the message says why."""
+    """The file cannot be read as a statement of that layout: `key` says why (a catalogue key,
+    with `params` for its placeholders), so the server can say it in the reader's language.
+    """
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise StatementError("The file is neither UTF-8 nor GB18030 text.")
+    raise StatementError("err.statement.encoding")
 
 
 def _clean(cell: str) -> str:
@@ -131,9 +138,9 @@ def _find(header: list[str], names: tuple[str, ...]) -> int | None:
 def parse_statement(data: bytes, layout: str) -> ParsedStatement:
     """Read a statement file of `layout` into income lines (amounts in fen, days as written)."""
     if layout not in LAYOUTS:
-        raise StatementError(f"Unknown layout {layout!r}.")
+        raise StatementError("err.statement.layout", layout=layout)
     if len(data) > MAX_BYTES:
-        raise StatementError(f"The file is larger than {MAX_BYTES // 1_000_000} MB.")
+        raise StatementError("err.statement.too_large", mb=MAX_BYTES // 1_000_000)
     spec = _COLUMNS[layout]
     rows = list(csv.reader(io.StringIO(_decode(data))))
     header_at = None
@@ -143,7 +150,7 @@ def parse_statement(data: bytes, layout: str) -> ParsedStatement:
             header_at, header = i, cells
             break
     if header_at is None:
-        raise StatementError("No header row with a date and an amount column was found.")
+        raise StatementError("err.statement.no_header")
     col = {name: _find(header, names) for name, names in spec.items()}
     lines: list[StatementLine] = []
     skipped = 0
@@ -162,7 +169,7 @@ def parse_statement(data: bytes, layout: str) -> ParsedStatement:
             skipped += 1
             continue
         if len(lines) >= MAX_LINES:
-            raise StatementError(f"More than {MAX_LINES} lines; split the file.")
+            raise StatementError("err.statement.too_many_lines", max_lines=MAX_LINES)
         reference = cell("reference") or cell("reference2")
         text = " ".join(v for v in (cell("reference"), cell("reference2"), cell("memo")) if v)
         lines.append(StatementLine(i, day, fen, reference[:100], cell("payer")[:120], text[:500]))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from server.accounts.models import Role, User
 from server.db_types import utcnow
 from server.domain.timezone import day_bounds_utc
-from server.errors import ApiError
+from server.errors import ApiError, Msg
 from server.extensions import db
 from server.finance.audit import record_action
 from server.finance.models import PAYMENT_METHODS, Handover, HandoverLine, HandoverReceipt
@@ -25,7 +25,9 @@ from server.visits.field_models import Payment, PaymentVoid
 def _engineer(engineer_id: Any) -> User:
     user = db.session.get(User, engineer_id) if isinstance(engineer_id, int) else None
     if user is None or user.role != Role.ENGINEER:
-        raise ApiError(422, "Choose an engineer.", {"engineer_id": ["No such engineer."]})
+        raise ApiError(
+            422, "err.handover.choose_engineer", {"engineer_id": ["form.err.no_such_engineer"]}
+        )
     return user
 
 
@@ -109,14 +111,14 @@ def record_handover(data: dict[str, Any], user: User) -> Handover:
     fields: dict[str, list[str]] = {}
     for method, fen in amounts.items():
         if method not in PAYMENT_METHODS:
-            fields.setdefault("amounts", []).append(f"Unknown method {method!r}.")
+            fields.setdefault("amounts", []).append(Msg("form.err.unknown_method", method=method))
         elif not isinstance(fen, int) or isinstance(fen, bool) or fen < 0:
-            fields[f"amount_{method}"] = ["A whole number of fen, not negative."]
+            fields[f"amount_{method}"] = ["form.err.fen_not_negative"]
     ids = list(dict.fromkeys(data.get("payment_ids") or []))
     if not ids:
-        fields["payment_ids"] = ["Choose the receipts this handover covers."]
+        fields["payment_ids"] = ["form.err.choose_receipts"]
     if fields:
-        raise ApiError(422, "The handover is not complete.", fields)
+        raise ApiError(422, "err.handover.incomplete", fields)
     payments = {p.id: p for p in db.session.scalars(select(Payment).where(Payment.id.in_(ids)))}
     covered = live_covered_ids()
     voided = voided_ids(ids)
@@ -124,15 +126,18 @@ def record_handover(data: dict[str, Any], user: User) -> Handover:
     for pid in ids:
         p = payments.get(pid)
         if p is None:
-            problems.append(f"No receipt {pid}.")
+            problems.append(Msg("form.err.no_receipt_id", payment_id=pid))
         elif p.user_id != engineer.id:
-            problems.append(f"{p.receipt_no} was taken by another engineer.")
+            problems.append(Msg("form.err.receipt_other_engineer", receipt=p.receipt_no))
         elif pid in voided:
-            problems.append(f"{p.receipt_no} is voided.")
+            problems.append(Msg("form.err.receipt_voided", receipt=p.receipt_no))
         elif pid in covered:
-            problems.append(f"{p.receipt_no} is already in a handover.")
+            problems.append(Msg("form.err.receipt_in_handover", receipt=p.receipt_no))
     if problems:
-        raise ApiError(422, " ".join(problems), {"payment_ids": problems})
+        # One refusal is the message itself; several are counted, each named beside the field.
+        message = problems[0] if len(problems) == 1 else None
+        message = message or Msg("err.handover.receipts_refused", count=len(problems))
+        raise ApiError(422, message, {"payment_ids": problems})
     handover = Handover(
         engineer_id=engineer.id,
         received_by_id=user.id,
@@ -154,7 +159,7 @@ def record_handover(data: dict[str, Any], user: User) -> Handover:
         taken = sorted(payments[pid].receipt_no for pid in set(ids) & live_covered_ids()) or sorted(
             payments[pid].receipt_no for pid in ids
         )
-        message = f"{', '.join(taken)} is already in another handover, recorded just now."
+        message = Msg("err.handover.taken_just_now", receipts=", ".join(taken))
         raise ApiError(409, message, {"payment_ids": [message]}) from None
     check = check_handover(handover)
     record_action(
@@ -173,11 +178,11 @@ def void_handover(handover: Handover, reason: str, user: User) -> Handover:
     """Void a handover recorded by mistake; its receipts count as in hand again."""
     reason = (reason or "").strip()
     if not reason:
-        raise ApiError(422, "Give a reason.", {"reason": ["Required."]})
+        raise ApiError(422, "err.reason_needed", {"reason": ["form.err.required"]})
     if handover.is_void:
-        raise ApiError(409, "This handover is already voided.")
+        raise ApiError(409, "err.handover.already_voided")
     if handover.statement_entry_id is not None:
-        message = "This money was paid in by a statement line; undo the match on the statement."
+        message = "err.handover.paid_by_statement"
         raise ApiError(409, message, {"reason": [message]})
     handover.voided_at = utcnow()
     handover.voided_by_id = user.id
@@ -200,7 +205,7 @@ def get_handover(handover_id: int) -> Handover:
         .where(Handover.id == handover_id)
     )
     if handover is None:
-        raise ApiError(404, f"No handover {handover_id}.")
+        raise ApiError(404, "err.handover.no_handover", params={"handover_id": handover_id})
     return handover
 
 

@@ -23,8 +23,9 @@ def add_fee_rate(data: dict[str, Any], user: User) -> FeeRate:
     if db.session.scalar(select(FeeRate.id).where(FeeRate.effective_from == day)) is not None:
         raise ApiError(
             409,
-            f"A fee already applies from {day.isoformat()}; add one from another day.",
-            {"effective_from": ["An entry from this day exists."]},
+            "err.prices.fee_exists",
+            {"effective_from": ["form.err.entry_exists_day"]},
+            params={"day": day.isoformat()},
         )
     rate = FeeRate(
         effective_from=day,
@@ -53,8 +54,9 @@ def add_part_price(data: dict[str, Any], user: User) -> PartPrice:
     if db.session.scalar(exists) is not None:
         raise ApiError(
             409,
-            f"{code} already has a price from {day.isoformat()}.",
-            {"effective_from": ["An entry from this day exists for this part."]},
+            "err.prices.part_exists",
+            {"effective_from": ["form.err.entry_exists_day_part"]},
+            params={"code": code, "day": day.isoformat()},
         )
     price = PartPrice(
         part_code=code,

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from server.accounts.models import User
 from server.db_types import utcnow
-from server.errors import ApiError
+from server.errors import ApiError, Msg
 from server.extensions import db
 from server.finance.audit import record_action
 from server.finance.models import PAYMENT_METHODS, Transfer
@@ -103,25 +103,25 @@ def record_transfer(data: dict[str, Any], user: User, today: date) -> Transfer:
     if data.get("promise_id"):
         promise = db.session.get(PaymentPromise, data["promise_id"])
         if promise is None:
-            fields["promise_id"] = ["No such promise."]
+            fields["promise_id"] = ["form.err.no_such_promise"]
     visit_id = data.get("visit_id") or (promise.visit_id if promise else None)
     if promise is not None and visit_id != promise.visit_id:
-        fields["visit_id"] = ["The promise is for another visit."]
+        fields["visit_id"] = ["form.err.promise_other_visit"]
     if visit_id is None or db.session.get(Visit, visit_id) is None:
-        fields.setdefault("visit_id", ["No such visit."])
+        fields.setdefault("visit_id", ["form.err.no_such_visit"])
     amount = data.get("amount_fen")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        fields["amount_fen"] = ["A whole number of fen, more than 0."]
+        fields["amount_fen"] = ["form.err.fen_positive"]
     method = data.get("method") or (promise.method if promise else None)
     if method not in PAYMENT_METHODS:
-        fields["method"] = [f"One of {', '.join(PAYMENT_METHODS)}."]
+        fields["method"] = [Msg("form.err.payment_method", methods=", ".join(PAYMENT_METHODS))]
     received_on = data.get("received_on")
     if not isinstance(received_on, date):
-        fields["received_on"] = ["The day the money arrived."]
+        fields["received_on"] = ["form.err.day_money_arrived"]
     elif received_on > today:
-        fields["received_on"] = ["In the future."]
+        fields["received_on"] = ["form.err.day_in_future"]
     if fields:
-        raise ApiError(422, "The transfer is not complete.", fields)
+        raise ApiError(422, "err.transfer.incomplete", fields)
     transfer = Transfer(
         visit_id=visit_id,
         promise_id=promise.id if promise else None,
@@ -152,7 +152,7 @@ def void_transfer(transfer_id: int, reason: str, user: User) -> Transfer:
     """Void a transfer recorded by mistake; the row stays, counting for nothing, and is audited."""
     reason = (reason or "").strip()
     if not reason:
-        raise ApiError(422, "Give a reason.", {"reason": ["Required."]})
+        raise ApiError(422, "err.reason_needed", {"reason": ["form.err.required"]})
     transfer = _get_transfer(transfer_id)
     # One guarded UPDATE: of two clerks voiding at once, the second changes no row and is told
     # (PostgreSQL makes it wait for the first and re-check; SQLite serialises the writers).
@@ -163,7 +163,7 @@ def void_transfer(transfer_id: int, reason: str, user: User) -> Transfer:
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:
-        message = "This transfer is already voided."
+        message = "err.transfer.already_voided"
         raise ApiError(409, message, {"reason": [message]})
     db.session.refresh(transfer)
     record_action(
@@ -181,5 +181,5 @@ def void_transfer(transfer_id: int, reason: str, user: User) -> Transfer:
 def _get_transfer(transfer_id: int) -> Transfer:
     transfer = db.session.get(Transfer, transfer_id)
     if transfer is None:
-        raise ApiError(404, f"No transfer {transfer_id}.")
+        raise ApiError(404, "err.transfer.no_transfer", params={"transfer_id": transfer_id})
     return transfer

@@ -23,7 +23,7 @@ from server.accounts.models import User
 from server.db_types import utcnow
 from server.domain import statements as parse
 from server.domain.timezone import business_day
-from server.errors import ApiError
+from server.errors import ApiError, Msg
 from server.extensions import db
 from server.finance.audit import record_action
 from server.finance.models import (
@@ -61,9 +61,10 @@ def import_statement(data: bytes, layout: str, filename: str, user: User) -> Sta
     try:
         parsed = parse.parse_statement(data, layout)
     except parse.StatementError as exc:
-        raise ApiError(422, str(exc), {"file": [str(exc)]}) from None
+        message = Msg(exc.key, **exc.params)
+        raise ApiError(422, message, {"file": [message]}) from None
     if not parsed.lines:
-        message = "The file holds no income lines."
+        message = "err.statement.no_income"
         raise ApiError(422, message, {"file": [message]})
     statement = StatementImport(
         layout=layout, filename=filename[:200], skipped=parsed.skipped, imported_by_id=user.id
@@ -113,7 +114,7 @@ def _flush_or_409(payment_id: str | None = None) -> None:
         if holder is not None and holder.statement_entry_id is None:
             message = _in_handover_message(holder)
         else:
-            message = "That receipt was just matched or confirmed on a statement line; look again."
+            message = "err.statement.receipt_just_matched"
         raise ApiError(409, message, {"payment_id": [message]}) from None
 
 
@@ -126,23 +127,20 @@ def _live_handover_of(payment_id: str) -> Handover | None:
 
 
 def _in_handover_message(handover: Handover) -> str:
-    return (
-        f"This receipt was already handed over (handover {handover.id}); it counts once. "
-        "Void that handover first if the statement should count it."
-    )
+    return Msg("err.statement.in_handover", handover=handover.id)
 
 
 def _check_payable(entry: StatementEntry, payment: Payment) -> None:
     """Refuse a receipt that is voided, on another line, or already handed over (409)."""
     voided = select(PaymentVoid.payment_id).where(PaymentVoid.payment_id == payment.id)
     if db.session.scalar(voided):
-        message = f"{payment.receipt_no} is voided; it cannot be paid in."
+        message = Msg("err.statement.receipt_voided", receipt=payment.receipt_no)
         raise ApiError(409, message, {"payment_id": [message]})
     other_line = select(StatementEntry.id).where(
         StatementEntry.payment_id == payment.id, StatementEntry.id != entry.id
     )
     if db.session.scalar(other_line) is not None:
-        message = f"{payment.receipt_no} is matched to another statement line."
+        message = Msg("err.statement.receipt_on_other_line", receipt=payment.receipt_no)
         raise ApiError(409, message, {"payment_id": [message]})
     holder = _live_handover_of(payment.id)
     if holder is not None:
@@ -195,7 +193,7 @@ def get_statement(statement_id: int) -> StatementImport:
         .where(StatementImport.id == statement_id)
     )
     if statement is None:
-        raise ApiError(404, f"No statement {statement_id}.")
+        raise ApiError(404, "err.statement.no_statement", params={"statement_id": statement_id})
     return statement
 
 
@@ -226,7 +224,7 @@ def statement_view(statement_id: int) -> StatementView:
 def _entry(entry_id: int) -> StatementEntry:
     entry = db.session.get(StatementEntry, entry_id, with_for_update=True)
     if entry is None:
-        raise ApiError(404, f"No statement line {entry_id}.")
+        raise ApiError(404, "err.statement.no_line", params={"entry_id": entry_id})
     return entry
 
 
@@ -239,30 +237,34 @@ def decide(entry_id: int, action: str, user: User, payment_id: str | None = None
     before, was_confirmed = entry.payment_id, entry.state == CONFIRMED
     if action == "confirm":
         if entry.payment_id is None:
-            message = "Nothing to confirm: assign a receipt to this line."
+            message = "err.statement.nothing_to_confirm"
             raise ApiError(409, message, {"payment_id": [message]})
         if was_confirmed:
-            message = "This line is already confirmed."
+            message = "err.statement.already_confirmed"
             raise ApiError(409, message, {"payment_id": [message]})
         payment = entry.payment
     elif action == "assign":
         payment = db.session.get(Payment, payment_id) if payment_id else None
         if payment is None:
-            raise ApiError(422, "Choose a receipt.", {"payment_id": ["No such receipt."]})
+            raise ApiError(
+                422, "err.statement.choose_receipt", {"payment_id": ["form.err.no_such_receipt"]}
+            )
         layout = entry.statement.layout
         if payment.method not in parse.METHODS[layout]:
-            message = f"{payment.receipt_no} was paid by {payment.method}, not on this statement."
+            message = Msg(
+                "err.statement.other_method", receipt=payment.receipt_no, method=payment.method
+            )
             raise ApiError(422, message, {"payment_id": [message]})
         if payment.amount_fen != entry.amount_fen:
-            message = f"{payment.receipt_no} is for another amount."
+            message = Msg("err.statement.other_amount", receipt=payment.receipt_no)
             raise ApiError(422, message, {"payment_id": [message]})
         if was_confirmed and before == payment.id:
-            message = "This line is already confirmed for that receipt."
+            message = "err.statement.confirmed_for_receipt"
             raise ApiError(409, message, {"payment_id": [message]})
     elif action == "unmatch":
         payment = None
     else:
-        raise ApiError(404, f"No action {action!r}.")
+        raise ApiError(404, "err.statement.no_action", params={"action": action})
     voided_handover = _undo_pay_in(entry, user) if was_confirmed else None
     if voided_handover is not None:
         # The receipt is free before it is paid in again (by this line, assigned anew).
