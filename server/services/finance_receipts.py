@@ -8,7 +8,14 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from ..domain.receipts import PAYMENT, find_gap_ranges, format_receipt_no, parse_receipt_no
+from ..domain.receipts import (
+    PAYMENT,
+    PREFIX_LENGTH,
+    find_gap_ranges,
+    format_receipt_no,
+    parse_payment_numbers,
+    parse_receipt_no,
+)
 from ..domain.timezone import day_bounds_utc
 from ..extensions import db
 from ..models import Device, Payment, PaymentVoid, User, Visit
@@ -63,46 +70,77 @@ def receipt_register(
     end: date | None = None,
     page: int | None = None,
     per_page: int = 100,
+    *,
+    receipts: bool = True,
 ) -> ReceiptRegister:
     """Group receipts by device prefix and flag every gap in each device's sequence.
 
     With `start`/`end`, only receipts of visits on those business days are listed; the gaps are
     still found over each device's whole sequence (a gap is not a date's business). With
     `page`, only that page of the listed receipts is loaded: the gaps come from the numbers
-    alone, so a year of receipts is never loaded as records.
+    alone, so a year of receipts is never loaded as records. Without `receipts`, none is
+    listed: only the gaps (the overview's "missing receipts").
     """
-    numbers = select(Payment.id, Payment.receipt_no, Payment.device_id, Payment.user_id).order_by(
-        Payment.receipt_no
-    )
-    if engineer_id is not None:
-        numbers = numbers.where(Payment.user_id == engineer_id)
     devices = {d.id: d for d in db.session.scalars(select(Device))}
     by_prefix_device = {d.receipt_prefix: d for d in devices.values()}
+    mine = [Payment.user_id == engineer_id] if engineer_id is not None else []
+    # A year of receipt numbers as one string, parsed in one pass: no row per receipt.
+    joined = db.session.scalar(
+        select(func.aggregate_strings(Payment.receipt_no, "\n")).where(*mine)
+    )
+    numbers = joined.split("\n") if joined else []
     seqs: dict[str, list[int]] = defaultdict(list)
-    owner: dict[str, int] = {}
-    odd: list[tuple[str, str]] = []
-    for payment_id, receipt_no, device_id, user_id in db.session.execute(numbers):
-        try:
-            number = parse_receipt_no(receipt_no)
-        except ValueError:
-            odd.append((payment_id, "malformed"))
-            continue
-        if number.kind != PAYMENT:
-            odd.append((payment_id, "malformed"))
-            continue
-        device = devices.get(device_id)
-        if device is not None and device.receipt_prefix != number.prefix:
-            odd.append((payment_id, "prefix_mismatch"))
-        seqs[number.prefix].append(number.seq)
-        owner.setdefault(number.prefix, user_id)
-
-    listed, meta = _listed(engineer_id, start, end, page, per_page)
-    voids = {
-        v.payment_id: v
-        for v in db.session.scalars(
-            select(PaymentVoid).where(PaymentVoid.payment_id.in_([p.id for p in listed]))
+    malformed: list[str] = []
+    for number, parts in zip(numbers, parse_payment_numbers(numbers), strict=True):
+        if parts is None:
+            malformed.append(number)
+        else:
+            seqs[parts[0]].append(parts[1])
+    # A well-formed number with another device's prefix (never from a phone: sync refuses it).
+    mismatched = (
+        select(Payment.id, Payment.receipt_no)
+        .join(Device, Device.id == Payment.device_id)
+        .where(func.substr(Payment.receipt_no, 3, PREFIX_LENGTH) != Device.receipt_prefix, *mine)
+    )
+    bad = set(malformed)
+    odd_rows = [
+        (number, pid, "prefix_mismatch")
+        for pid, number in db.session.execute(mismatched)
+        if number not in bad
+    ]
+    if malformed:
+        odd_rows += [
+            (number, pid, "malformed")
+            for pid, number in db.session.execute(
+                select(Payment.id, Payment.receipt_no).where(
+                    Payment.receipt_no.in_(malformed), *mine
+                )
+            )
+        ]
+    odd = [(pid, why) for _, pid, why in sorted(odd_rows)]
+    # Who issued a prefix no device holds any more: whoever took its first receipt.
+    owner = {
+        prefix: db.session.scalar(
+            select(Payment.user_id)
+            .where(Payment.receipt_no.like(f"{PAYMENT}-{prefix}-%"), *mine)
+            .order_by(Payment.receipt_no)
+            .limit(1)
         )
+        for prefix in seqs
+        if prefix not in by_prefix_device
     }
+
+    listed, meta = _listed(engineer_id, start, end, page, per_page) if receipts else ([], None)
+    voids = (
+        {
+            v.payment_id: v
+            for v in db.session.scalars(
+                select(PaymentVoid).where(PaymentVoid.payment_id.in_([p.id for p in listed]))
+            )
+        }
+        if listed
+        else {}
+    )
     shown: dict[str, list[Payment]] = defaultdict(list)
     for p in listed:
         try:
