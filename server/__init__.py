@@ -46,10 +46,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     security_headers.init_app(app)
     _enable_sqlite_pragmas(app)
 
-    from .services import changes, office_sla_store
+    from .services import changes, finance_store, office_sla_store
 
     changes.install()
     office_sla_store.install()
+    finance_store.install()
 
     from .blueprints import register_blueprints
 

@@ -18,6 +18,7 @@ from .field import (
     SignOff,
 )
 from .finance import (
+    DayCheck,
     DayReconciliation,
     FeeRate,
     FinanceAudit,
@@ -60,6 +61,7 @@ __all__ = [
     "Conflict",
     "Customer",
     "DamageRecord",
+    "DayCheck",
     "DayReconciliation",
     "Device",
     "Equipment",

@@ -228,6 +228,25 @@ class DayReconciliation(db.Model):
     decided_by = relationship("User", foreign_keys=[decided_by_id])
 
 
+class DayCheck(db.Model):
+    """Whether a reconciled day changed since it was locked in a way a clerk must look at.
+
+    One row per (engineer, business day) that money or a visit touched. A transaction that
+    changes a day's figures locks the day's row as it commits (creating it if need be) and, if
+    the day is reconciled, decides `needs_attention` again (`services.finance_store`); a clerk
+    locking the day takes the same row lock before reading the figures. A change and a lock at
+    the same moment are therefore ordered, and the overview reads the verdict instead of
+    computing every locked day of the year.
+    """
+
+    __tablename__ = "finance_day_check"
+
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    business_day: Mapped[date] = mapped_column(primary_key=True)
+    # NULL: not decided (a day locked before this was kept): the overview computes it.
+    needs_attention: Mapped[bool | None]
+
+
 class FinanceAudit(db.Model):
     """One finance action: who, when, what. Append-only: rows are inserted and never changed."""
 

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import PaymentPromise, Transfer, User, Visit
 from ..models.finance import PAYMENT_METHODS
 from ..models.types import utcnow
+from . import finance_store
 from .finance_audit import record_action
 
 OUTSTANDING, OVERDUE, SETTLED = "outstanding", "overdue", "settled"
@@ -164,6 +165,7 @@ def void_transfer(transfer_id: int, reason: str, user: User) -> Transfer:
         message = "This transfer is already voided."
         raise ApiError(409, message, {"reason": [message]})
     db.session.refresh(transfer)
+    finance_store.note_visits(db.session(), [transfer.visit_id])
     record_action(
         user,
         "transfer.void",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Escalation, RequestStatus, Role, ServiceRequest, User, Visit, VisitStatus
 from ..models.types import utcnow
+from ..models.visits import visit_flagged
 
 HANDLERS = (Role.SUPERVISOR, Role.ADMIN)
 
@@ -36,7 +36,7 @@ def _sources(include_resolved: bool) -> list[tuple[str, ServiceRequest, Visit | 
     Without `include_resolved`, what a supervisor has resolved is left out in the query, so the
     open queue costs the same however many were resolved over the years.
     """
-    flagged = or_(Visit.escalate.is_(True), Visit.status == VisitStatus.NOT_FIXED)
+    flagged = visit_flagged()
     query = (
         db.select(Visit)
         .options(
@@ -135,7 +135,7 @@ def find_item(key: str) -> EscalationItem:
             db.select(Visit.id)
             .where(
                 Visit.request_id == int(ident),
-                or_(Visit.escalate.is_(True), Visit.status == VisitStatus.NOT_FIXED),
+                visit_flagged(),
             )
             .exists()
         )
