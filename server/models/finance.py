@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from ..extensions import db
@@ -243,8 +252,22 @@ class DayCheck(db.Model):
 
     engineer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     business_day: Mapped[date] = mapped_column(primary_key=True)
-    # NULL: not decided (a day locked before this was kept): the overview computes it.
+    # False only for a reconciled day with nothing since that a clerk must look at; NULL for a
+    # day not locked (or locked before this was kept, not decided yet: the overview computes it).
     needs_attention: Mapped[bool | None]
+
+
+def day_check_open() -> ColumnElement[bool]:
+    """A day that is not locked and settled: the overview's candidates, indexed below."""
+    return DayCheck.needs_attention.is_not(False)
+
+
+Index(
+    "ix_finance_day_check_open",
+    DayCheck.business_day,
+    postgresql_where=day_check_open(),
+    sqlite_where=day_check_open(),
+)
 
 
 class FinanceAudit(db.Model):

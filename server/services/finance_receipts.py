@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from ..domain.receipts import (
     PAYMENT,
-    PREFIX_LENGTH,
     find_gap_ranges,
     format_receipt_no,
     parse_payment_numbers,
@@ -84,40 +83,36 @@ def receipt_register(
     devices = {d.id: d for d in db.session.scalars(select(Device))}
     by_prefix_device = {d.receipt_prefix: d for d in devices.values()}
     mine = [Payment.user_id == engineer_id] if engineer_id is not None else []
-    # A year of receipt numbers as one string, parsed in one pass: no row per receipt.
-    joined = db.session.scalar(
-        select(func.aggregate_strings(Payment.receipt_no, "\n")).where(*mine)
-    )
-    numbers = joined.split("\n") if joined else []
+    # A year of receipt numbers as one string per device, parsed in one pass: no row each.
     seqs: dict[str, list[int]] = defaultdict(list)
-    malformed: list[str] = []
-    for number, parts in zip(numbers, parse_payment_numbers(numbers), strict=True):
-        if parts is None:
-            malformed.append(number)
-        else:
+    odd_numbers: dict[str, str] = {}
+    for device_id, joined in db.session.execute(
+        select(Payment.device_id, func.aggregate_strings(Payment.receipt_no, "\n"))
+        .where(*mine)
+        .group_by(Payment.device_id)
+    ):
+        numbers = joined.split("\n")
+        device = devices.get(device_id)
+        for number, parts in zip(numbers, parse_payment_numbers(numbers), strict=True):
+            if parts is None:
+                odd_numbers[number] = "malformed"
+                continue
+            if device is not None and device.receipt_prefix != parts[0]:
+                # Another device's prefix (never from a phone: sync refuses it).
+                odd_numbers[number] = "prefix_mismatch"
             seqs[parts[0]].append(parts[1])
-    # A well-formed number with another device's prefix (never from a phone: sync refuses it).
-    mismatched = (
-        select(Payment.id, Payment.receipt_no)
-        .join(Device, Device.id == Payment.device_id)
-        .where(func.substr(Payment.receipt_no, 3, PREFIX_LENGTH) != Device.receipt_prefix, *mine)
-    )
-    bad = set(malformed)
-    odd_rows = [
-        (number, pid, "prefix_mismatch")
-        for pid, number in db.session.execute(mismatched)
-        if number not in bad
-    ]
-    if malformed:
-        odd_rows += [
-            (number, pid, "malformed")
+    odd = (
+        [
+            (pid, odd_numbers[number])
             for pid, number in db.session.execute(
-                select(Payment.id, Payment.receipt_no).where(
-                    Payment.receipt_no.in_(malformed), *mine
-                )
+                select(Payment.id, Payment.receipt_no)
+                .where(Payment.receipt_no.in_(list(odd_numbers)), *mine)
+                .order_by(Payment.receipt_no)
             )
         ]
-    odd = [(pid, why) for _, pid, why in sorted(odd_rows)]
+        if odd_numbers
+        else []
+    )
     # Who issued a prefix no device holds any more: whoever took its first receipt.
     owner = {
         prefix: db.session.scalar(

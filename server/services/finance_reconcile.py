@@ -59,6 +59,7 @@ from ..models import (
     Visit,
     VisitStatus,
 )
+from ..models.finance import day_check_open
 from ..models.types import utcnow
 from . import finance_store
 from .finance_audit import record_action
@@ -938,15 +939,7 @@ def backlog(today: date) -> Backlog:
                 record.business_day == DayCheck.business_day,
             ),
         )
-        .where(
-            DayCheck.business_day >= start,
-            DayCheck.business_day <= today,
-            or_(
-                record.status.is_(None),
-                record.status != RECONCILED,
-                DayCheck.needs_attention.is_not(False),
-            ),
-        )
+        .where(DayCheck.business_day >= start, DayCheck.business_day <= today, day_check_open())
     ).all()
     decided = {(e, d) for e, d, status in rows if status is not None}
     undecided = {(e, d) for e, d, status in rows if status is None}

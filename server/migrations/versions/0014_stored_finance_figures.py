@@ -43,6 +43,14 @@ def upgrade():
         sa.ForeignKeyConstraint(['engineer_id'], ['user_account.id'], name=op.f('fk_finance_day_check_engineer_id_user_account')),
         sa.PrimaryKeyConstraint('engineer_id', 'business_day', name=op.f('pk_finance_day_check')),
     )
+    with op.batch_alter_table('finance_day_check', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_finance_day_check_open',
+            ['business_day'],
+            unique=False,
+            postgresql_where=sa.text('needs_attention IS NOT false'),
+            sqlite_where=sa.text('needs_attention IS NOT 0'),
+        )
     # Every day a clerk decided on has its check row; locked ones with no verdict yet.
     op.execute(
         "INSERT INTO finance_day_check (engineer_id, business_day) "
@@ -51,6 +59,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('finance_day_check', schema=None) as batch_op:
+        batch_op.drop_index('ix_finance_day_check_open')
     op.drop_table('finance_day_check')
     with op.batch_alter_table('visit', schema=None) as batch_op:
         batch_op.drop_index('ix_visit_flagged')
