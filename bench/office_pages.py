@@ -9,12 +9,16 @@ A database of its own is created on that server, brought to the latest migration
 set-based bulk inserts (INSERT ... SELECT FROM generate_series, no row-by-row Python), and
 dropped afterwards. At --scale 1: 60 000 requests and visits, 1 500 000 checklist rows, 400 000
 feed changes, 360 000 sync operations, callbacks, complaints, follow-ups, parts and payments over
-the 365 days before now, with the last day's work still open.
+the 365 days before now, with the last day's work still open; each engineer's cash handed over
+the next morning, and every day older than a week reconciled.
 
+The stored figures are filled in as `onsite upgrade` does, and every engineer's day older than
+a week is locked with its figures, as a finance office that reconciles within the week has them.
 Each page is fetched once to warm up, then --repeat times through the app's full request stack
-(signed in as an admin, who sees office and finance pages); the 95th percentile is reported per
-page. The last line printed is a JSON object with `slowest_page` and `slowest_p95_ms`; with
---json every page's figures are in it too. The target is 300 ms at the 95th percentile.
+(signed in as an admin, who sees office and finance pages); the 95th percentile of wall time, and
+of this process's CPU time, is reported per page. The last line printed is a JSON object with
+`slowest_page` and `slowest_p95_ms`; with --json every page's figures are in it too. The target
+is 300 ms at the 95th percentile.
 """
 
 from __future__ import annotations
@@ -253,6 +257,30 @@ LOAD = [
 ]
 
 
+# Each engineer hands the day's cash in the next morning; the last days' is still in hand. By
+# the visits' stored business days, so these run after the stored figures are filled in.
+HANDED_AFTER_DAYS = 2
+HANDOVERS = [
+    """INSERT INTO finance_handover (engineer_id, received_by_id, received_at, note)
+       SELECT p.user_id, 1, timezone('Asia/Shanghai', (v.business_day + 1) + time '10:00'), ''
+       FROM payment p JOIN visit v ON v.id = p.visit_id
+       WHERE v.business_day < (now() AT TIME ZONE 'Asia/Shanghai')::date - :days
+       GROUP BY p.user_id, v.business_day""",
+    """INSERT INTO finance_handover_line (handover_id, method, amount_fen)
+       SELECT h.id, p.method, sum(p.amount_fen)
+       FROM finance_handover h
+       JOIN payment p ON p.user_id = h.engineer_id
+       JOIN visit v ON v.id = p.visit_id
+            AND v.business_day = (h.received_at AT TIME ZONE 'Asia/Shanghai')::date - 1
+       GROUP BY h.id, p.method""",
+    """INSERT INTO finance_handover_receipt (handover_id, payment_id, live_payment_id)
+       SELECT h.id, p.id, p.id
+       FROM finance_handover h
+       JOIN payment p ON p.user_id = h.engineer_id
+       JOIN visit v ON v.id = p.visit_id
+            AND v.business_day = (h.received_at AT TIME ZONE 'Asia/Shanghai')::date - 1""",
+]
+
 # A device's receipt prefix (4 characters of the receipt alphabet), unique per user id.
 PREFIX_OF_U = "'Q' || " + " || ".join(
     f"substr(:alphabet, 1 + (u.id / {31**k}) % 31, 1)" for k in (2, 1, 0)
@@ -287,10 +315,16 @@ def load(app, scale: float) -> dict[str, int]:
         with db.engine.begin() as conn:
             for statement in LOAD:
                 conn.execute(text(statement.replace(":prefix_of_u", PREFIX_OF_U)), params)
-        # The settled SLA outcomes, as an upgraded database gets them (`onsite store-sla`).
-        from server.register.sla_store import store_all
+        # The stored figures, as an upgraded database gets them (`onsite upgrade` runs both).
+        from server.finance import stored_figures as finance_store
+        from server.register import sla_store as office_sla_store
 
-        store_all()
+        office_sla_store.store_all()
+        finance_store.store_all()
+        with db.engine.begin() as conn:
+            for statement in HANDOVERS:
+                conn.execute(text(statement), {"days": HANDED_AFTER_DAYS})
+        lock_days(LOCKED_AFTER_DAYS)
         # What autovacuum does to a table in service: the bulk load and the outcomes' updates
         # leave no dead rows or stale statistics behind.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -305,9 +339,72 @@ def load(app, scale: float) -> dict[str, int]:
             "callback",
             "complaint",
             "follow_up",
+            "finance_handover",
+            "finance_day_reconciliation",
         ):
             counts[table] = db.session.scalar(text(f"SELECT count(*) FROM {table}"))
     return counts
+
+
+# Finance reconciles a day within the week: every day older than this is locked.
+LOCKED_AFTER_DAYS = 7
+
+
+def lock_days(after_days: int) -> int:
+    """Lock every engineer's day older than `after_days` with its figures, as finance would have.
+
+    The figures are the day's own (`DayFigures.snapshot`, what locking stores); owed and
+    collected differ (half the visits are paid later), so each is locked with a note.
+    """
+    from datetime import timedelta
+
+    from server.accounts.models import User
+    from server.db_types import utcnow
+    from server.domain.timezone import business_day
+    from server.extensions import db
+    from server.finance.models import DayCheck, DayReconciliation
+    from server.finance.reconcile import RECONCILED, compute_days
+
+    admin = db.session.scalar(db.select(User).where(User.username == "bench-admin"))
+    last = business_day(utcnow()) - timedelta(days=after_days)
+    start = last - timedelta(days=365)
+    locked = 0
+    while start <= last:
+        end = min(start + timedelta(days=30), last)
+        days = compute_days(start, end)
+        now = utcnow()
+        db.session.execute(
+            db.insert(DayReconciliation),
+            [
+                {
+                    "engineer_id": e,
+                    "business_day": d,
+                    "status": RECONCILED,
+                    "note": "现金次日交回",
+                    "figures": fig.snapshot(),
+                    "decided_by_id": admin.id,
+                    "decided_at": now,
+                }
+                for (e, d), fig in days.items()
+            ],
+        )
+        db.session.execute(
+            db.update(DayCheck)
+            .where(
+                DayCheck.business_day >= start,
+                DayCheck.business_day <= end,
+                DayCheck.business_day.in_(
+                    db.select(DayReconciliation.business_day).where(
+                        DayReconciliation.engineer_id == DayCheck.engineer_id
+                    )
+                ),
+            )
+            .values(needs_attention=False)
+        )
+        db.session.commit()
+        locked += len(days)
+        start = end + timedelta(days=1)
+    return locked
 
 
 def pages(app) -> list[str]:
@@ -398,19 +495,24 @@ def main(argv: list[str] | None = None) -> int:
             first = client.get(path)
             if first.status_code != 200:
                 raise SystemExit(f"{path} answered {first.status_code}")
-            samples = []
+            samples, cpu = [], []
             for _ in range(args.repeat):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 client.get(path)
                 samples.append((time.perf_counter() - t) * 1000)
+                cpu.append((time.process_time() - c) * 1000)
             results[path] = {
                 "p50_ms": round(statistics.median(samples), 1),
                 "p95_ms": round(p95(samples), 1),
+                # This process's CPU (the app, not the database server): steadier than wall
+                # time on a shared machine.
+                "cpu_p95_ms": round(p95(cpu), 1),
             }
             flag = "" if results[path]["p95_ms"] <= TARGET_MS else f"  > {TARGET_MS} ms"
             print(
                 f"{path:45} p50 {results[path]['p50_ms']:8.1f} ms  "
-                f"p95 {results[path]['p95_ms']:8.1f} ms{flag}",
+                f"p95 {results[path]['p95_ms']:8.1f} ms  "
+                f"cpu p95 {results[path]['cpu_p95_ms']:7.1f} ms{flag}",
                 flush=True,
             )
         slowest = max(results, key=lambda p: results[p]["p95_ms"])

@@ -53,10 +53,12 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     _enable_sqlite_pragmas(app)
 
     from server.feed import changes
+    from server.finance import stored_figures as finance_store
     from server.register import sla_store as office_sla_store
 
     changes.install()
     office_sla_store.install()
+    finance_store.install()
 
     from server.wiring import register_blueprints
 

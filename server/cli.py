@@ -19,12 +19,14 @@ def _upgrade() -> None:
     from flask_migrate import upgrade
 
     from server.feed.defaults import ensure_defaults
-    from server.register.sla_store import store_all
+    from server.finance import stored_figures as finance_store
+    from server.register import sla_store as office_sla_store
 
     upgrade()
     ensure_defaults()
-    # Requests from before the outcomes were stored get them once (reports are right either way).
-    store_all()
+    # Rows from before these figures were stored get them once (the pages are right either way).
+    office_sla_store.store_all()
+    finance_store.store_all()
 
 
 @click.command("run")
@@ -111,6 +113,15 @@ def store_sla_command() -> None:
     click.echo(f"Read {store_all()} requests.")
 
 
+@click.command("store-finance")
+@with_appcontext
+def store_finance_command() -> None:
+    """Store the owed figures and business days of visits that have none yet (after an upgrade)."""
+    from server.finance.stored_figures import store_all
+
+    click.echo(f"Priced {store_all()} visits.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the commands to the app's CLI (also reachable as `flask --app server ...`)."""
     for command in (
@@ -120,6 +131,7 @@ def register_commands(app: Flask) -> None:
         create_user_command,
         new_epoch_command,
         store_sla_command,
+        store_finance_command,
     ):
         app.cli.add_command(command)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 
 from server.accounts.models import Role, User
@@ -13,7 +12,7 @@ from server.db_types import utcnow
 from server.errors import ApiError
 from server.extensions import db
 from server.register.models import RequestStatus, ServiceRequest
-from server.visits.models import Visit, VisitStatus
+from server.visits.models import Visit, VisitStatus, visit_flagged
 
 HANDLERS = (Role.SUPERVISOR, Role.ADMIN)
 
@@ -39,7 +38,7 @@ def _sources(include_resolved: bool) -> list[tuple[str, ServiceRequest, Visit | 
     Without `include_resolved`, what a supervisor has resolved is left out in the query, so the
     open queue costs the same however many were resolved over the years.
     """
-    flagged = or_(Visit.escalate.is_(True), Visit.status == VisitStatus.NOT_FIXED)
+    flagged = visit_flagged()
     query = (
         db.select(Visit)
         .options(
@@ -138,7 +137,7 @@ def find_item(key: str) -> EscalationItem:
             db.select(Visit.id)
             .where(
                 Visit.request_id == int(ident),
-                or_(Visit.escalate.is_(True), Visit.status == VisitStatus.NOT_FIXED),
+                visit_flagged(),
             )
             .exists()
         )

@@ -260,14 +260,12 @@ class CashInHand:
 
 def _held_payments(engineer_ids: list[int]):
     """The payments of these engineers not covered by a live handover and not voided."""
+    # NOT EXISTS, not NOT IN: an anti-join, where NOT IN hashes a year of covered receipts.
     covered = select(HandoverReceipt.live_payment_id).where(
-        HandoverReceipt.live_payment_id.is_not(None)
+        HandoverReceipt.live_payment_id == Payment.id
     )
-    return (
-        Payment.user_id.in_(engineer_ids),
-        Payment.id.not_in(covered),
-        Payment.id.not_in(select(PaymentVoid.payment_id)),
-    )
+    voided = select(PaymentVoid.payment_id).where(PaymentVoid.payment_id == Payment.id)
+    return (Payment.user_id.in_(engineer_ids), ~covered.exists(), ~voided.exists())
 
 
 def cash_in_hand() -> list[CashInHand]:
@@ -282,17 +280,21 @@ def cash_in_hand() -> list[CashInHand]:
     held = _held_payments([e.id for e in engineers])
     by_method: dict[int, dict[str, int]] = defaultdict(dict)
     counts: dict[int, int] = defaultdict(int)
-    for user_id, method, total, n in db.session.execute(
-        select(Payment.user_id, Payment.method, func.sum(Payment.amount_fen), func.count())
+    first: dict[int, datetime] = {}
+    for user_id, method, total, n, since in db.session.execute(
+        select(
+            Payment.user_id,
+            Payment.method,
+            func.sum(Payment.amount_fen),
+            func.count(),
+            func.min(Payment.received_at),
+        )
         .where(*held)
         .group_by(Payment.user_id, Payment.method)
     ):
         by_method[user_id][method] = int(total)
         counts[user_id] += n
-    first_at = func.min(Payment.received_at)
-    first = db.session.execute(
-        select(Payment.user_id, first_at).where(*held).group_by(Payment.user_id)
-    ).all()
+        first[user_id] = min(since, first.get(user_id, since))
     candidates = (
         db.session.execute(
             select(Payment.user_id, Payment.received_at, Payment.device_time).where(
@@ -300,7 +302,7 @@ def cash_in_hand() -> list[CashInHand]:
                 or_(
                     *(
                         and_(Payment.user_id == who, Payment.received_at <= at + HELD_SINCE_REACH)
-                        for who, at in first
+                        for who, at in first.items()
                     )
                 ),
             )

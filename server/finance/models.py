@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from server.db_types import JSONType, UTCDateTime, utcnow
@@ -226,6 +235,39 @@ class DayReconciliation(db.Model):
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+
+class DayCheck(db.Model):
+    """Whether a reconciled day changed since it was locked in a way a clerk must look at.
+
+    One row per (engineer, business day) that money or a visit touched. A transaction that
+    changes a day's figures locks the day's row as it commits (creating it if need be) and, if
+    the day is reconciled, decides `needs_attention` again (`services.finance_store`); a clerk
+    locking the day takes the same row lock before reading the figures. A change and a lock at
+    the same moment are therefore ordered, and the overview reads the verdict instead of
+    computing every locked day of the year.
+    """
+
+    __tablename__ = "finance_day_check"
+
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    business_day: Mapped[date] = mapped_column(primary_key=True)
+    # False only for a reconciled day with nothing since that a clerk must look at; NULL for a
+    # day not locked (or locked before this was kept, not decided yet: the overview computes it).
+    needs_attention: Mapped[bool | None]
+
+
+def day_check_open() -> ColumnElement[bool]:
+    """A day that is not locked and settled: the overview's candidates, indexed below."""
+    return DayCheck.needs_attention.is_not(False)
+
+
+Index(
+    "ix_finance_day_check_open",
+    DayCheck.business_day,
+    postgresql_where=day_check_open(),
+    sqlite_where=day_check_open(),
+)
 
 
 class FinanceAudit(db.Model):

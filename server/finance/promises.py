@@ -19,6 +19,7 @@ from server.accounts.models import User
 from server.db_types import utcnow
 from server.errors import ApiError, Msg
 from server.extensions import db
+from server.finance import stored_figures as finance_store
 from server.finance.audit import record_action
 from server.finance.models import PAYMENT_METHODS, Transfer
 from server.visits.field_models import PaymentPromise
@@ -166,6 +167,7 @@ def void_transfer(transfer_id: int, reason: str, user: User) -> Transfer:
         message = "err.transfer.already_voided"
         raise ApiError(409, message, {"reason": [message]})
     db.session.refresh(transfer)
+    finance_store.note_visits(db.session(), [transfer.visit_id])
     record_action(
         user,
         "transfer.void",

@@ -9,7 +9,13 @@ from datetime import date
 from sqlalchemy import func, select
 
 from server.accounts.models import Device, User
-from server.domain.receipts import PAYMENT, find_gap_ranges, format_receipt_no, parse_receipt_no
+from server.domain.receipts import (
+    PAYMENT,
+    find_gap_ranges,
+    format_receipt_no,
+    parse_payment_numbers,
+    parse_receipt_no,
+)
 from server.domain.timezone import day_bounds_utc
 from server.extensions import db
 from server.finance.charges import visit_day_moment
@@ -65,46 +71,73 @@ def receipt_register(
     end: date | None = None,
     page: int | None = None,
     per_page: int = 100,
+    *,
+    receipts: bool = True,
 ) -> ReceiptRegister:
     """Group receipts by device prefix and flag every gap in each device's sequence.
 
     With `start`/`end`, only receipts of visits on those business days are listed; the gaps are
     still found over each device's whole sequence (a gap is not a date's business). With
     `page`, only that page of the listed receipts is loaded: the gaps come from the numbers
-    alone, so a year of receipts is never loaded as records.
+    alone, so a year of receipts is never loaded as records. Without `receipts`, none is
+    listed: only the gaps (the overview's "missing receipts").
     """
-    numbers = select(Payment.id, Payment.receipt_no, Payment.device_id, Payment.user_id).order_by(
-        Payment.receipt_no
-    )
-    if engineer_id is not None:
-        numbers = numbers.where(Payment.user_id == engineer_id)
     devices = {d.id: d for d in db.session.scalars(select(Device))}
     by_prefix_device = {d.receipt_prefix: d for d in devices.values()}
+    mine = [Payment.user_id == engineer_id] if engineer_id is not None else []
+    # A year of receipt numbers as one string per device, parsed in one pass: no row each.
     seqs: dict[str, list[int]] = defaultdict(list)
-    owner: dict[str, int] = {}
-    odd: list[tuple[str, str]] = []
-    for payment_id, receipt_no, device_id, user_id in db.session.execute(numbers):
-        try:
-            number = parse_receipt_no(receipt_no)
-        except ValueError:
-            odd.append((payment_id, "malformed"))
-            continue
-        if number.kind != PAYMENT:
-            odd.append((payment_id, "malformed"))
-            continue
+    odd_numbers: dict[str, str] = {}
+    for device_id, joined in db.session.execute(
+        select(Payment.device_id, func.aggregate_strings(Payment.receipt_no, "\n"))
+        .where(*mine)
+        .group_by(Payment.device_id)
+    ):
+        numbers = joined.split("\n")
         device = devices.get(device_id)
-        if device is not None and device.receipt_prefix != number.prefix:
-            odd.append((payment_id, "prefix_mismatch"))
-        seqs[number.prefix].append(number.seq)
-        owner.setdefault(number.prefix, user_id)
-
-    listed, meta = _listed(engineer_id, start, end, page, per_page)
-    voids = {
-        v.payment_id: v
-        for v in db.session.scalars(
-            select(PaymentVoid).where(PaymentVoid.payment_id.in_([p.id for p in listed]))
+        for number, parts in zip(numbers, parse_payment_numbers(numbers), strict=True):
+            if parts is None:
+                odd_numbers[number] = "malformed"
+                continue
+            if device is not None and device.receipt_prefix != parts[0]:
+                # Another device's prefix (never from a phone: sync refuses it).
+                odd_numbers[number] = "prefix_mismatch"
+            seqs[parts[0]].append(parts[1])
+    odd = (
+        [
+            (pid, odd_numbers[number])
+            for pid, number in db.session.execute(
+                select(Payment.id, Payment.receipt_no)
+                .where(Payment.receipt_no.in_(list(odd_numbers)), *mine)
+                .order_by(Payment.receipt_no)
+            )
+        ]
+        if odd_numbers
+        else []
+    )
+    # Who issued a prefix no device holds any more: whoever took its first receipt.
+    owner = {
+        prefix: db.session.scalar(
+            select(Payment.user_id)
+            .where(Payment.receipt_no.like(f"{PAYMENT}-{prefix}-%"), *mine)
+            .order_by(Payment.receipt_no)
+            .limit(1)
         )
+        for prefix in seqs
+        if prefix not in by_prefix_device
     }
+
+    listed, meta = _listed(engineer_id, start, end, page, per_page) if receipts else ([], None)
+    voids = (
+        {
+            v.payment_id: v
+            for v in db.session.scalars(
+                select(PaymentVoid).where(PaymentVoid.payment_id.in_([p.id for p in listed]))
+            )
+        }
+        if listed
+        else {}
+    )
     shown: dict[str, list[Payment]] = defaultdict(list)
     for p in listed:
         try:

@@ -28,12 +28,12 @@ figures are what the day shows; anything that changes later is listed as an adju
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -43,6 +43,7 @@ from server.db_types import utcnow
 from server.domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
 from server.errors import ApiError
 from server.extensions import db
+from server.finance import stored_figures as finance_store
 from server.finance.audit import record_action
 from server.finance.charges import (
     PriceBook,
@@ -52,7 +53,14 @@ from server.finance.charges import (
     visit_business_day,
     visit_day_moment,
 )
-from server.finance.models import DayReconciliation, Handover, HandoverReceipt, Transfer
+from server.finance.models import (
+    DayCheck,
+    DayReconciliation,
+    Handover,
+    HandoverReceipt,
+    Transfer,
+    day_check_open,
+)
 from server.register.models import ServiceRequest
 from server.visits.field_models import ChargeWaiver, PartEvent, Payment, PaymentPromise, PaymentVoid
 from server.visits.models import Visit, VisitStatus
@@ -128,6 +136,10 @@ class DayFigures:
     handed_fen: int = 0
     transferred_fen: int = 0
     promised_fen: int = 0
+    # What each attended visit of the day owes, and how many price flags they raised in all.
+    owed: dict[int, int] = field(default_factory=dict)
+    flag_count: int = 0
+    # Each visit with the explanation of its figure: only when computed with `explain`.
     visits: list[tuple[Visit, VisitCharges]] = field(default_factory=list)
     transfers: list[Transfer] = field(default_factory=list)
     # Each promise of the day's visits with what of it has not arrived yet.
@@ -169,10 +181,6 @@ class DayFigures:
     def adjustment_totals(self) -> dict[str, int]:
         return {k: sum(getattr(a, k) for a in self.adjustments) for k in FIGURES}
 
-    @property
-    def flag_count(self) -> int:
-        return sum(len(vc.flags) for _, vc in self.visits)
-
     def snapshot(self) -> dict[str, Any]:
         """Return the figures to store when the day is locked, with the ids behind them."""
         handed: dict[str, int] = defaultdict(int)
@@ -180,7 +188,7 @@ class DayFigures:
             handed[str(a.handover_id)] += a.fen
         return {
             **self.current,
-            "visits": {str(v.id): vc.charges.total_fen for v, vc in self.visits},
+            "visits": {str(vid): owed for vid, owed in self.owed.items()},
             "payments": {
                 r.payment.id: r.payment.amount_fen for r in self.receipts if r.void is None
             },
@@ -281,31 +289,106 @@ def allocate_handover(
 
 
 def compute_days(
-    start: date, end: date, engineer_id: int | None = None, book: PriceBook | None = None
+    start: date,
+    end: date,
+    engineer_id: int | None = None,
+    book: PriceBook | None = None,
+    *,
+    explain: bool = False,
 ) -> dict[Key, DayFigures]:
-    """Compute every (engineer, day) with any money or attended visit in [start, end]."""
+    """Compute every (engineer, day) with any money or attended visit in [start, end].
+
+    Each visit's owed figure is the one stored on it (`finance_store` keeps it as
+    `explain_visit_charges` computes it); with `explain`, every visit is priced again and kept
+    with its explanation (`DayFigures.visits`), as a single day's page shows it.
+    """
     if end < start:
         raise ApiError(422, "The period ends before it starts.", {"to": ["Before 'from'."]})
     if (end - start).days >= MAX_PERIOD_DAYS:
         raise ApiError(422, "Choose at most a year.", {"to": [f"At most {MAX_PERIOD_DAYS} days."]})
     lo, _ = day_bounds_utc(start)
     _, hi = day_bounds_utc(end)
-    book = book or load_price_book()
     moment = visit_day_moment()
     where = [moment >= lo, moment < hi]
+    recent = select(Handover.id).where(Handover.received_at >= lo, Handover.received_at < hi)
+    records = select(DayReconciliation).where(
+        DayReconciliation.business_day >= start, DayReconciliation.business_day <= end
+    )
     if engineer_id is not None:
         paid_by = select(Payment.visit_id).where(Payment.user_id == engineer_id)
         where.append(or_(Visit.engineer_id == engineer_id, Visit.id.in_(paid_by)))
-    query = (
-        select(Visit)
-        .options(selectinload(Visit.request).selectinload(ServiceRequest.equipment))
-        .where(*where)
-        .order_by(moment, Visit.id)
+        recent = recent.where(Handover.engineer_id == engineer_id)
+        records = records.where(DayReconciliation.engineer_id == engineer_id)
+
+    def wanted(key: Key) -> bool:
+        return start <= key[1] <= end and engineer_id in (None, key[0])
+
+    return _compute(where, recent, records, wanted, book, explain)
+
+
+def compute_keys(keys: Iterable[Key], *, explain: bool = False) -> dict[Key, DayFigures]:
+    """Compute the given (engineer, day)s only, wherever they fall in the year.
+
+    The visits are chosen by their stored business day (and, for any not stored yet, by the
+    span of the days), then only the figures of the given keys are kept: a page of the
+    backlog costs its own days, not the year they are spread over.
+    """
+    wanted_keys = set(keys)
+    if not wanted_keys:
+        return {}
+    days = sorted({d for _, d in wanted_keys})
+    engineers = sorted({e for e, _ in wanted_keys})
+    lo, _ = day_bounds_utc(days[0])
+    _, hi = day_bounds_utc(days[-1])
+    moment = visit_day_moment()
+    on_days = or_(
+        Visit.business_day.in_(days),
+        and_(Visit.business_day.is_(None), moment >= lo, moment < hi),
     )
+    paid_by = select(Payment.visit_id).where(Payment.user_id.in_(engineers))
+    where = [
+        on_days,
+        or_(
+            Visit.engineer_id.in_(engineers),
+            Visit.engineer_id.is_(None),
+            Visit.id.in_(paid_by),
+        ),
+    ]
+    recent = select(Handover.id).where(
+        Handover.received_at >= lo,
+        Handover.received_at < hi,
+        Handover.engineer_id.in_(engineers),
+    )
+    records = select(DayReconciliation).where(
+        DayReconciliation.business_day.in_(days), DayReconciliation.engineer_id.in_(engineers)
+    )
+    return _compute(where, recent, records, wanted_keys.__contains__, None, explain)
+
+
+def _compute(
+    where: list,
+    recent_handovers: Select,
+    records: Select,
+    wanted: Callable[[Key], bool],
+    book: PriceBook | None,
+    explain: bool,
+) -> dict[Key, DayFigures]:
+    """Attribute the chosen visits' money to (engineer, day)s; keep the `wanted` ones."""
+    query = select(Visit).where(*where).order_by(visit_day_moment(), Visit.id)
+    if explain:
+        query = query.options(selectinload(Visit.request).selectinload(ServiceRequest.equipment))
     visits = list(db.session.scalars(query))
     visit_ids = select(Visit.id).where(*where)
-    parts = _by_visit(PartEvent, visit_ids)
-    waivers = _by_visit(ChargeWaiver, visit_ids)
+    # Only visits to be priced here need their rows: all of them to explain, else those whose
+    # figure is not stored (yet, or while a price-list edit reprices them).
+    unpriced = (
+        visit_ids
+        if explain
+        else visit_ids.where(or_(Visit.owed_fen.is_(None), Visit.charge_flags.is_(None)))
+    )
+    needs_rows = explain or any(v.owed_fen is None or v.charge_flags is None for v in visits)
+    parts = _by_visit(PartEvent, unpriced) if needs_rows else {}
+    waivers = _by_visit(ChargeWaiver, unpriced) if needs_rows else {}
     payments = _by_visit(Payment, visit_ids)
     payments_q = select(Payment.id).where(Payment.visit_id.in_(visit_ids))
     voids = _voids_in(payments_q)
@@ -320,10 +403,10 @@ def compute_days(
 
     receipt_lines: dict[str, ReceiptLine] = {}
     for visit in visits:
-        vday = visit_business_day(visit)
+        vday = visit.business_day or visit_business_day(visit)
         vpayments = payments.get(visit.id, [])
         for p in vpayments:
-            if engineer_id is not None and p.user_id != engineer_id:
+            if not wanted((p.user_id, vday)):
                 continue
             line = ReceiptLine(p, vday, voids.get(p.id))
             receipt_lines[p.id] = line
@@ -335,19 +418,30 @@ def compute_days(
         if not _attended(visit, has_money):
             continue
         owner = visit.engineer_id or (vpayments[0].user_id if vpayments else None)
-        if owner is None or (engineer_id is not None and owner != engineer_id):
+        if owner is None or not wanted((owner, vday)):
             continue
-        vc = explain_visit_charges(
-            visit, book=book, part_events=parts.get(visit.id, []), waivers=waivers.get(visit.id, [])
-        )
         fig = day_of((owner, vday))
-        fig.visits.append((visit, vc))
-        fig.owed_fen += vc.charges.total_fen
+        if explain or visit.owed_fen is None or visit.charge_flags is None:
+            book = book or load_price_book()
+            vc = explain_visit_charges(
+                visit,
+                book=book,
+                part_events=parts.get(visit.id, []),
+                waivers=waivers.get(visit.id, []),
+            )
+            owed, flags = vc.charges.total_fen, len(vc.flags)
+            if explain:
+                fig.visits.append((visit, vc))
+        else:
+            owed, flags = visit.owed_fen, visit.charge_flags
+        fig.owed[visit.id] = owed
+        fig.owed_fen += owed
+        fig.flag_count += flags
 
-    _add_money_off_site(visits, payments, promised, transfers, engineer_id, day_of)
+    _add_money_off_site(visits, payments, promised, transfers, wanted, day_of)
 
-    for alloc in _allocations_touching(payments_q, engineer_id, start, end):
-        if not start <= alloc.day <= end:
+    for alloc in _allocations_touching(payments_q, recent_handovers):
+        if not wanted((alloc.engineer_id, alloc.day)):
             continue
         fig = day_of((alloc.engineer_id, alloc.day))
         fig.allocations.append(alloc)
@@ -358,13 +452,10 @@ def compute_days(
             if alloc.handover_id not in line.handover_ids:
                 line.handover_ids.append(alloc.handover_id)
 
-    records = select(DayReconciliation).where(
-        DayReconciliation.business_day >= start, DayReconciliation.business_day <= end
-    )
-    if engineer_id is not None:
-        records = records.where(DayReconciliation.engineer_id == engineer_id)
     for record in db.session.scalars(records):
-        day_of((record.engineer_id, record.business_day)).record = record
+        key = (record.engineer_id, record.business_day)
+        if wanted(key):
+            day_of(key).record = record
     for fig in days.values():
         fig.receipts.sort(key=lambda r: r.payment.receipt_no)
         if fig.locked:
@@ -396,7 +487,7 @@ def _add_money_off_site(
     payments: dict[int, list[Payment]],
     promised: dict[int, list[PaymentPromise]],
     transfers: dict[int, list[Transfer]],
-    engineer_id: int | None,
+    wanted: Callable[[Key], bool],
     day_of,
 ) -> None:
     """Put each visit's transfers and outstanding promises on its owner's business day."""
@@ -411,9 +502,10 @@ def _add_money_off_site(
             or (vpayments[0].user_id if vpayments else None)
             or next((p.user_id for p in promised.get(vid, [])), None)
         )
-        if owner is None or (engineer_id is not None and owner != engineer_id):
+        vday = visit.business_day or visit_business_day(visit)
+        if owner is None or not wanted((owner, vday)):
             continue
-        fig = day_of((owner, visit_business_day(visit)))
+        fig = day_of((owner, vday))
         for t in transfers.get(vid, []):
             fig.transfers.append(t)
             fig.transferred_fen += t.amount_fen
@@ -438,27 +530,19 @@ def _voids_of(payment_ids: list[str]) -> dict[str, PaymentVoid]:
     return voids
 
 
-def _allocations_touching(
-    payment_ids: Select, engineer_id: int | None, start: date, end: date
-) -> list[Allocation]:
-    """Allocate every live handover that covers one of the payments or was made in the period."""
+def _allocations_touching(payment_ids: Select, recent_handovers: Select) -> list[Allocation]:
+    """Allocate every live handover that covers one of the payments or is among `recent`.
+
+    A handover that covers only receipts outside the chosen days may still put an excess on
+    one of them: those received on the chosen days are passed in as `recent_handovers`.
+    """
     handover_ids: set[int] = set(
         db.session.scalars(
             select(HandoverReceipt.handover_id).where(HandoverReceipt.payment_id.in_(payment_ids))
         )
     )
-    lo, _ = day_bounds_utc(start)
-    _, hi = day_bounds_utc(end)
-    # A handover that covers only receipts outside the period may still put an excess inside it.
-    recent = select(Handover.id).where(Handover.received_at >= lo, Handover.received_at < hi)
-    if engineer_id is not None:
-        recent = recent.where(Handover.engineer_id == engineer_id)
-    handover_ids.update(db.session.scalars(recent))
-    handovers = [
-        h
-        for h in _load_handovers(sorted(handover_ids))
-        if not h.is_void and (engineer_id is None or h.engineer_id == engineer_id)
-    ]
+    handover_ids.update(db.session.scalars(recent_handovers))
+    handovers = [h for h in _load_handovers(sorted(handover_ids)) if not h.is_void]
     return allocate_many(handovers)
 
 
@@ -535,7 +619,7 @@ def _adjustments(fig: DayFigures) -> list[Adjustment]:
         ref = line.payment.receipt_no if line else receipt_nos.get(pid, pid)
         out.append(Adjustment("late_void", ref, collected_fen=-amount))
     locked_visits: dict[str, int] = locked.get("visits", {})
-    now_visits = {str(v.id): vc.charges.total_fen for v, vc in fig.visits}
+    now_visits = {str(vid): owed for vid, owed in fig.owed.items()}
     for vid in sorted(set(locked_visits) | set(now_visits), key=int):
         delta = now_visits.get(vid, 0) - locked_visits.get(vid, 0)
         if delta:
@@ -587,9 +671,9 @@ def _moved_payments(payment_ids: list[str]) -> dict[str, tuple[Payment, date]]:
 
 
 def day_figures(engineer_id: int, day: date) -> DayFigures:
-    """Return one engineer's day (empty figures if nothing happened on it)."""
+    """Return one engineer's day with each visit's charges explained (empty if nothing happened)."""
     get_engineer(engineer_id)
-    days = compute_days(day, day, engineer_id)
+    days = compute_days(day, day, engineer_id, explain=True)
     return days.get((engineer_id, day)) or DayFigures(
         engineer_id=engineer_id, day=day, record=_record(engineer_id, day)
     )
@@ -628,12 +712,16 @@ def lock_day_record(engineer_id: int, day: date) -> DayReconciliation:
         .values(engineer_id=engineer_id, business_day=day, status=OPEN, note="", version=1)
         .on_conflict_do_nothing(index_elements=["engineer_id", "business_day"])
     )
-    return db.session.scalars(
+    record = db.session.scalars(
         select(DayReconciliation)
         .where(DayReconciliation.engineer_id == engineer_id, DayReconciliation.business_day == day)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+    # Also the lock every change to the day's figures takes as it commits: the figures read
+    # after it include every such change committed, and later ones decide the day again.
+    finance_store.lock_day_checks({(engineer_id, day)})
+    return record
 
 
 def _decided_by(record: DayReconciliation) -> str:
@@ -696,6 +784,7 @@ def set_day_status(engineer_id: int, day: date, status: str, note: str, user: Us
     record.decided_at = utcnow()
     record.figures = fig.snapshot() if status == RECONCILED else None
     _flush_decision()
+    finance_store.set_verdict((engineer_id, day), False if status == RECONCILED else None)
     record_action(
         user,
         f"day.{status}",
@@ -735,6 +824,7 @@ def reopen_day(engineer_id: int, day: date, reason: str, user: User) -> DayFigur
     record.decided_at = utcnow()
     record.figures = None
     _flush_decision()
+    finance_store.set_verdict((engineer_id, day), None)
     record_action(
         user,
         "day.reopen",
@@ -804,14 +894,148 @@ def needs_attention(fig: DayFigures) -> bool:
 BACKLOG_SHOWN = 200
 
 
-def backlog(today: date) -> list[DayFigures]:
+@dataclass
+class Backlog:
+    """The oldest days needing attention, and how many more there are from which day on."""
+
+    days: list[DayFigures]
+    more: int = 0
+    more_from: date | None = None
+
+
+def backlog(today: date) -> Backlog:
     """Every day still open, disputed or adjusted, whatever its month, oldest first.
 
     Looks back a year (the longest period the figures are computed for at once): a day older
     than that and still open would be a year-old difference, which the audit already shows.
+    Which days to list is read from stored figures (visits' business days, the days' records,
+    the verdicts on locked days); only the days shown are computed, a page at a time. The days
+    beyond the page are counted without being computed: open and disputed ones always need
+    attention, and so does a locked one whose stored verdict says so (or which has none yet).
     """
     start = today - timedelta(days=MAX_PERIOD_DAYS - 1)
-    return [fig for fig in compute_days(start, today).values() if needs_attention(fig)]
+    if _days_not_stored(start, today):
+        # Visits from before their days were stored (`onsite store-finance` fills them in).
+        found = [f for f in compute_days(start, today).values() if needs_attention(f)]
+        rest = found[BACKLOG_SHOWN:]
+        return Backlog(found[:BACKLOG_SHOWN], len(rest), rest[0].day if rest else None)
+    # Every day money touched has a check row (finance_store); those not locked and settled
+    # are the candidates: days a clerk decided on are listed as they are, the others only if
+    # something is on them (a visit scheduled today has its row before anything happened).
+    record = DayReconciliation
+    rows = db.session.execute(
+        select(DayCheck.engineer_id, DayCheck.business_day, record.status)
+        .outerjoin(
+            record,
+            and_(
+                record.engineer_id == DayCheck.engineer_id,
+                record.business_day == DayCheck.business_day,
+            ),
+        )
+        .where(DayCheck.business_day >= start, DayCheck.business_day <= today, day_check_open())
+    ).all()
+    decided = {(e, d) for e, d, status in rows if status is not None}
+    undecided = {(e, d) for e, d, status in rows if status is None}
+    candidates = sorted(
+        decided | (undecided & _activity_keys(undecided)), key=lambda key: (key[1], key[0])
+    )
+    shown: list[DayFigures] = []
+    beyond: list[Key] = []
+    done = 0
+    while done < len(candidates) and len(shown) < BACKLOG_SHOWN:
+        page = candidates[done : done + BACKLOG_SHOWN]
+        done += len(page)
+        figures = compute_keys(page)
+        for key in page:
+            fig = figures.get(key)
+            if fig is None or not needs_attention(fig):
+                continue
+            if len(shown) < BACKLOG_SHOWN:
+                shown.append(fig)
+            else:
+                beyond.append(key)
+    beyond += candidates[done:]
+    return Backlog(shown, len(beyond), beyond[0][1] if beyond else None)
+
+
+def _days_not_stored(start: date, end: date) -> bool:
+    lo, _ = day_bounds_utc(start)
+    _, hi = day_bounds_utc(end)
+    moment = visit_day_moment()
+    query = select(Visit.id).where(Visit.business_day.is_(None), moment >= lo, moment < hi)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _activity_keys(among: Collection[Key]) -> set[Key]:
+    """Those of the (engineer, day)s that money or an attended visit is on.
+
+    The same attribution as `_compute`, read from the visits' stored business days: receipts
+    to whoever took them, an attended visit to its engineer (a visit without one to whoever
+    took or was promised its money), handovers to the days of the receipts they cover.
+    """
+    if not among:
+        return set()
+    days = sorted({d for _, d in among})
+    in_period = Visit.business_day.in_(days)
+    keys: set[Key] = set()
+
+    def add(query: Select) -> None:
+        keys.update((engineer_id, day) for engineer_id, day in db.session.execute(query))
+
+    add(
+        select(Payment.user_id, Visit.business_day)
+        .join(Visit, Visit.id == Payment.visit_id)
+        .where(in_period)
+        .distinct()
+    )
+    paid = select(Payment.id).where(Payment.visit_id == Visit.id).exists()
+    promised = select(PaymentPromise.id).where(PaymentPromise.visit_id == Visit.id).exists()
+    transferred = (
+        select(Transfer.id)
+        .where(Transfer.visit_id == Visit.id, Transfer.voided_at.is_(None))
+        .exists()
+    )
+    attended = or_(
+        Visit.arrived_at.is_not(None),
+        Visit.status.in_([str(s) for s in ATTENDED]),
+        paid,
+        promised,
+        transferred,
+    )
+    not_cancelled = Visit.status != VisitStatus.CANCELLED
+    add(
+        select(Visit.engineer_id, Visit.business_day)
+        .where(in_period, Visit.engineer_id.is_not(None), not_cancelled, attended)
+        .distinct()
+    )
+    add(
+        select(PaymentPromise.user_id, Visit.business_day)
+        .join(Visit, Visit.id == PaymentPromise.visit_id)
+        .where(in_period, Visit.engineer_id.is_(None), not_cancelled, ~paid)
+        .distinct()
+    )
+    add(
+        select(Handover.engineer_id, Visit.business_day)
+        .join(HandoverReceipt, HandoverReceipt.handover_id == Handover.id)
+        .join(Payment, Payment.id == HandoverReceipt.payment_id)
+        .join(Visit, Visit.id == Payment.visit_id)
+        .where(in_period, Handover.voided_at.is_(None))
+        .distinct()
+    )
+    # A handover that covers no receipt puts its amounts on the day it was received.
+    lo, _ = day_bounds_utc(days[0])
+    _, hi = day_bounds_utc(days[-1])
+    covers = select(HandoverReceipt.handover_id).where(HandoverReceipt.handover_id == Handover.id)
+    for engineer_id, received_at in db.session.execute(
+        select(Handover.engineer_id, Handover.received_at).where(
+            Handover.received_at >= lo,
+            Handover.received_at < hi,
+            Handover.voided_at.is_(None),
+            ~covers.exists(),
+        )
+    ):
+        keys.add((engineer_id, business_day(received_at)))
+    return keys & set(among)
 
 
 @dataclass

@@ -179,14 +179,12 @@ def asset(filename: str):
 def index():
     """Overview: money in engineers' hands, days needing attention, missing receipts."""
     today = business_day(utcnow())
-    backlog = finance_reconcile.backlog(today)
     return render_template(
         "finance/index.html",
         cash=finance_handover.cash_in_hand(),
-        backlog=backlog[: finance_reconcile.BACKLOG_SHOWN],
-        backlog_rest=backlog[finance_reconcile.BACKLOG_SHOWN :],
+        backlog=finance_reconcile.backlog(today),
         phones=finance_reconcile.engineer_phones(),
-        register=finance_receipts.receipt_register(),
+        register=finance_receipts.receipt_register(receipts=False),
         names={u.id: u.display_name for u in _engineers()},
         today=today,
     )

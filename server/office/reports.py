@@ -201,12 +201,6 @@ def weekly_sla(now: datetime, weeks: int = 8) -> list[WeekSla]:
     return sla_by_period("week", week_starts(now, weeks), now)
 
 
-def _visit_time(
-    arrived_at: datetime | None, window_start: datetime | None, created_at: datetime
-) -> datetime:
-    return arrived_at or window_start or created_at
-
-
 def first_time_fixed(
     first_visit_status: str,
     first_visit_escalated: bool,
@@ -239,22 +233,21 @@ class WeekFix:
 
 
 def _requests_by_equipment(
-    equipment_ids: set[int], after: datetime
+    counted: tuple, after: datetime, until: datetime
 ) -> dict[int, list[tuple[datetime, int]]]:
-    """Return when (and which) requests each item of equipment had after `after`, in one query."""
+    """Return when (and which) requests the counted requests' equipment had in (after, until]."""
     found: dict[int, list[tuple[datetime, int]]] = {}
-    if not equipment_ids:
-        return found
+    equipment = db.select(ServiceRequest.equipment_id).where(*counted)
     rows = db.session.execute(
         db.select(ServiceRequest.equipment_id, ServiceRequest.received_at, ServiceRequest.id).where(
-            ServiceRequest.equipment_id.is_not(None),
+            ServiceRequest.equipment_id.in_(equipment),
             ServiceRequest.channel != Channel.RETURN_VISIT,
             ServiceRequest.received_at > after,
+            ServiceRequest.received_at <= until,
         )
     )
     for equipment_id, received_at, request_id in rows:
-        if equipment_id in equipment_ids:
-            found.setdefault(equipment_id, []).append((received_at, request_id))
+        found.setdefault(equipment_id, []).append((received_at, request_id))
     return found
 
 
@@ -264,6 +257,7 @@ def fix_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekFix]
     if not starts:
         return result
     index = _period_index(ServiceRequest.received_at, kind, starts)
+    counted = _counted_requests(kind, starts)
     rows = db.session.execute(
         db.select(
             ServiceRequest.id,
@@ -271,13 +265,12 @@ def fix_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekFix]
             index,
             Visit.status,
             Visit.escalate,
-            Visit.arrived_at,
-            Visit.window_start,
-            Visit.created_at,
+            # The visit's time: its arrival, else its window, else when it was made.
+            db.func.coalesce(Visit.arrived_at, Visit.window_start, Visit.created_at).label("at"),
         )
         .join(Visit, Visit.request_id == ServiceRequest.id)
         .where(
-            *_counted_requests(kind, starts),
+            *counted,
             Visit.purpose == "repair",
             Visit.status != VisitStatus.CANCELLED,
         )
@@ -287,15 +280,12 @@ def fix_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekFix]
     for row in rows:
         repairs.setdefault(row[0], []).append(row)
     firsts = [visits for visits in repairs.values() if visits[0][3] in FINISHED]
-    earliest = min((_visit_time(*r[0][5:8]) for r in firsts), default=None)
+    times = [r[0][5] for r in firsts]
     later_by_equipment = (
-        _requests_by_equipment({r[0][1] for r in firsts if r[0][1]}, earliest)
-        if earliest is not None
-        else {}
+        _requests_by_equipment(counted, min(times), max(times) + REPEAT_WINDOW) if times else {}
     )
     for visits in firsts:
-        request_id, equipment_id, i, status, escalate, *times = visits[0]
-        at = _visit_time(*times)
+        request_id, equipment_id, i, status, escalate, at = visits[0]
         later = [
             received
             for received, other_id in later_by_equipment.get(equipment_id, [])

@@ -74,7 +74,7 @@ class ServiceRequest(db.Model):
     first_arrival_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_note: Mapped[str | None] = mapped_column(Text)
     # Each clock's outcome once it can no longer change: "met", "missed" once stopped, or
-    # "not_applicable"; NULL while it runs. Written only by services/office_sla_store.py from
+    # "not_applicable"; NULL while it runs. Written only by register/sla_store.py from
     # domain/sla.py, so reports count in SQL instead of reading every request's clocks.
     sla_phone: Mapped[str | None] = mapped_column(String(16))
     sla_onsite: Mapped[str | None] = mapped_column(String(16))

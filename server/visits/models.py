@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    literal,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db_types import UTCDateTime, utcnow
@@ -31,6 +40,8 @@ class Visit(db.Model):
         Index("ix_visit_callback_queue", "called_back_at", "finished_at"),
         # Reports count call backs by the period a visit finished in.
         Index("ix_visit_finished_at", "finished_at"),
+        # Finance lists days: which engineers had visits on which business days.
+        Index("ix_visit_business_day", "business_day", "engineer_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,9 +76,38 @@ class Visit(db.Model):
     called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Stored by `services.finance_store` in the transaction that changes any of their inputs,
+    # as `visit_charges.explain_visit_charges` computes them, so finance lists read them rather
+    # than pricing every visit per load: what the visit owes by the rules (NULL: not stored yet,
+    # or being repriced by a price-list edit at that moment; read on the fly), how many price
+    # flags it raised, and its business day (Shanghai day of arrival, else window, else creation).
+    owed_fen: Mapped[int | None]
+    charge_flags: Mapped[int | None]
+    business_day: Mapped[date | None]
 
     request = relationship("ServiceRequest", back_populates="visits")
     engineer = relationship("User", foreign_keys=[engineer_id])
+
+
+def visit_flagged() -> ColumnElement[bool]:
+    """A visit the supervisor must look at (S30): escalated by the engineer, or not fixed.
+
+    The escalation queue filters by it and the partial index below is built on it, so the two
+    are one expression and PostgreSQL answers the queue from the index, not by reading every
+    visit (the status is written into the SQL, as the index's predicate has it).
+    """
+    return or_(
+        Visit.escalate.is_(True),
+        Visit.status == literal(VisitStatus.NOT_FIXED.value, literal_execute=True),
+    )
+
+
+Index(
+    "ix_visit_flagged",
+    Visit.id,
+    postgresql_where=visit_flagged(),
+    sqlite_where=visit_flagged(),
+)
 
 
 class VisitAssignment(db.Model):

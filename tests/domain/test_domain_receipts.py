@@ -15,6 +15,7 @@ from server.domain.receipts import (
     find_gaps,
     format_receipt_no,
     is_valid_prefix,
+    parse_payment_numbers,
     parse_receipt_no,
 )
 
@@ -89,3 +90,32 @@ def test_gaps_and_seen_numbers_make_up_the_whole_run(seen):
     assert gaps == sorted(set(gaps))
     assert not set(gaps) & set(seen)
     assert set(gaps) | set(seen) == set(range(1, max(seen, default=0) + 1))
+
+
+def _one_by_one(number: str):
+    try:
+        parsed = parse_receipt_no(number)
+    except ValueError:
+        return None
+    return (parsed.prefix, parsed.seq) if parsed.kind == "R" else None
+
+
+near_numbers = st.one_of(
+    st.builds(
+        lambda kind, prefix, digits: f"{kind}-{prefix}-{digits}",
+        st.sampled_from(["R", "E", "r", "X"]),
+        st.text(alphabet=PREFIX_ALPHABET + "01OIl", min_size=3, max_size=5),
+        st.text(alphabet="0123456789", min_size=0, max_size=18),
+    ),
+    st.text(max_size=20),
+)
+
+
+@given(st.lists(near_numbers, max_size=30))
+def test_many_numbers_parsed_at_once_follow_the_one_number_rule(numbers):
+    assert parse_payment_numbers(numbers) == [_one_by_one(n) for n in numbers]
+
+
+def test_many_numbers_at_once_vectors():
+    cases = [case["text"] for case in VECTORS["parse_receipt_no"] if isinstance(case["text"], str)]
+    assert parse_payment_numbers(cases) == [_one_by_one(n) for n in cases]

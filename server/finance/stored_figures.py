@@ -1,0 +1,520 @@
+"""Keep the figures finance lists read stored, written in the transaction that changes them.
+
+**Per visit** (`visit.owed_fen`, `charge_flags`, `business_day`): what the visit owes by the
+rules, how many price flags it raised and its business day, always as
+`visit_charges.explain_visit_charges` gives them, so a list of days reads them instead of
+pricing every visit per load. **Per engineer and day** (`finance_day_check.needs_attention`):
+whether a reconciled day changed since it was locked in a way a clerk must look at, as
+`finance_reconcile.needs_attention` decides, so the overview reads it instead of computing every
+locked day of the year.
+
+A session hook notes, at each flush, which rows changed an input, whatever code path wrote them,
+and reads the pull feed's queued changes for the field records a batched push writes without
+the ORM. As the transaction commits (before the feed is numbered) it prices the noted visits
+again and decides the noted days again, under locks, so that two transactions changing inputs
+at the same moment cannot leave a figure computed without the other's change:
+
+- A visit is priced with its row locked (`FOR NO KEY UPDATE`: inserts of its parts or payments
+  are not blocked) and read again after the lock, so of two writers the second prices it with
+  the first one's rows.
+- Inputs many visits share -- the price lists, an equipment's warranty, which equipment a
+  request is for -- are rare office edits. Their writer takes the pricing lock exclusively and
+  prices every visit they reach. Any other pricing takes that lock shared without waiting; if it
+  cannot (such an edit is committing at that moment), it stores NULL, which the pages price on
+  the fly, rather than a figure that may have missed the edit. (PostgreSQL; SQLite runs one
+  writer at a time.)
+- A day's verdict is decided with the day's check row locked; a clerk locking the day takes the
+  same row lock before reading the figures, so a change and a lock at once are ordered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, event, inspect, or_, select, text, update
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from server.customers.models import Equipment
+from server.domain.timezone import business_day, day_bounds_utc
+from server.extensions import db
+from server.feed import changes
+from server.finance.charges import explain_visit_charges, load_price_book, visit_day_moment
+from server.finance.models import (
+    DayCheck,
+    DayReconciliation,
+    FeeRate,
+    Handover,
+    HandoverReceipt,
+    PartPrice,
+    Transfer,
+)
+from server.register.models import ServiceRequest
+from server.visits.field_models import ChargeWaiver, PartEvent, Payment, PaymentPromise, PaymentVoid
+from server.visits.models import Visit
+
+NOTED = "onsite_finance_noted"
+# Any constant the application uses for nothing else: the pricing lock (PostgreSQL advisory).
+PRICING_LOCK = 0x0F1A_2026
+# What a visit's price is computed from, of its own columns.
+VISIT_PRICE_INPUTS = (
+    "arrived_at",
+    "window_start",
+    "created_at",
+    "inspection_only",
+    "onsite_fee_fen",
+    "request_id",
+)
+# What else of a visit moves money between days or in and out of them.
+VISIT_DAY_INPUTS = ("status", "engineer_id")
+# Field records a batched push writes without the ORM, as the feed names them.
+FEED_ENTITIES = {"part_event", "charge_waiver", "payment", "payment_void", "payment_promise"}
+BATCH = 500
+
+Key = tuple[int, date]
+
+
+@dataclass
+class _Noted:
+    """What a transaction changed that the stored figures depend on."""
+
+    visits: set[int] = field(default_factory=set)
+    # Engineers a visit had before this transaction moved it to another.
+    former_engineers: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    handovers: set[int] = field(default_factory=set)
+    requests: set[int] = field(default_factory=set)
+    equipment: set[int] = field(default_factory=set)
+    fees: set[date] = field(default_factory=set)
+    part_prices: set[tuple[str, date]] = field(default_factory=set)
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.requests or self.equipment or self.fees or self.part_prices)
+
+
+def _noted(session: Session) -> _Noted:
+    return session.info.setdefault(NOTED, _Noted())
+
+
+def note_visits(session: Session, visit_ids: Iterable[int]) -> None:
+    """Note visits whose money changed through a bulk UPDATE, which no flush shows."""
+    _noted(session).visits.update(visit_ids)
+
+
+def _changed(obj: Any, names: Iterable[str]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    # Still the flush's own view: `new` and `dirty` as flushed, attribute history not reset.
+    noted: _Noted | None = None
+
+    def note() -> _Noted:
+        nonlocal noted
+        noted = noted or _noted(session)
+        return noted
+
+    for obj in session.new:
+        if isinstance(obj, Visit):
+            note().visits.add(obj.id)
+        elif isinstance(
+            obj, PartEvent | ChargeWaiver | Payment | PaymentVoid | PaymentPromise | Transfer
+        ):
+            note().visits.add(obj.visit_id)
+        elif isinstance(obj, Handover):
+            note().handovers.add(obj.id)
+        elif isinstance(obj, FeeRate):
+            note().fees.add(obj.effective_from)
+        elif isinstance(obj, PartPrice):
+            note().part_prices.add((obj.part_code, obj.effective_from))
+    for obj in session.dirty:
+        if isinstance(obj, Visit):
+            if _changed(obj, VISIT_PRICE_INPUTS + VISIT_DAY_INPUTS):
+                note().visits.add(obj.id)
+                former = inspect(obj).attrs.engineer_id.history.deleted
+                note().former_engineers[obj.id].update(e for e in former if e is not None)
+        elif isinstance(obj, Transfer) and _changed(obj, ("voided_at",)):
+            note().visits.add(obj.visit_id)
+        elif isinstance(obj, Handover) and _changed(obj, ("voided_at",)):
+            note().handovers.add(obj.id)
+        elif isinstance(obj, ServiceRequest) and _changed(obj, ("equipment_id",)):
+            note().requests.add(obj.id)
+        elif isinstance(obj, Equipment) and _changed(obj, ("acceptance_date", "warranty_months")):
+            note().equipment.add(obj.id)
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    # The commit flushes only after its hooks have run: flush now, so what it writes is noted.
+    session.flush()
+    noted: _Noted = session.info.pop(NOTED, None) or _Noted()
+    for change in session.info.get(changes.PENDING, ()):
+        if change.entity in FEED_ENTITIES and change.visit_id is not None:
+            noted.visits.add(change.visit_id)
+    if not (noted.visits or noted.handovers or noted.shared):
+        return
+    store_noted(noted)
+    session.flush()
+    session.info.pop(NOTED, None)
+
+
+def _forget(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.nested or previous_transaction.parent is not None:
+        return
+    session.info.pop(NOTED, None)
+
+
+def install() -> None:
+    """Hook the stored figures into every flush and commit of every ORM session (idempotent).
+
+    The commit hook goes first among the commit hooks: it reads the pull feed's queue, which
+    numbering the feed empties.
+    """
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "before_commit", _before_commit, insert=True)
+        event.listen(Session, "after_soft_rollback", _forget)
+
+
+def store_noted(noted: _Noted) -> None:
+    """Price the noted visits again and decide the days they and the handovers touch."""
+    visits = set(noted.visits)
+    if noted.shared:
+        _take_pricing_lock()
+        visits |= _reached_by_shared_edits(noted)
+    visits |= _covered_visits(noted.handovers)
+    former_days = store_charges(visits)
+    keys = _keys_of_visits(visits, former_days, noted.former_engineers)
+    keys |= _keys_of_handovers(noted.handovers)
+    decide_days(keys)
+
+
+# --- per visit ---
+
+
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _take_pricing_lock() -> None:
+    """Wait for pricings in flight to commit; hold off others until this transaction ends."""
+    if _postgres():
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PRICING_LOCK})
+
+
+def _may_price() -> bool:
+    """Whether no edit of shared inputs is committing now (then prices may be stale: store NULL)."""
+    if not _postgres():
+        return True
+    return bool(
+        db.session.scalar(text("SELECT pg_try_advisory_xact_lock_shared(:k)"), {"k": PRICING_LOCK})
+    )
+
+
+def _reached_by_shared_edits(noted: _Noted) -> set[int]:
+    """Return the visits whose price an edit of a price list, warranty or request may change."""
+    found: set[int] = set()
+    if noted.requests:
+        found.update(
+            db.session.scalars(select(Visit.id).where(Visit.request_id.in_(noted.requests)))
+        )
+    if noted.equipment:
+        found.update(
+            db.session.scalars(
+                select(Visit.id)
+                .join(ServiceRequest, ServiceRequest.id == Visit.request_id)
+                .where(ServiceRequest.equipment_id.in_(noted.equipment))
+            )
+        )
+    moment = visit_day_moment()
+    for day in noted.fees:
+        later = select(FeeRate.effective_from).where(FeeRate.effective_from > day)
+        where = [moment >= day_bounds_utc(day)[0]]
+        until = db.session.scalar(later.order_by(FeeRate.effective_from).limit(1))
+        if until is not None:
+            where.append(moment < day_bounds_utc(until)[0])
+        found.update(db.session.scalars(select(Visit.id).where(*where)))
+    for code, day in noted.part_prices:
+        later = select(PartPrice.effective_from).where(
+            PartPrice.part_code == code, PartPrice.effective_from > day
+        )
+        with_part = select(PartEvent.visit_id).where(PartEvent.part_code == code)
+        where = [moment >= day_bounds_utc(day)[0], Visit.id.in_(with_part)]
+        until = db.session.scalar(later.order_by(PartPrice.effective_from).limit(1))
+        if until is not None:
+            where.append(moment < day_bounds_utc(until)[0])
+        found.update(db.session.scalars(select(Visit.id).where(*where)))
+    return found
+
+
+def store_charges(visit_ids: Collection[int]) -> dict[int, date | None]:
+    """Price the visits again, each under its row lock, and store what changed.
+
+    Returns, for each visit, the business day it was stored under before (None if none was).
+    """
+    if not visit_ids:
+        return {}
+    may_price = _may_price()
+    book = load_price_book() if may_price else None
+    former: dict[int, date | None] = {}
+    table = Visit.__table__
+    write = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            owed_fen=bindparam("b_owed"),
+            charge_flags=bindparam("b_flags"),
+            business_day=bindparam("b_day"),
+            # A stored figure is not an edit of the visit.
+            updated_at=table.c.updated_at,
+        )
+    )
+    ids = sorted(visit_ids)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        # Locked in id order, then read again: a writer that committed while we waited is seen.
+        visits = db.session.scalars(
+            select(Visit)
+            .options(joinedload(Visit.request).joinedload(ServiceRequest.equipment))
+            .where(Visit.id.in_(chunk))
+            .order_by(Visit.id)
+            .with_for_update(key_share=True, of=Visit)
+            .execution_options(populate_existing=True)
+        ).all()
+        parts = _rows(PartEvent, chunk) if may_price else {}
+        waivers = _rows(ChargeWaiver, chunk) if may_price else {}
+        rows = []
+        for visit in visits:
+            owed = flags = None
+            if may_price:
+                vc = explain_visit_charges(
+                    visit,
+                    book=book,
+                    part_events=parts.get(visit.id, []),
+                    waivers=waivers.get(visit.id, []),
+                )
+                owed, flags, day = vc.charges.total_fen, len(vc.flags), vc.business_day
+            else:
+                day = business_day(visit.arrived_at or visit.window_start or visit.created_at)
+            former[visit.id] = visit.business_day
+            stored = (visit.owed_fen, visit.charge_flags, visit.business_day)
+            if stored != (owed, flags, day):
+                rows.append({"b_id": visit.id, "b_owed": owed, "b_flags": flags, "b_day": day})
+                set_committed_value(visit, "owed_fen", owed)
+                set_committed_value(visit, "charge_flags", flags)
+                set_committed_value(visit, "business_day", day)
+        if rows:
+            db.session.connection().execute(write, rows)
+    return former
+
+
+def _rows(model, visit_ids: list[int]) -> dict[int, list]:
+    out: dict[int, list] = defaultdict(list)
+    for row in db.session.scalars(
+        select(model).where(model.visit_id.in_(visit_ids)).order_by(model.received_at, model.id)
+    ):
+        out[row.visit_id].append(row)
+    return out
+
+
+def store_all(batch: int = 2000) -> int:
+    """Store the figures of every visit that has none yet, and decide undecided locked days.
+
+    For a database filled before the figures were stored (or by bulk SQL): the visits are
+    priced, the days money is on get their check rows, and every locked day its verdict.
+    Returns how many visits were priced. Commits as it goes.
+    """
+    done = last_id = 0
+    while True:
+        ids = list(
+            db.session.scalars(
+                select(Visit.id)
+                .where(
+                    Visit.id > last_id,
+                    or_(
+                        Visit.owed_fen.is_(None),
+                        Visit.charge_flags.is_(None),
+                        Visit.business_day.is_(None),
+                    ),
+                )
+                .order_by(Visit.id)
+                .limit(batch)
+            )
+        )
+        if not ids:
+            break
+        former = store_charges(ids)
+        # The days these visits are on get their check rows, as the hook gives a new visit's.
+        lock_day_checks(_keys_of_visits(ids, former, {}))
+        db.session.commit()
+        done += len(ids)
+        last_id = ids[-1]
+    handovers = list(db.session.scalars(select(Handover.id).order_by(Handover.id)))
+    for start in range(0, len(handovers), batch):
+        lock_day_checks(_keys_of_handovers(handovers[start : start + batch]))
+        db.session.commit()
+    undecided = db.session.execute(
+        select(DayReconciliation.engineer_id, DayReconciliation.business_day)
+        .outerjoin(
+            DayCheck,
+            (DayCheck.engineer_id == DayReconciliation.engineer_id)
+            & (DayCheck.business_day == DayReconciliation.business_day),
+        )
+        .where(DayReconciliation.status == "reconciled", DayCheck.needs_attention.is_(None))
+    ).all()
+    keys = [tuple(k) for k in undecided]
+    for start in range(0, len(keys), batch):
+        decide_days(set(keys[start : start + batch]))
+        db.session.commit()
+    return done
+
+
+# --- per engineer and day ---
+
+
+def _covered_visits(handover_ids: Collection[int]) -> set[int]:
+    if not handover_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Payment.visit_id)
+            .join(HandoverReceipt, HandoverReceipt.payment_id == Payment.id)
+            .where(HandoverReceipt.handover_id.in_(handover_ids))
+        )
+    )
+
+
+def _keys_of_visits(
+    visit_ids: Collection[int],
+    former_days: dict[int, date | None],
+    former_engineers: dict[int, set[int]],
+) -> set[Key]:
+    """Return every (engineer, day) whose figures the visits' money can be on, now or before.
+
+    A visit's owed, transferred and promised figures go to its engineer (or whoever took or was
+    promised its money), its payments to whoever took them, on its business day; a visit moved
+    to another day or engineer also changes the one it left.
+    """
+    if not visit_ids:
+        return set()
+    ids = sorted(visit_ids)
+    people: dict[int, set[int]] = defaultdict(set)
+    days: dict[int, set[date]] = defaultdict(set)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        for vid, engineer_id, day in db.session.execute(
+            select(Visit.id, Visit.engineer_id, Visit.business_day).where(Visit.id.in_(chunk))
+        ):
+            people[vid].add(engineer_id)
+            days[vid].add(day)
+        for model in (Payment, PaymentPromise):
+            for vid, user_id in db.session.execute(
+                select(model.visit_id, model.user_id).where(model.visit_id.in_(chunk)).distinct()
+            ):
+                people[vid].add(user_id)
+    keys: set[Key] = set()
+    for vid in ids:
+        who = (people[vid] | former_engineers.get(vid, set())) - {None}
+        when = (days[vid] | {former_days.get(vid)}) - {None}
+        keys.update((e, d) for e in who for d in when)
+    return keys
+
+
+def _keys_of_handovers(handover_ids: Collection[int]) -> set[Key]:
+    """Return the (engineer, day)s a handover's amounts are spread over (see allocate_handover)."""
+    if not handover_ids:
+        return set()
+    keys: set[Key] = set()
+    for handover in db.session.scalars(select(Handover).where(Handover.id.in_(handover_ids))):
+        keys.add((handover.engineer_id, business_day(handover.received_at)))
+    keys.update(
+        (engineer_id, day)
+        for engineer_id, day in db.session.execute(
+            select(Handover.engineer_id, Visit.business_day)
+            .join(HandoverReceipt, HandoverReceipt.handover_id == Handover.id)
+            .join(Payment, Payment.id == HandoverReceipt.payment_id)
+            .join(Visit, Visit.id == Payment.visit_id)
+            .where(Handover.id.in_(handover_ids), Visit.business_day.is_not(None))
+            .distinct()
+        )
+    )
+    return keys
+
+
+def lock_day_checks(keys: Collection[Key]) -> None:
+    """Create the days' check rows if missing and lock them (in key order) until commit."""
+    if not keys:
+        return
+    if _postgres():
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), BATCH):
+        chunk = ordered[start : start + BATCH]
+        upsert = insert(DayCheck.__table__).values(
+            [{"engineer_id": e, "business_day": d} for e, d in chunk]
+        )
+        # An update that changes nothing: it takes the row lock of a row that exists (or waits
+        # for the transaction that is creating it), where DO NOTHING would take none.
+        db.session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["engineer_id", "business_day"],
+                set_={"needs_attention": DayCheck.__table__.c.needs_attention},
+            )
+        )
+
+
+def set_verdict(key: Key, needs_attention: bool | None) -> None:
+    """Record a clerk's decision on a day: just locked (False), or not locked any more (None)."""
+    table = DayCheck.__table__
+    db.session.execute(
+        update(table)
+        .where(table.c.engineer_id == key[0], table.c.business_day == key[1])
+        .values(needs_attention=needs_attention)
+    )
+
+
+def decide_days(keys: Collection[Key]) -> None:
+    """Lock the days' check rows and decide again whether each reconciled one needs attention."""
+    if not keys:
+        return
+    from server.finance.reconcile import RECONCILED, compute_keys, needs_attention
+
+    lock_day_checks(keys)
+    wanted = set(keys)
+    locked: set[Key] = set()
+    days = sorted({d for _, d in wanted})
+    for start in range(0, len(days), BATCH):
+        locked.update(
+            (engineer_id, day)
+            for engineer_id, day in db.session.execute(
+                select(DayReconciliation.engineer_id, DayReconciliation.business_day).where(
+                    DayReconciliation.business_day.in_(days[start : start + BATCH]),
+                    DayReconciliation.status == RECONCILED,
+                )
+            )
+            if (engineer_id, day) in wanted
+        )
+    if not locked:
+        return
+    figures = compute_keys(locked)
+    table = DayCheck.__table__
+    db.session.connection().execute(
+        update(table)
+        .where(
+            table.c.engineer_id == bindparam("b_engineer"),
+            table.c.business_day == bindparam("b_day"),
+        )
+        .values(needs_attention=bindparam("b_attention")),
+        [
+            {"b_engineer": e, "b_day": d, "b_attention": needs_attention(figures[(e, d)])}
+            for e, d in sorted(locked)
+        ],
+    )
