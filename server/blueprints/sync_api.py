@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import Response, g, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,13 +21,12 @@ from sync.engine import (
 from sync.limits import REQUEST_LIMITS
 
 from .. import observability
-from ..auth import require_device
+from ..auth import DeviceSignIn, current_device, require_device
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Blob, Device, ServerState, SyncCounter
+from ..models import Blob, ServerState, SyncCounter
 from ..schemas.sync import BlobResultSchema, PullArgs, PullPageSchema, PushResultSchema, PushSchema
-from ..services.accounts import record_outbox_report
-from ..services.sync_store import BatchAborted, SqlStore, ms_to_datetime, note_revokes_heard
+from ..services.sync_store import BatchAborted, SqlStore, note_revokes_heard
 from . import api_guard
 
 blp = Blueprint("sync_api", __name__, url_prefix="/api/sync", description="Sync protocol")
@@ -44,8 +43,8 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 @blp.response(200, PushResultSchema)
 def push(data):
     """Apply a batch of the device's operations exactly once; answer for each (R1-R12)."""
-    device: Device = g.device
-    if data["device_id"] != device.id:
+    signed = current_device()
+    if data["device_id"] != signed.device_id:
         raise ApiError(
             403,
             "These operations belong to another device than the one signed in.",
@@ -58,25 +57,20 @@ def push(data):
             f"{PROTOCOL}. Update the app (your unsent work is kept).",
             {"protocol": [f"Must be {PROTOCOL}."]},
         )
-    user, device_id = g.user, device.id
-    # End the sign-in lookup's read transaction: the push's first statement must be its write
-    # lock on the device row (SQLite cannot upgrade a stale read to a write).
-    db.session.commit()
-    now_ms = SqlStore(user).now_ms()
+    # The sign-in check read outside any transaction on SQLite (the driver begins one at the
+    # first write), so the push's first write, the device lock, takes the write lock directly.
+    now_ms = SqlStore.now_ms()
+    report = (now_ms, data.get("app_version"), data["outbox"])
     try:
-        result = _apply(user, device_id, data["ops"], now_ms, data["epoch"])
+        result = _apply(signed, data["ops"], now_ms, data["epoch"], report)
     except BatchTooLarge as exc:
         raise ApiError(413, str(exc), {"ops": [str(exc)]}) from None
-    device = db.session.get(Device, device_id)
-    device.last_seen_at = ms_to_datetime(now_ms)
-    if data.get("app_version"):
-        device.app_version = data["app_version"]
-    record_outbox_report(device, data["outbox"], device.last_seen_at)
     db.session.commit()
-    return result.to_wire()
+    observability.note_op_results([r.status for r in result.results])
+    return _json(result.to_wire())
 
 
-def _apply(user, device_id: str, ops: list, now_ms: int, client_epoch: str | None):
+def _apply(signed: DeviceSignIn, ops: list, now_ms: int, client_epoch: str | None, report: tuple):
     """Apply a push as one batch (set-based writes), or op by op when the batch cannot stand.
 
     Nearly every push is a batch of fresh, valid ops: its new rows are written with one
@@ -85,7 +79,9 @@ def _apply(user, device_id: str, ops: list, now_ms: int, client_epoch: str | Non
     writing, everything is rolled back and the same push is applied again op by op with a
     savepoint each, so that only the guilty op is rejected.
     """
-    store = SqlStore(user, batched=True)
+    device_id = signed.device_id
+    store = SqlStore(signed.user_id, batched=True)
+    store.report_device(*report)
     try:
         with db.session.no_autoflush:
             result = apply_push(store, device_id, ops, now_ms, client_epoch=client_epoch)
@@ -94,7 +90,9 @@ def _apply(user, device_id: str, ops: list, now_ms: int, client_epoch: str | Non
         return result
     except (BatchAborted, IntegrityError):
         db.session.rollback()
-    return apply_push(SqlStore(user), device_id, ops, now_ms, client_epoch=client_epoch)
+    store = SqlStore(signed.user_id)
+    store.report_device(*report)
+    return apply_push(store, device_id, ops, now_ms, client_epoch=client_epoch)
 
 
 @blp.route("/pull", methods=["GET"])
@@ -108,38 +106,59 @@ def pull(args):
     A device at the feed head is answered from the head alone (R27b): every idle phone asks
     every 30 s, so that answer must not cost a scan of the feed.
     """
+    user_id = current_device().user_id
     cursor = args["cursor"] or None
     position = None
     try:
+        # Read before the changes (R27a): everything up to the head is committed.
+        epoch, head = _feed_state()
+        store = SqlStore(user_id)
+        store.know_feed_state(epoch, head)
         if cursor is not None:
             cursor_epoch, position = parse_cursor(cursor)
-            epoch, head = _feed_state()
             if position > head:
                 # A cursor beyond anything this database numbered: it was restored from a backup.
-                page = build_pull(SqlStore(g.user), g.user, None, args["limit"])
+                page = build_pull(store, user_id, None, args["limit"])
                 observability.count_pull("resync", head, 0)
-                return {**page.to_wire(), "resync": True}
+                return _json({**page.to_wire(), "resync": True})
             if cursor_epoch == epoch and position == head:
                 return _nothing_new(cursor, head)
-        page = build_pull(SqlStore(g.user), g.user, cursor, args["limit"])
+        page = build_pull(store, user_id, cursor, args["limit"])
     except CursorError as exc:
         raise ApiError(400, str(exc), {"cursor": [str(exc)]}) from None
     if any(c.op == "revoke" for c in page.changes):
-        note_revokes_heard(g.device.id, g.user.id, page.changes, page.server_time_ms)
+        note_revokes_heard(current_device().device_id, user_id, page.changes, page.server_time_ms)
         db.session.commit()
-    head = parse_cursor(page.cursor)[1]
+    end = parse_cursor(page.cursor)[1]
     outcome = "resync" if page.resync else "changes" if page.changes else "empty"
-    observability.count_pull(outcome, head, position)
+    observability.count_pull(outcome, end, position)
     headers = {} if page.has_more else {"ETag": f'"{page.cursor}"'}
-    return page.to_wire(), 200, headers
+    return _json(page.to_wire(), headers)
+
+
+# Built once: every pull, idle or not, starts with it.
+_FEED_STATE = select(
+    select(ServerState.value).where(ServerState.key == "epoch").scalar_subquery(),
+    select(SyncCounter.value).where(SyncCounter.id == 1).scalar_subquery(),
+)
 
 
 def _feed_state() -> tuple[str, int]:
     """Read the server's epoch and the feed head in one statement."""
-    epoch = select(ServerState.value).where(ServerState.key == "epoch").scalar_subquery()
-    head = select(SyncCounter.value).where(SyncCounter.id == 1).scalar_subquery()
-    row = db.session.connection().execute(select(epoch, head)).one()
+    row = db.session.connection().execute(_FEED_STATE).one()
     return row[0] or "none", row[1] or 0
+
+
+def _json(body: dict, headers: dict | None = None) -> Response:
+    """Send a sync answer already in its wire shape (`to_wire`).
+
+    The response schemas document these answers; dumping through them again would only copy
+    every change and op result field by field (tests/api/test_sync_wire.py checks they agree).
+    """
+    response = current_app.json.response(body)
+    if headers:
+        response.headers.update(headers)
+    return response
 
 
 def _nothing_new(cursor: str, head: int):
@@ -149,10 +168,8 @@ def _nothing_new(cursor: str, head: int):
         observability.count_pull("not_modified", head, head)
         return Response(status=304, headers={"ETag": etag})
     observability.count_pull("empty", head, head)
-    body = PullPage(
-        cursor=cursor, has_more=False, resync=False, server_time_ms=SqlStore(g.user).now_ms()
-    )
-    return body.to_wire(), 200, {"ETag": etag}
+    body = PullPage(cursor=cursor, has_more=False, resync=False, server_time_ms=SqlStore.now_ms())
+    return _json(body.to_wire(), {"ETag": etag})
 
 
 @blp.route("/blobs/<string:sha256>", methods=["PUT"])
@@ -198,7 +215,7 @@ def put_blob(sha256: str):
             content_type=content_type,
             size=len(body),
             data=body,
-            uploaded_by_device=g.device.id,
+            uploaded_by_device=current_device().device_id,
         )
     )
     try:

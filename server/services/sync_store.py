@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -44,11 +44,11 @@ from ..models import (
     SyncChange,
     SyncCounter,
     SyncOperation,
-    User,
     Visit,
     VisitAssignment,
 )
 from . import changes
+from .accounts import outbox_report_values
 from .defaults import past_epoch_key
 from .office_completeness import is_finished
 from .snapshots import visit_snapshot
@@ -138,8 +138,8 @@ class BatchAborted(Exception):
 class SqlStore:
     """The Store protocol over the app's database session, for one device's request."""
 
-    def __init__(self, user: User | None, batched: bool = False) -> None:
-        self.user = user
+    def __init__(self, user_id: int | None, batched: bool = False) -> None:
+        self.user_id = user_id
         self.session = db.session
         # Batched: no SAVEPOINT and no flush per op; the caller flushes once at the end and, if
         # that (or an op that fails after writing) goes wrong, redoes the push unbatched.
@@ -165,6 +165,10 @@ class SqlStore:
         # it, every op's look at its visit would load the row again.
         self._visits: dict[int, Visit | None] = {}
         self._prefixes: dict[str, str | None] = {}
+        self._epoch: str | None = None
+        self._head: int | None = None
+        # What save_device also writes: when the device was seen, its app version, its outbox.
+        self._device_report: tuple[int, str | None, dict | None] | None = None
 
     def _forget(self) -> None:
         self._records.clear()
@@ -172,6 +176,7 @@ class SqlStore:
         self._visit_records.clear()
         self._visits.clear()
         self._reassigned.clear()
+        self._may_write.clear()
         self._rows.clear()
         self._written.clear()
         self._ops_by_seq.clear()
@@ -183,25 +188,29 @@ class SqlStore:
     def lock_device(self, device_id: str) -> DeviceState:
         """Lock the device's row until commit, so two pushes from one device queue up."""
         # One write that reads back: it takes the row lock on PostgreSQL and the write lock on
-        # SQLite at once (no upgrade from a stale read), and returns the state it locked.
-        locked = (
-            self.session.connection()
-            .execute(
-                update(Device.__table__)
-                .where(Device.__table__.c.id == device_id)
-                .values(last_seq=Device.__table__.c.last_seq)
-                .returning(Device.__table__.c.last_seq, Device.__table__.c.last_hlc)
-            )
-            .one()
-        )
+        # SQLite at once (no upgrade from a stale read), and returns the state it locked, and
+        # the server's epoch with it (the push answers with it): one round trip, not two.
+        locked = self.session.connection().execute(_LOCK_DEVICE, {"device_id": device_id}).one()
+        self._epoch = locked.epoch or "none"
         return DeviceState(last_seq=locked.last_seq, last_hlc=locked.last_hlc)
 
+    def report_device(self, seen_ms: int, app_version: str | None, outbox: dict | None) -> None:
+        """Have save_device also note when the device pushed, its app version and its outbox."""
+        self._device_report = (seen_ms, app_version, outbox)
+
     def save_device(self, device_id: str, state: DeviceState) -> None:
-        """Store the device's last_seq and last_hlc."""
-        self.session.execute(
-            update(Device)
-            .where(Device.id == device_id)
-            .values(last_seq=state.last_seq, last_hlc=state.last_hlc)
+        """Store the device's last_seq and last_hlc (and what report_device gave), one UPDATE."""
+        values: dict[str, Any] = {"last_seq": state.last_seq, "last_hlc": state.last_hlc}
+        if self._device_report is not None:
+            seen_ms, app_version, outbox = self._device_report
+            seen = ms_to_datetime(seen_ms)
+            values["last_seen_at"] = seen
+            if app_version:
+                values["app_version"] = app_version
+            values.update(outbox_report_values(outbox, state.last_seq, seen))
+        table = Device.__table__
+        self.session.connection().execute(
+            update(table).where(table.c.id == device_id).values(**values)
         )
 
     _OP_COLUMNS = (
@@ -318,7 +327,7 @@ class SqlStore:
         values = {
             "op_id": record.op_id,
             "device_id": record.device_id,
-            "user_id": self.user.id,
+            "user_id": self.user_id,
             "seq": record.seq,
             "kind": text("kind", 40),
             "record_id": text("record_id", 80),
@@ -399,14 +408,42 @@ class SqlStore:
 
     def _visit(self, visit_id: int) -> Visit | None:
         if visit_id not in self._visits:
-            # With its register entry and equipment (the record and the charge terms read them):
-            # one query, not three.
-            self._visits[visit_id] = self.session.get(
-                Visit,
-                visit_id,
-                options=[joinedload(Visit.request).joinedload(ServiceRequest.equipment)],
-            )
+            self._load_visit(visit_id)
         return self._visits[visit_id]
+
+    def _load_visit(self, visit_id: int) -> None:
+        """Load a visit and what every op on it asks, in one query, not four.
+
+        With the visit come its register entry and equipment (the record and the charge terms
+        read them), whether this engineer was ever sent on it (may_write) and whether it has
+        any sign-off (else there is nothing to mark stale, and no need to list them).
+        """
+        query = select(Visit).options(
+            joinedload(Visit.request).joinedload(ServiceRequest.equipment)
+        )
+        signed = select(SignOff.id).where(SignOff.visit_id == Visit.id).exists()
+        query = query.add_columns(signed)
+        if self.user_id is not None:
+            query = query.add_columns(
+                select(VisitAssignment.id)
+                .where(
+                    VisitAssignment.visit_id == Visit.id,
+                    VisitAssignment.engineer_id == self.user_id,
+                )
+                .exists()
+            )
+        row = self.session.execute(query.where(Visit.id == visit_id)).first()
+        self._visits[visit_id] = row[0] if row is not None else None
+        if row is None:
+            self._may_write.setdefault(visit_id, False)
+            return
+        if self.user_id is not None:
+            self._may_write.setdefault(visit_id, bool(row[2]))
+        if not row[1] and ("signoff", visit_id) not in self._for_visit:
+            # No sign-off stored: the visit's sign-offs are those this push writes, if any.
+            self._for_visit[("signoff", visit_id)] = dict(
+                self._written.get(("signoff", visit_id), {})
+            )
 
     def _row(self, entity: str, key: Key) -> Any:
         cache_key = (entity, str(key))
@@ -483,15 +520,15 @@ class SqlStore:
         if new is not None:
             new.update(values)
             if "device_id" in values:
-                new["user_id"] = self.user.id
+                new["user_id"] = self.user_id
             self._remember(entity, key, {**(known or {}), **data})
             return
         row = None if cache_key in self._records and known is None else self._row(entity, key)
         if row is None and self.batched:
-            self._new_rows[cache_key] = {"user_id": self.user.id, **values}
+            self._new_rows[cache_key] = {"user_id": self.user_id, **values}
             merged = {**data}
         elif row is None:
-            row = model(user_id=self.user.id, **values)
+            row = model(user_id=self.user_id, **values)
             self.session.add(row)
             self._rows[cache_key] = row
             merged = {**data}
@@ -499,7 +536,7 @@ class SqlStore:
             for name, value in values.items():
                 setattr(row, name, value)
             if "device_id" in values:
-                row.user_id = self.user.id
+                row.user_id = self.user_id
             merged = {**(known or self._to_record(entity, row)), **data}
         self._remember(entity, key, merged)
 
@@ -601,33 +638,21 @@ class SqlStore:
             ),
         )
 
+    def know_feed_state(self, epoch: str, head: int) -> None:
+        """Take the epoch and the feed head as the caller read them (a pull reads them first)."""
+        self._epoch, self._head = epoch, head
+
     def feed_head(self) -> int:
         """Return the counter's committed value: positions up to it belong to finished writers."""
+        if self._head is not None:
+            return self._head
         return self.session.scalar(select(SyncCounter.value).where(SyncCounter.id == 1)) or 0
 
     def changes_after(self, scope: Any, position: int, limit: int) -> list[Change]:
-        """Return the changes the user may see after position, in commit order."""
-        user_id = scope.id
-        my_visits = select(Visit.id).where(Visit.engineer_id == user_id)
-        my_customers = (
-            select(ServiceRequest.customer_id)
-            .join(Visit, Visit.request_id == ServiceRequest.id)
-            .where(Visit.engineer_id == user_id)
+        """Return the changes the user (scope: their id) may see after position, in order."""
+        rows = self.session.connection().execute(
+            _CHANGES_AFTER, {"user_id": scope, "position": position, "limit": limit}
         )
-        rows = self.session.scalars(
-            select(SyncChange)
-            .where(
-                SyncChange.position > position,
-                or_(
-                    SyncChange.visit_id.in_(my_visits),
-                    SyncChange.audience_user_id == user_id,
-                    SyncChange.is_global.is_(True),
-                    (SyncChange.visit_id.is_(None) & SyncChange.customer_id.in_(my_customers)),
-                ),
-            )
-            .order_by(SyncChange.position)
-            .limit(limit)
-        ).all()
         return [
             Change(
                 entity=row.entity,
@@ -658,26 +683,15 @@ class SqlStore:
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Let an engineer record on a visit they are or were sent on (their work is never lost)."""
         if visit_id not in self._may_write:
-            self._may_write[visit_id] = self._assigned_ever(visit_id)
-        return self._may_write[visit_id]
-
-    def _assigned_ever(self, visit_id: int) -> bool:
-        return (
-            self.session.scalar(
-                select(VisitAssignment.id)
-                .where(
-                    VisitAssignment.visit_id == visit_id,
-                    VisitAssignment.engineer_id == self.user.id,
-                )
-                .limit(1)
-            )
-            is not None
-        )
+            self._load_visit(visit_id)  # answers this too
+        return self._may_write.get(visit_id, False)
 
     def epoch(self) -> str:
-        """Return the server's epoch."""
-        state = self.session.get(ServerState, "epoch")
-        return state.value if state is not None else "none"
+        """Return the server's epoch (as the device lock read it, in a push)."""
+        if self._epoch is None:
+            state = self.session.get(ServerState, "epoch")
+            self._epoch = state.value if state is not None else "none"
+        return self._epoch
 
     def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
         """Return whether the visit was taken from this engineer, and when the device heard it."""
@@ -688,10 +702,10 @@ class SqlStore:
 
     def _reassigned_now(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
         visit = self._visit(visit_id)
-        if visit is None or visit.engineer_id == self.user.id:
+        if visit is None or visit.engineer_id == self.user_id:
             return False, None
         notice = self.session.get(RevokeNotice, (device_id, visit_id))
-        if notice is None or notice.heard_at < _last_unassigned(visit_id, self.user.id):
+        if notice is None or notice.heard_at < _last_unassigned(visit_id, self.user_id):
             return True, None
         return True, datetime_to_ms(notice.heard_at)
 
@@ -708,12 +722,65 @@ class SqlStore:
             )
         return self._prefixes[device_id]
 
-    def now_ms(self) -> int:
+    @staticmethod
+    def now_ms() -> int:
         """Return the server's clock in Unix milliseconds."""
         return datetime_to_ms(datetime.now(UTC))
 
 
-def _last_unassigned(visit_id: int, engineer_id: int) -> datetime:
+_DEVICE = Device.__table__
+_LOCK_DEVICE = (
+    update(_DEVICE)
+    .where(_DEVICE.c.id == bindparam("device_id"))
+    .values(last_seq=_DEVICE.c.last_seq)
+    .returning(
+        _DEVICE.c.last_seq,
+        _DEVICE.c.last_hlc,
+        select(ServerState.value)
+        .where(ServerState.key == "epoch")
+        .scalar_subquery()
+        .label("epoch"),
+    )
+)
+
+
+def _changes_after():
+    """The pull's query: a user's changes after a position, in order (built once)."""
+    user_id = bindparam("user_id")
+    my_visits = select(Visit.id).where(Visit.engineer_id == user_id)
+    my_customers = (
+        select(ServiceRequest.customer_id)
+        .join(Visit, Visit.request_id == ServiceRequest.id)
+        .where(Visit.engineer_id == user_id)
+    )
+    change = SyncChange.__table__.c
+    return (
+        select(
+            change.position,
+            change.entity,
+            change.entity_id,
+            change.op,
+            change.visit_id,
+            change.data,
+        )
+        .where(
+            change.position > bindparam("position"),
+            or_(
+                change.visit_id.in_(my_visits),
+                change.audience_user_id == user_id,
+                change.is_global.is_(True),
+                (change.visit_id.is_(None) & change.customer_id.in_(my_customers)),
+            ),
+        )
+        .order_by(change.position)
+        .limit(bindparam("limit"))
+    )
+
+
+_CHANGES_AFTER = _changes_after()
+
+
+def _last_unassigned(visit_id: int, engineer_id: int | None) -> datetime:
     last = db.session.scalar(
         select(func.max(VisitAssignment.unassigned_at)).where(
             VisitAssignment.visit_id == visit_id, VisitAssignment.engineer_id == engineer_id
