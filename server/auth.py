@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .errors import ApiError
 from .extensions import csrf, db
 from .i18n import translate
-from .models import Device, Role, User
+from .models import Device, Role, ServerState, SyncCounter, User
 from .models.types import utcnow
 from .services.security_audit import client_address
 
@@ -113,12 +113,18 @@ def sign_in(username: str, password: str, roles: tuple[str, ...] | None = None) 
 
 @dataclass(frozen=True, slots=True)
 class DeviceSignIn:
-    """An engineer's device signed in by its bearer token, as checked for this request."""
+    """An engineer's device signed in by its bearer token, as checked for this request.
+
+    With it come the server's epoch and the feed head as they were at the check: a pull at the
+    head is then answered from this one statement (R27b).
+    """
 
     device_id: str
     user_id: int
     role: str
     locale: str | None
+    epoch: str
+    feed_head: int
 
 
 # What the bearer check reads, in one statement built once: every sync request (an idle pull
@@ -133,6 +139,11 @@ _SIGNED_DEVICE = (
         User.role,
         User.is_active,
         User.locale,
+        select(ServerState.value)
+        .where(ServerState.key == "epoch")
+        .scalar_subquery()
+        .label("epoch"),
+        select(SyncCounter.value).where(SyncCounter.id == 1).scalar_subquery().label("head"),
     )
     .join(User, User.id == Device.user_id)
     .where(Device.token_hash == bindparam("token_hash"))
@@ -164,7 +175,9 @@ def _load_principal() -> None:
             raise ApiError(401, "This device's sign-in is no longer valid; sign in again.")
         if not row.is_active:
             raise ApiError(401, "This device was revoked.", error="device_revoked")
-        g.device_sign_in = DeviceSignIn(row.id, row.user_id, row.role, row.locale)
+        g.device_sign_in = DeviceSignIn(
+            row.id, row.user_id, row.role, row.locale, row.epoch or "none", row.head or 0
+        )
         g.auth_kind = "token"
         return
     token = session.get("sid")

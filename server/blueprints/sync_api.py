@@ -24,7 +24,7 @@ from .. import observability
 from ..auth import DeviceSignIn, current_device, require_device
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Blob, ServerState, SyncCounter
+from ..models import Blob
 from ..schemas.sync import BlobResultSchema, PullArgs, PullPageSchema, PushResultSchema, PushSchema
 from ..services.sync_store import BatchAborted, SqlStore, note_revokes_heard
 from . import api_guard
@@ -106,12 +106,13 @@ def pull(args):
     A device at the feed head is answered from the head alone (R27b): every idle phone asks
     every 30 s, so that answer must not cost a scan of the feed.
     """
-    user_id = current_device().user_id
+    signed = current_device()
+    user_id = signed.user_id
     cursor = args["cursor"] or None
     position = None
     try:
-        # Read before the changes (R27a): everything up to the head is committed.
-        epoch, head = _feed_state()
+        # Read with the sign-in, before the changes (R27a): everything up to it is committed.
+        epoch, head = signed.epoch, signed.feed_head
         store = SqlStore(user_id)
         store.know_feed_state(epoch, head)
         if cursor is not None:
@@ -119,6 +120,7 @@ def pull(args):
             if position > head:
                 # A cursor beyond anything this database numbered: it was restored from a backup.
                 page = build_pull(store, user_id, None, args["limit"])
+                _end_read()
                 observability.count_pull("resync", head, 0)
                 return _json({**page.to_wire(), "resync": True})
             if cursor_epoch == epoch and position == head:
@@ -127,8 +129,8 @@ def pull(args):
     except CursorError as exc:
         raise ApiError(400, str(exc), {"cursor": [str(exc)]}) from None
     if any(c.op == "revoke" for c in page.changes):
-        note_revokes_heard(current_device().device_id, user_id, page.changes, page.server_time_ms)
-        db.session.commit()
+        note_revokes_heard(signed.device_id, user_id, page.changes, page.server_time_ms)
+    _end_read()
     end = parse_cursor(page.cursor)[1]
     outcome = "resync" if page.resync else "changes" if page.changes else "empty"
     observability.count_pull(outcome, end, position)
@@ -136,17 +138,14 @@ def pull(args):
     return _json(page.to_wire(), headers)
 
 
-# Built once: every pull, idle or not, starts with it.
-_FEED_STATE = select(
-    select(ServerState.value).where(ServerState.key == "epoch").scalar_subquery(),
-    select(SyncCounter.value).where(SyncCounter.id == 1).scalar_subquery(),
-)
+def _end_read() -> None:
+    """End a pull's transaction with a commit (it wrote at most revoke notices).
 
-
-def _feed_state() -> tuple[str, int]:
-    """Read the server's epoch and the feed head in one statement."""
-    row = db.session.connection().execute(_FEED_STATE).one()
-    return row[0] or "none", row[1] or 0
+    Not left to the request's end, which rolls back: psycopg forgets every statement it has
+    prepared on the connection at each ROLLBACK, and the pull's few statements are the ones
+    every phone sends every 30 s; planned once, they are not planned again.
+    """
+    db.session.commit()
 
 
 def _json(body: dict, headers: dict | None = None) -> Response:
@@ -164,6 +163,7 @@ def _json(body: dict, headers: dict | None = None) -> Response:
 def _nothing_new(cursor: str, head: int):
     """Answer a device already at the head: 304 when it asked conditionally, else an empty page."""
     etag = f'"{cursor}"'
+    _end_read()
     if request.if_none_match.contains(cursor):
         observability.count_pull("not_modified", head, head)
         return Response(status=304, headers={"ETag": etag})

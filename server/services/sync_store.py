@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -230,14 +231,11 @@ class SqlStore:
         op_ids = [o["op_id"] for o in ops if UUID_RE.fullmatch(str(o.get("op_id")))]
         seqs = [o["seq"] for o in ops if _fits_int32(o.get("seq"))]
         if op_ids or seqs:
-            found = self.session.execute(
-                select(*self._OP_COLUMNS).where(
-                    or_(
-                        SyncOperation.op_id.in_(op_ids),
-                        (SyncOperation.device_id == device_id) & SyncOperation.seq.in_(seqs),
-                    )
-                )
-            ).all()
+            found = (
+                self.session.connection()
+                .execute(_RECORDED_OPS, {"op_ids": op_ids, "device_id": device_id, "seqs": seqs})
+                .all()
+            )
             for row in found:
                 record = self._to_op_record(row)
                 self._ops_by_seq[(record.device_id, record.seq)] = record
@@ -357,7 +355,7 @@ class SqlStore:
             by_table.setdefault(ENTITY_MODELS[entity].__table__, []).append(values)
         by_table[SyncOperation.__table__] = self._new_ops
         connection = self.session.connection()
-        for table in db.metadata.sorted_tables:
+        for table in _tables_in_fk_order():
             rows = by_table.get(table)
             # Rows keep the order their ops came in (a reversal after the event it reverses);
             # one statement per run of rows with the same columns.
@@ -418,21 +416,11 @@ class SqlStore:
         read them), whether this engineer was ever sent on it (may_write) and whether it has
         any sign-off (else there is nothing to mark stale, and no need to list them).
         """
-        query = select(Visit).options(
-            joinedload(Visit.request).joinedload(ServiceRequest.equipment)
-        )
-        signed = select(SignOff.id).where(SignOff.visit_id == Visit.id).exists()
-        query = query.add_columns(signed)
-        if self.user_id is not None:
-            query = query.add_columns(
-                select(VisitAssignment.id)
-                .where(
-                    VisitAssignment.visit_id == Visit.id,
-                    VisitAssignment.engineer_id == self.user_id,
-                )
-                .exists()
-            )
-        row = self.session.execute(query.where(Visit.id == visit_id)).first()
+        if self.user_id is None:
+            row = self.session.execute(_VISIT, {"visit_id": visit_id}).first()
+        else:
+            params = {"visit_id": visit_id, "engineer_id": self.user_id}
+            row = self.session.execute(_VISIT_FOR_ENGINEER, params).first()
         self._visits[visit_id] = row[0] if row is not None else None
         if row is None:
             self._may_write.setdefault(visit_id, False)
@@ -728,6 +716,39 @@ class SqlStore:
         return datetime_to_ms(datetime.now(UTC))
 
 
+_OP = SyncOperation.__table__.c
+_RECORDED_OPS = select(
+    _OP.device_id, _OP.seq, _OP.op_id, _OP.status, _OP.result, _OP.raw, _OP.received_at
+).where(
+    or_(
+        _OP.op_id.in_(bindparam("op_ids", expanding=True)),
+        (_OP.device_id == bindparam("device_id")) & _OP.seq.in_(bindparam("seqs", expanding=True)),
+    )
+)
+
+# A visit with its register entry and equipment, and whether it has any sign-off; for an
+# engineer's push also whether they were ever sent on it. Built once: every push loads its visit.
+_VISIT = (
+    select(Visit, select(SignOff.id).where(SignOff.visit_id == Visit.id).exists())
+    .options(joinedload(Visit.request).joinedload(ServiceRequest.equipment))
+    .where(Visit.id == bindparam("visit_id"))
+)
+_VISIT_FOR_ENGINEER = _VISIT.add_columns(
+    select(VisitAssignment.id)
+    .where(
+        VisitAssignment.visit_id == Visit.id,
+        VisitAssignment.engineer_id == bindparam("engineer_id"),
+    )
+    .exists()
+)
+
+
+@cache
+def _tables_in_fk_order() -> list:
+    """The tables, each after those it refers to (computed once: sorting them is not free)."""
+    return db.metadata.sorted_tables
+
+
 _DEVICE = Device.__table__
 _LOCK_DEVICE = (
     update(_DEVICE)
@@ -745,15 +766,38 @@ _LOCK_DEVICE = (
 
 
 def _changes_after():
-    """The pull's query: a user's changes after a position, in order (built once)."""
-    user_id = bindparam("user_id")
+    """The pull's query: a user's changes after a position, in order (built once).
+
+    A change reaches a device by its visit, by naming the user, by being for everyone, or (with
+    no visit) by its customer. Each way is read through its own index, at most a page of each,
+    and the page is the first `limit` of them all: the cost follows what the user may see, not
+    the other engineers' changes the feed took since the cursor (one OR over the feed would
+    walk every one of those).
+    """
+    user_id, position, limit = bindparam("user_id"), bindparam("position"), bindparam("limit")
+    change = SyncChange.__table__.c
     my_visits = select(Visit.id).where(Visit.engineer_id == user_id)
     my_customers = (
         select(ServiceRequest.customer_id)
         .join(Visit, Visit.request_id == ServiceRequest.id)
         .where(Visit.engineer_id == user_id)
     )
-    change = SyncChange.__table__.c
+    ways = (
+        change.visit_id.in_(my_visits),
+        change.audience_user_id == user_id,
+        change.is_global,  # as the partial index states it (ix_sync_change_global_position)
+        change.visit_id.is_(None) & change.customer_id.in_(my_customers),
+    )
+    firsts = [
+        select(
+            select(change.position)
+            .where(way, change.position > position)
+            .order_by(change.position)
+            .limit(limit)
+            .subquery()
+        )
+        for way in ways
+    ]
     return (
         select(
             change.position,
@@ -763,17 +807,9 @@ def _changes_after():
             change.visit_id,
             change.data,
         )
-        .where(
-            change.position > bindparam("position"),
-            or_(
-                change.visit_id.in_(my_visits),
-                change.audience_user_id == user_id,
-                change.is_global.is_(True),
-                (change.visit_id.is_(None) & change.customer_id.in_(my_customers)),
-            ),
-        )
+        .where(change.position.in_(union_all(*firsts)))
         .order_by(change.position)
-        .limit(bindparam("limit"))
+        .limit(limit)
     )
 
 
