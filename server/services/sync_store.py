@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from sync import hlc
-from sync.engine import KIND_RECORD, Rejection
+from sync.engine import KIND_RECORD, MERGED_RECORDS, Rejection
 from sync.limits import INT32_MAX, storable
 from sync.ops import ITEM_ID_RE, UUID_RE
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
@@ -167,6 +167,7 @@ class SqlStore:
         self._visits: dict[int, Visit | None] = {}
         self._prefixes: dict[str, str | None] = {}
         self._epoch: str | None = None
+        self._locked_seq: int | None = None
         self._head: int | None = None
         # What save_device also writes: when the device was seen, its app version, its outbox.
         self._device_report: tuple[int, str | None, dict | None] | None = None
@@ -193,6 +194,7 @@ class SqlStore:
         # the server's epoch with it (the push answers with it): one round trip, not two.
         locked = self.session.connection().execute(_LOCK_DEVICE, {"device_id": device_id}).one()
         self._epoch = locked.epoch or "none"
+        self._locked_seq = locked.last_seq
         return DeviceState(last_seq=locked.last_seq, last_hlc=locked.last_hlc)
 
     def report_device(self, seen_ms: int, app_version: str | None, outbox: dict | None) -> None:
@@ -225,7 +227,31 @@ class SqlStore:
     )
 
     def prefetch(self, device_id: str, ops: list[Mapping[str, Any]]) -> None:
-        """Load the ops already recorded and the records these ops name, a query per kind."""
+        """Load the ops already recorded and the records these ops name, a query per kind.
+
+        Batched, a fresh op (its seq past the device's last) is new by construction: its op id,
+        and its record unless the op merges into it (MERGED_RECORDS), are taken as not stored,
+        without a query. Should one be stored after all (a phone's bug), the batch's insert
+        breaks the table's unique key, and the push is redone op by op, looking everything up.
+        """
+        if self.batched and self._locked_seq is not None:
+            last = self._locked_seq
+            fresh = [o for o in ops if _fits_int32(o.get("seq")) and o["seq"] > last]
+            ops = [o for o in ops if _fits_int32(o.get("seq")) and o["seq"] <= last]
+            self._presume_absent(fresh)
+            ops += [o for o in fresh if KIND_RECORD.get(str(o.get("kind"))) in MERGED_RECORDS]
+        self._look_up(device_id, ops)
+
+    def _presume_absent(self, fresh: list[Mapping[str, Any]]) -> None:
+        for o in fresh:
+            if UUID_RE.fullmatch(str(o.get("op_id"))):
+                self._absent_op_ids.add(o["op_id"])
+            entity = KIND_RECORD.get(str(o.get("kind")))
+            record_id = o.get("record_id")
+            if entity is not None and entity not in MERGED_RECORDS and isinstance(record_id, str):
+                self._records.setdefault((entity, record_id), None)
+
+    def _look_up(self, device_id: str, ops: list[Mapping[str, Any]]) -> None:
         # Only what could be a stored key is looked up: a list as `kind`, or a seq past what the
         # column holds, must reach the op's own rejection, not fail the query.
         op_ids = [o["op_id"] for o in ops if UUID_RE.fullmatch(str(o.get("op_id")))]
@@ -241,7 +267,7 @@ class SqlStore:
                 self._ops_by_seq[(record.device_id, record.seq)] = record
                 if record.op_id is not None:
                     self._ops_by_id[record.op_id] = record
-            self._absent_op_ids = set(op_ids) - set(self._ops_by_id)
+            self._absent_op_ids |= set(op_ids) - set(self._ops_by_id)
         wanted: dict[str, set[str]] = {}
         for o in ops:
             kind = o.get("kind")
@@ -638,20 +664,31 @@ class SqlStore:
 
     def changes_after(self, scope: Any, position: int, limit: int) -> list[Change]:
         """Return the changes the user (scope: their id) may see after position, in order."""
-        rows = self.session.connection().execute(
-            _CHANGES_AFTER, {"user_id": scope, "position": position, "limit": limit}
+        rows = (
+            self.session.connection()
+            .execute(_CHANGES_AFTER, {"user_id": scope, "position": position, "limit": limit})
+            .all()
         )
-        return [
-            Change(
-                entity=row.entity,
-                id=row.entity_id,
-                visit_id=row.visit_id,
-                op=row.op,
-                data=row.data or {},
-                position=row.position,
+        found: list[Change] = []
+        last = position
+        for row in rows:
+            # In position order; a change that reaches the user two ways comes twice.
+            if row.position == last:
+                continue
+            last = row.position
+            found.append(
+                Change(
+                    entity=row.entity,
+                    id=row.entity_id,
+                    visit_id=row.visit_id,
+                    op=row.op,
+                    data=row.data or {},
+                    position=row.position,
+                )
             )
-            for row in rows
-        ]
+            if len(found) == limit:
+                break
+        return found
 
     def existing_blobs(self, hashes: list[str]) -> set[str]:
         """Return the hashes whose blobs are stored."""
@@ -769,10 +806,11 @@ def _changes_after():
     """The pull's query: a user's changes after a position, in order (built once).
 
     A change reaches a device by its visit, by naming the user, by being for everyone, or (with
-    no visit) by its customer. Each way is read through its own index, at most a page of each,
-    and the page is the first `limit` of them all: the cost follows what the user may see, not
-    the other engineers' changes the feed took since the cursor (one OR over the feed would
-    walk every one of those).
+    no visit) by its customer. Each way is read through its own index, its first `limit` rows
+    after the position, and the rows of all four in position order (a change that reaches the
+    user two ways comes twice; the caller keeps one). The first `limit` changes the user may
+    see are among them, and the cost follows what the user may see, not the other engineers'
+    changes the feed took since the cursor (one OR over the feed walks every one of those).
     """
     user_id, position, limit = bindparam("user_id"), bindparam("position"), bindparam("limit")
     change = SyncChange.__table__.c
@@ -788,9 +826,17 @@ def _changes_after():
         change.is_global,  # as the partial index states it (ix_sync_change_global_position)
         change.visit_id.is_(None) & change.customer_id.in_(my_customers),
     )
+    columns = (
+        change.position,
+        change.entity,
+        change.entity_id,
+        change.op,
+        change.visit_id,
+        change.data,
+    )
     firsts = [
         select(
-            select(change.position)
+            select(*columns)
             .where(way, change.position > position)
             .order_by(change.position)
             .limit(limit)
@@ -798,19 +844,7 @@ def _changes_after():
         )
         for way in ways
     ]
-    return (
-        select(
-            change.position,
-            change.entity,
-            change.entity_id,
-            change.op,
-            change.visit_id,
-            change.data,
-        )
-        .where(change.position.in_(union_all(*firsts)))
-        .order_by(change.position)
-        .limit(limit)
-    )
+    return union_all(*firsts).order_by("position")
 
 
 _CHANGES_AFTER = _changes_after()
