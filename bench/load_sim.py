@@ -11,15 +11,17 @@ pulls conditionally (If-None-Match, as the app does), through a pool of keep-ali
 to gunicorn (deploy/gunicorn.conf.py) on 127.0.0.1, as nginx's upstream pool would.
 
 A stage is held when its p99 latency stays under --p99-ms with no errors and every cycle started
-on time. Prints a line per stage (cycles/s, latency percentiles, errors, app-server CPU per cycle),
-and the highest number of engineers held. The run is bounded: --stages, --stage-seconds and a
-timeout on every request. Loopback only.
+on time. Prints a line per stage (cycles/s, latency percentiles, errors, and CPU per cycle of the
+app server, of this run's PostgreSQL backends when the server is on this machine, and of the
+simulator itself: all three share the cores), and the highest number of engineers held. The run
+is bounded: --stages, --stage-seconds and a timeout on every request. Loopback only.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -325,6 +327,62 @@ def cpu_seconds(master_pid: int) -> float:
     return total
 
 
+def _proc_cpu(pid: int) -> float | None:
+    try:
+        fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields_[11]) + int(fields_[12])) / CLK_TCK
+
+
+class DbCpu:
+    """CPU of this run's PostgreSQL backends, when the server runs on this machine.
+
+    The database shares the cores with the app, so its CPU per cycle counts as much. Backends
+    are found by database name and sampled every second (a pooled connection closed mid-stage
+    loses at most its last second); with a remote server there is nothing to read (None).
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+
+    def _pids(self) -> list[int]:
+        from sqlalchemy import text
+
+        from server.extensions import db
+
+        with self.app.app_context(), db.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalars()
+            )
+
+    def sample(self) -> None:
+        for pid in self._pids():
+            cpu = _proc_cpu(pid)
+            if cpu is not None:
+                self.first.setdefault(pid, cpu)
+                self.last[pid] = cpu
+
+    def seconds(self) -> float | None:
+        if not self.last:
+            return None
+        return sum(self.last[p] - self.first[p] for p in self.last)
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.to_thread(self.sample)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+        await asyncio.to_thread(self.sample)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -335,7 +393,7 @@ def pct(values: list[float], q: float) -> float:
 # ----------------------------------------------------------------------------- main
 
 
-async def simulate(args, port: int, master_pid: int, field_) -> None:
+async def simulate(args, app, port: int, master_pid: int, field_) -> None:
     pool = Pool(port, args.connections)
     try:
         t0 = time.perf_counter()
@@ -344,14 +402,21 @@ async def simulate(args, port: int, master_pid: int, field_) -> None:
         held, failed = 0, False
         print(
             "engineers  cycles/s  push p50/p99 ms  pull p50/p99 ms  cycle p99 ms  errors  late"
-            "  app CPU/cycle ms",
+            "  CPU/cycle ms: app  db  sim",
             flush=True,
         )
         for n in args.stages:
-            cpu0 = cpu_seconds(master_pid)
+            cpu0, sim0 = cpu_seconds(master_pid), time.process_time()
+            db_cpu, stop = DbCpu(app), asyncio.Event()
+            watcher = asyncio.create_task(db_cpu.watch(stop))
             stage = await run_stage(pool, phones[:n], args.stage_seconds, args.period)
+            stop.set()
+            await watcher
             cpu = cpu_seconds(master_pid) - cpu0
+            sim = time.process_time() - sim0
             cycles = max(1, len(stage.cycle_ms))
+            db_seconds = db_cpu.seconds()
+            db_ms = "n/a" if db_seconds is None else f"{db_seconds * 1000 / cycles:.2f}"
             p99 = pct(stage.cycle_ms, 0.99)
             ok = not stage.errors and stage.late == 0 and p99 < args.p99_ms
             print(
@@ -359,7 +424,8 @@ async def simulate(args, port: int, master_pid: int, field_) -> None:
                 f"{pct(stage.push_ms, 0.5):6.1f}/{pct(stage.push_ms, 0.99):7.1f}  "
                 f"{pct(stage.pull_ms, 0.5):6.1f}/{pct(stage.pull_ms, 0.99):7.1f}  "
                 f"{p99:12.1f}  {len(stage.errors):6d}  {stage.late:4d}  "
-                f"{cpu * 1000 / cycles:15.2f}  {'held' if ok else 'NOT held'}",
+                f"{cpu * 1000 / cycles:8.2f} {db_ms:>5} {sim * 1000 / cycles:5.2f}"
+                f"  {'held' if ok else 'NOT held'}",
                 flush=True,
             )
             if stage.errors:
@@ -424,7 +490,7 @@ def main() -> None:
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise SystemExit("gunicorn did not start") from None
                     time.sleep(0.2)
-            asyncio.run(simulate(args, port, server.pid, field_))
+            asyncio.run(simulate(args, app, port, server.pid, field_))
         finally:
             server.terminate()
             server.wait(30)

@@ -332,7 +332,7 @@ def load_finance_demo() -> None:
             """Push the outbox as the phone would have when it came back online at `at`."""
             db.session.flush()
             result = apply_push(
-                SqlStore(self.engineer), self.device.id, self.ops, int(at.timestamp() * 1000)
+                SqlStore(self.engineer.id), self.device.id, self.ops, int(at.timestamp() * 1000)
             )
             bad = [r for r in result.results if r.status != "applied"]
             assert not bad, bad  # demo data that the engine refuses is a bug in the demo

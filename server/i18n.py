@@ -44,7 +44,8 @@ def current_locale() -> str:
     if "locale" in g:
         return g.locale
     choice = request.args.get("lang") or session.get("locale")
-    user = g.get("user")
+    # A browser session's user, or a device's sign-in (which carries its user's locale).
+    user = g.get("user") or g.get("device_sign_in")
     if choice not in LOCALES and user is not None and user.locale in LOCALES:
         choice = user.locale
     if choice not in LOCALES:

@@ -420,6 +420,10 @@ KIND_RECORD = {
     "signoff.sign": "signoff",
     "payment.promise": "payment_promise",
 }
+# The records an op merges into, last writer wins (R17). Every other kind's op only ever adds
+# its record: one already stored under its id makes it a duplicate or a conflict, never an
+# update, so applying it writes a new row under that id (a store may rely on the unique key).
+MERGED_RECORDS = frozenset({"checklist_item"})
 
 
 def _record_key(op: Op) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, g, request, session
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.accounts.models import Device, Role, User
@@ -17,6 +18,7 @@ from server.accounts.security_audit import client_address
 from server.db_types import utcnow
 from server.errors import ApiError
 from server.extensions import csrf, db
+from server.feed.models import ServerState, SyncCounter
 from server.i18n import translate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,21 +112,59 @@ def sign_in(username: str, password: str, roles: tuple[str, ...] | None = None) 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceSignIn:
+    """An engineer's device signed in by its bearer token, as checked for this request.
+
+    With it come the server's epoch and the feed head as they were at the check: a pull at the
+    head is then answered from this one statement (R27b).
+    """
+
+    device_id: str
+    user_id: int
+    role: str
+    locale: str | None
+    epoch: str
+    feed_head: int
+
+
+# What the bearer check reads, in one statement built once: every sync request (an idle pull
+# above all) pays for it, so it builds no ORM objects; current_user() loads the user if asked.
+_SIGNED_DEVICE = (
+    select(
+        Device.id,
+        Device.user_id,
+        Device.expires_at,
+        Device.revoked_at,
+        Device.revoked_reason,
+        User.role,
+        User.is_active,
+        User.locale,
+        select(ServerState.value)
+        .where(ServerState.key == "epoch")
+        .scalar_subquery()
+        .label("epoch"),
+        select(SyncCounter.value).where(SyncCounter.id == 1).scalar_subquery().label("head"),
+    )
+    .join(User, User.id == Device.user_id)
+    .where(Device.token_hash == bindparam("token_hash"))
+)
+
+
 def _load_principal() -> None:
     g.user = None
-    g.device = None
+    g.device_sign_in = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         token = header[len("Bearer ") :].strip()
-        # One statement for device and user: every sync request (an idle pull above all) pays it.
-        device = db.session.scalar(
-            db.select(Device)
-            .options(joinedload(Device.user))
-            .where(Device.token_hash == hash_token(token))
+        row = (
+            db.session.connection()
+            .execute(_SIGNED_DEVICE, {"token_hash": hash_token(token)})
+            .one_or_none()
         )
         now = utcnow()
-        if device is not None and device.revoked_at is not None:
-            wipe = device.revoked_reason in WIPE_REASONS
+        if row is not None and row.revoked_at is not None:
+            wipe = row.revoked_reason in WIPE_REASONS
             raise ApiError(
                 401,
                 "This device was revoked; it must not keep the company's data."
@@ -132,12 +172,13 @@ def _load_principal() -> None:
                 else "This device's sign-in has ended; sign in again.",
                 error="device_revoked" if wipe else "device_signed_out",
             )
-        if device is None or device.expires_at <= now:
+        if row is None or row.expires_at <= now:
             raise ApiError(401, "This device's sign-in is no longer valid; sign in again.")
-        if not device.user.is_active:
+        if not row.is_active:
             raise ApiError(401, "This device was revoked.", error="device_revoked")
-        g.device = device
-        g.user = device.user
+        g.device_sign_in = DeviceSignIn(
+            row.id, row.user_id, row.role, row.locale, row.epoch or "none", row.head or 0
+        )
         g.auth_kind = "token"
         return
     token = session.get("sid")
@@ -163,8 +204,17 @@ def _forget_session() -> None:
 
 
 def current_user() -> User | None:
-    """Return the signed-in user of this request, if any."""
-    return g.get("user")
+    """Return the signed-in user of this request, if any (a device's is loaded when first asked)."""
+    user = g.get("user")
+    signed = g.get("device_sign_in")
+    if user is None and signed is not None:
+        user = g.user = db.session.get(User, signed.user_id)
+    return user
+
+
+def current_device() -> DeviceSignIn | None:
+    """Return the device signed in for this request by its bearer token, if any."""
+    return g.get("device_sign_in")
 
 
 def login_session(user: User) -> None:
@@ -217,9 +267,10 @@ def require_device(view: F) -> F:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if g.get("device") is None:
+        signed = g.get("device_sign_in")
+        if signed is None:
             raise ApiError(401, "This needs a device sign-in (bearer token).")
-        if g.user.role != Role.ENGINEER:
+        if signed.role != Role.ENGINEER:
             raise ApiError(403, "Only engineers' devices may sync.")
         return view(*args, **kwargs)
 

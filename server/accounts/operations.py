@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 
@@ -167,16 +168,19 @@ def lost_ops(device: Device) -> tuple[int, int] | None:
     return device.last_seq + 1, device.outbox_high_seq
 
 
-def record_outbox_report(device: Device, report: dict | None, at: datetime) -> None:
-    """Keep what the phone still holds unsent after its push (`report` as the push carried it).
+def outbox_report_values(report: dict | None, last_seq: int, at: datetime) -> dict[str, Any]:
+    """The device columns that keep what the phone still holds unsent after its push.
 
-    The phone reports its highest sequence number and the sequence numbers of its unsent
-    payments as it sends; whatever the push settled is no longer unsent.
+    `report` is as the push carried it, `last_seq` the device's after the push: the phone
+    reports its highest sequence number and the sequence numbers of its unsent payments as it
+    sends; whatever the push settled is no longer unsent. No report changes nothing.
     """
     if report is None:
-        return
-    high = max(report["high_seq"], device.last_seq)
-    device.outbox_reported_at = at
-    device.outbox_high_seq = high
-    device.outbox_unsent_ops = high - device.last_seq
-    device.outbox_unsent_payments = sum(1 for s in report["payment_seqs"] if s > device.last_seq)
+        return {}
+    high = max(report["high_seq"], last_seq)
+    return {
+        "outbox_reported_at": at,
+        "outbox_high_seq": high,
+        "outbox_unsent_ops": high - last_seq,
+        "outbox_unsent_payments": sum(1 for s in report["payment_seqs"] if s > last_seq),
+    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, insert, update
+from sqlalchemy import bindparam, event, insert, update
 from sqlalchemy.orm import Session
 
 from server.db_types import utcnow
@@ -45,16 +45,13 @@ def _number_pending(session: Session) -> None:
     if not pending:
         return
     session.flush()
-    top = session.execute(
-        update(SyncCounter)
-        .where(SyncCounter.id == 1)
-        .values(value=SyncCounter.value + len(pending))
-        .returning(SyncCounter.value)
-    ).scalar_one()
+    connection = session.connection()
+    top = connection.execute(_TAKE_POSITIONS, {"count": len(pending)}).scalar_one()
     first = top - len(pending) + 1
     now = utcnow()
-    session.execute(
-        insert(SyncChange),
+    # Core executemany: the rows are plain values, no ORM objects to build or track.
+    connection.execute(
+        _ADD_CHANGES,
         [
             {
                 "position": first + i,
@@ -71,6 +68,16 @@ def _number_pending(session: Session) -> None:
             for i, c in enumerate(pending)
         ],
     )
+
+
+_COUNTER = SyncCounter.__table__.c
+_TAKE_POSITIONS = (
+    update(SyncCounter.__table__)
+    .where(_COUNTER.id == 1)
+    .values(value=_COUNTER.value + bindparam("count"))
+    .returning(_COUNTER.value)
+)
+_ADD_CHANGES = insert(SyncChange.__table__)
 
 
 def _discard_pending(session: Session, previous_transaction: Any) -> None:

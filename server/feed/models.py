@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db_types import JSONType, UTCDateTime, utcnow
@@ -49,6 +49,21 @@ class SyncChange(db.Model):
     __table_args__ = (
         Index("ix_sync_change_visit_position", "visit_id", "position"),
         Index("ix_sync_change_audience_position", "audience_user_id", "position"),
+        # The few entries everyone sees, and those reaching a device by its customer: a pull
+        # reads them without walking the feed (SqlStore.changes_after).
+        Index(
+            "ix_sync_change_global_position",
+            "position",
+            postgresql_where=text("is_global"),
+            sqlite_where=text("is_global = 1"),
+        ),
+        Index(
+            "ix_sync_change_customer_position",
+            "customer_id",
+            "position",
+            postgresql_where=text("visit_id IS NULL"),
+            sqlite_where=text("visit_id IS NULL"),
+        ),
     )
 
     position: Mapped[int] = mapped_column(

@@ -5,17 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import Response, g, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from server.accounts.auth import require_device
-from server.accounts.models import Device
-from server.accounts.operations import record_outbox_report
+from server.accounts.auth import DeviceSignIn, current_device, require_device
 from server.errors import ApiError
 from server.extensions import db
-from server.feed.models import ServerState, SyncCounter
 from server.syncing.schemas import (
     BlobResultSchema,
     PullArgs,
@@ -23,7 +20,7 @@ from server.syncing.schemas import (
     PushResultSchema,
     PushSchema,
 )
-from server.syncing.store import BatchAborted, SqlStore, ms_to_datetime, note_revokes_heard
+from server.syncing.store import BatchAborted, SqlStore, note_revokes_heard
 from server.visits.field_models import Blob
 from server.web import api_guard, observability
 from sync.engine import (
@@ -46,12 +43,12 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 @blp.route("/push", methods=["POST"])
 @require_device
-@blp.arguments(PushSchema)
+@blp.arguments(PushSchema())  # one instance: built per request it costs more than the parse
 @blp.response(200, PushResultSchema)
 def push(data):
     """Apply a batch of the device's operations exactly once; answer for each (R1-R12)."""
-    device: Device = g.device
-    if data["device_id"] != device.id:
+    signed = current_device()
+    if data["device_id"] != signed.device_id:
         raise ApiError(
             403,
             "These operations belong to another device than the one signed in.",
@@ -64,25 +61,20 @@ def push(data):
             f"{PROTOCOL}. Update the app (your unsent work is kept).",
             {"protocol": [f"Must be {PROTOCOL}."]},
         )
-    user, device_id = g.user, device.id
-    # End the sign-in lookup's read transaction: the push's first statement must be its write
-    # lock on the device row (SQLite cannot upgrade a stale read to a write).
-    db.session.commit()
-    now_ms = SqlStore(user).now_ms()
+    # The sign-in check read outside any transaction on SQLite (the driver begins one at the
+    # first write), so the push's first write, the device lock, takes the write lock directly.
+    now_ms = SqlStore.now_ms()
+    report = (now_ms, data.get("app_version"), data["outbox"])
     try:
-        result = _apply(user, device_id, data["ops"], now_ms, data["epoch"])
+        result = _apply(signed, data["ops"], now_ms, data["epoch"], report)
     except BatchTooLarge as exc:
         raise ApiError(413, str(exc), {"ops": [str(exc)]}) from None
-    device = db.session.get(Device, device_id)
-    device.last_seen_at = ms_to_datetime(now_ms)
-    if data.get("app_version"):
-        device.app_version = data["app_version"]
-    record_outbox_report(device, data["outbox"], device.last_seen_at)
     db.session.commit()
-    return result.to_wire()
+    observability.note_op_results([r.status for r in result.results])
+    return _json(result.to_wire())
 
 
-def _apply(user, device_id: str, ops: list, now_ms: int, client_epoch: str | None):
+def _apply(signed: DeviceSignIn, ops: list, now_ms: int, client_epoch: str | None, report: tuple):
     """Apply a push as one batch (set-based writes), or op by op when the batch cannot stand.
 
     Nearly every push is a batch of fresh, valid ops: its new rows are written with one
@@ -91,7 +83,9 @@ def _apply(user, device_id: str, ops: list, now_ms: int, client_epoch: str | Non
     writing, everything is rolled back and the same push is applied again op by op with a
     savepoint each, so that only the guilty op is rejected.
     """
-    store = SqlStore(user, batched=True)
+    device_id = signed.device_id
+    store = SqlStore(signed.user_id, batched=True)
+    store.report_device(*report)
     try:
         with db.session.no_autoflush:
             result = apply_push(store, device_id, ops, now_ms, client_epoch=client_epoch)
@@ -100,12 +94,14 @@ def _apply(user, device_id: str, ops: list, now_ms: int, client_epoch: str | Non
         return result
     except (BatchAborted, IntegrityError):
         db.session.rollback()
-    return apply_push(SqlStore(user), device_id, ops, now_ms, client_epoch=client_epoch)
+    store = SqlStore(signed.user_id)
+    store.report_device(*report)
+    return apply_push(store, device_id, ops, now_ms, client_epoch=client_epoch)
 
 
 @blp.route("/pull", methods=["GET"])
 @require_device
-@blp.arguments(PullArgs, location="query")
+@blp.arguments(PullArgs(), location="query")
 @blp.response(200, PullPageSchema)
 @blp.alt_response(304, description="Nothing new since the cursor named in If-None-Match.")
 def pull(args):
@@ -114,51 +110,70 @@ def pull(args):
     A device at the feed head is answered from the head alone (R27b): every idle phone asks
     every 30 s, so that answer must not cost a scan of the feed.
     """
+    signed = current_device()
+    user_id = signed.user_id
     cursor = args["cursor"] or None
     position = None
     try:
+        # Read with the sign-in, before the changes (R27a): everything up to it is committed.
+        epoch, head = signed.epoch, signed.feed_head
+        store = SqlStore(user_id)
+        store.know_feed_state(epoch, head)
         if cursor is not None:
             cursor_epoch, position = parse_cursor(cursor)
-            epoch, head = _feed_state()
             if position > head:
                 # A cursor beyond anything this database numbered: it was restored from a backup.
-                page = build_pull(SqlStore(g.user), g.user, None, args["limit"])
+                page = build_pull(store, user_id, None, args["limit"])
+                _end_read()
                 observability.count_pull("resync", head, 0)
-                return {**page.to_wire(), "resync": True}
+                return _json({**page.to_wire(), "resync": True})
             if cursor_epoch == epoch and position == head:
                 return _nothing_new(cursor, head)
-        page = build_pull(SqlStore(g.user), g.user, cursor, args["limit"])
+        page = build_pull(store, user_id, cursor, args["limit"])
     except CursorError as exc:
         raise ApiError(400, str(exc), {"cursor": [str(exc)]}) from None
     if any(c.op == "revoke" for c in page.changes):
-        note_revokes_heard(g.device.id, g.user.id, page.changes, page.server_time_ms)
-        db.session.commit()
-    head = parse_cursor(page.cursor)[1]
+        note_revokes_heard(signed.device_id, user_id, page.changes, page.server_time_ms)
+    _end_read()
+    end = parse_cursor(page.cursor)[1]
     outcome = "resync" if page.resync else "changes" if page.changes else "empty"
-    observability.count_pull(outcome, head, position)
+    observability.count_pull(outcome, end, position)
     headers = {} if page.has_more else {"ETag": f'"{page.cursor}"'}
-    return page.to_wire(), 200, headers
+    return _json(page.to_wire(), headers)
 
 
-def _feed_state() -> tuple[str, int]:
-    """Read the server's epoch and the feed head in one statement."""
-    epoch = select(ServerState.value).where(ServerState.key == "epoch").scalar_subquery()
-    head = select(SyncCounter.value).where(SyncCounter.id == 1).scalar_subquery()
-    row = db.session.connection().execute(select(epoch, head)).one()
-    return row[0] or "none", row[1] or 0
+def _end_read() -> None:
+    """End a pull's transaction with a commit (it wrote at most revoke notices).
+
+    Not left to the request's end, which rolls back: psycopg forgets every statement it has
+    prepared on the connection at each ROLLBACK, and the pull's few statements are the ones
+    every phone sends every 30 s; planned once, they are not planned again.
+    """
+    db.session.commit()
+
+
+def _json(body: dict, headers: dict | None = None) -> Response:
+    """Send a sync answer already in its wire shape (`to_wire`).
+
+    The response schemas document these answers; dumping through them again would only copy
+    every change and op result field by field (tests/api/test_sync_wire.py checks they agree).
+    """
+    response = current_app.json.response(body)
+    if headers:
+        response.headers.update(headers)
+    return response
 
 
 def _nothing_new(cursor: str, head: int):
     """Answer a device already at the head: 304 when it asked conditionally, else an empty page."""
     etag = f'"{cursor}"'
+    _end_read()
     if request.if_none_match.contains(cursor):
         observability.count_pull("not_modified", head, head)
         return Response(status=304, headers={"ETag": etag})
     observability.count_pull("empty", head, head)
-    body = PullPage(
-        cursor=cursor, has_more=False, resync=False, server_time_ms=SqlStore(g.user).now_ms()
-    )
-    return body.to_wire(), 200, {"ETag": etag}
+    body = PullPage(cursor=cursor, has_more=False, resync=False, server_time_ms=SqlStore.now_ms())
+    return _json(body.to_wire(), {"ETag": etag})
 
 
 @blp.route("/blobs/<string:sha256>", methods=["PUT"])
@@ -204,7 +219,7 @@ def put_blob(sha256: str):
             content_type=content_type,
             size=len(body),
             data=body,
-            uploaded_by_device=g.device.id,
+            uploaded_by_device=current_device().device_id,
         )
     )
     try:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, g, request
+from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from server.accounts.auth import require_device
+from server.accounts.auth import current_device, require_device
 from server.errors import ApiError
 from server.extensions import db
 from server.visits.field_models import Blob, BlobLoss, DamageRecord, EquipmentReceipt, SignOff
@@ -74,7 +74,8 @@ def get_blob(sha256: str):
     _check_address(sha256)
     etag = f'"{sha256}"'
     blob = db.session.get(Blob, sha256)
-    if blob is None or not may_see(sha256, g.user.id, g.device.id):
+    signed = current_device()
+    if blob is None or not may_see(sha256, signed.user_id, signed.device_id):
         # The same answer whether it is missing or someone else's: existence is not revealed.
         raise ApiError(404, "No such blob on your visits.", {"sha256": ["Not found."]})
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
@@ -111,7 +112,9 @@ def give_up_blob(data, sha256: str):
     existing = db.session.get(BlobLoss, sha256)
     if existing is not None:
         return {"sha256": sha256, "reason": existing.reason, "created": False}, 200
-    db.session.add(BlobLoss(sha256=sha256, device_id=g.device.id, reason=data["reason"]))
+    db.session.add(
+        BlobLoss(sha256=sha256, device_id=current_device().device_id, reason=data["reason"])
+    )
     try:
         db.session.commit()
     except IntegrityError:

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from server.accounts.models import Device, User
+from server.accounts.models import Device
+from server.accounts.operations import outbox_report_values
 from server.domain.completeness import is_finished
 from server.domain.sla import visit_arrival_due
 from server.extensions import db
@@ -42,7 +44,7 @@ from server.visits.field_models import (
 )
 from server.visits.models import RevokeNotice, Visit, VisitAssignment
 from sync import hlc
-from sync.engine import KIND_RECORD, Rejection
+from sync.engine import KIND_RECORD, MERGED_RECORDS, Rejection
 from sync.limits import INT32_MAX, storable
 from sync.ops import ITEM_ID_RE, UUID_RE
 from sync.store import Change, ConflictRecord, DeviceState, Key, OpRecord, Record
@@ -131,8 +133,8 @@ class BatchAborted(Exception):
 class SqlStore:
     """The Store protocol over the app's database session, for one device's request."""
 
-    def __init__(self, user: User | None, batched: bool = False) -> None:
-        self.user = user
+    def __init__(self, user_id: int | None, batched: bool = False) -> None:
+        self.user_id = user_id
         self.session = db.session
         # Batched: no SAVEPOINT and no flush per op; the caller flushes once at the end and, if
         # that (or an op that fails after writing) goes wrong, redoes the push unbatched.
@@ -158,6 +160,11 @@ class SqlStore:
         # it, every op's look at its visit would load the row again.
         self._visits: dict[int, Visit | None] = {}
         self._prefixes: dict[str, str | None] = {}
+        self._epoch: str | None = None
+        self._locked_seq: int | None = None
+        self._head: int | None = None
+        # What save_device also writes: when the device was seen, its app version, its outbox.
+        self._device_report: tuple[int, str | None, dict | None] | None = None
 
     def _forget(self) -> None:
         self._records.clear()
@@ -165,6 +172,7 @@ class SqlStore:
         self._visit_records.clear()
         self._visits.clear()
         self._reassigned.clear()
+        self._may_write.clear()
         self._rows.clear()
         self._written.clear()
         self._ops_by_seq.clear()
@@ -176,25 +184,30 @@ class SqlStore:
     def lock_device(self, device_id: str) -> DeviceState:
         """Lock the device's row until commit, so two pushes from one device queue up."""
         # One write that reads back: it takes the row lock on PostgreSQL and the write lock on
-        # SQLite at once (no upgrade from a stale read), and returns the state it locked.
-        locked = (
-            self.session.connection()
-            .execute(
-                update(Device.__table__)
-                .where(Device.__table__.c.id == device_id)
-                .values(last_seq=Device.__table__.c.last_seq)
-                .returning(Device.__table__.c.last_seq, Device.__table__.c.last_hlc)
-            )
-            .one()
-        )
+        # SQLite at once (no upgrade from a stale read), and returns the state it locked, and
+        # the server's epoch with it (the push answers with it): one round trip, not two.
+        locked = self.session.connection().execute(_LOCK_DEVICE, {"device_id": device_id}).one()
+        self._epoch = locked.epoch or "none"
+        self._locked_seq = locked.last_seq
         return DeviceState(last_seq=locked.last_seq, last_hlc=locked.last_hlc)
 
+    def report_device(self, seen_ms: int, app_version: str | None, outbox: dict | None) -> None:
+        """Have save_device also note when the device pushed, its app version and its outbox."""
+        self._device_report = (seen_ms, app_version, outbox)
+
     def save_device(self, device_id: str, state: DeviceState) -> None:
-        """Store the device's last_seq and last_hlc."""
-        self.session.execute(
-            update(Device)
-            .where(Device.id == device_id)
-            .values(last_seq=state.last_seq, last_hlc=state.last_hlc)
+        """Store the device's last_seq and last_hlc (and what report_device gave), one UPDATE."""
+        values: dict[str, Any] = {"last_seq": state.last_seq, "last_hlc": state.last_hlc}
+        if self._device_report is not None:
+            seen_ms, app_version, outbox = self._device_report
+            seen = ms_to_datetime(seen_ms)
+            values["last_seen_at"] = seen
+            if app_version:
+                values["app_version"] = app_version
+            values.update(outbox_report_values(outbox, state.last_seq, seen))
+        table = Device.__table__
+        self.session.connection().execute(
+            update(table).where(table.c.id == device_id).values(**values)
         )
 
     _OP_COLUMNS = (
@@ -208,26 +221,47 @@ class SqlStore:
     )
 
     def prefetch(self, device_id: str, ops: list[Mapping[str, Any]]) -> None:
-        """Load the ops already recorded and the records these ops name, a query per kind."""
+        """Load the ops already recorded and the records these ops name, a query per kind.
+
+        Batched, a fresh op (its seq past the device's last) is new by construction: its op id,
+        and its record unless the op merges into it (MERGED_RECORDS), are taken as not stored,
+        without a query. Should one be stored after all (a phone's bug), the batch's insert
+        breaks the table's unique key, and the push is redone op by op, looking everything up.
+        """
+        if self.batched and self._locked_seq is not None:
+            last = self._locked_seq
+            fresh = [o for o in ops if _fits_int32(o.get("seq")) and o["seq"] > last]
+            ops = [o for o in ops if _fits_int32(o.get("seq")) and o["seq"] <= last]
+            self._presume_absent(fresh)
+            ops += [o for o in fresh if KIND_RECORD.get(str(o.get("kind"))) in MERGED_RECORDS]
+        self._look_up(device_id, ops)
+
+    def _presume_absent(self, fresh: list[Mapping[str, Any]]) -> None:
+        for o in fresh:
+            if UUID_RE.fullmatch(str(o.get("op_id"))):
+                self._absent_op_ids.add(o["op_id"])
+            entity = KIND_RECORD.get(str(o.get("kind")))
+            record_id = o.get("record_id")
+            if entity is not None and entity not in MERGED_RECORDS and isinstance(record_id, str):
+                self._records.setdefault((entity, record_id), None)
+
+    def _look_up(self, device_id: str, ops: list[Mapping[str, Any]]) -> None:
         # Only what could be a stored key is looked up: a list as `kind`, or a seq past what the
         # column holds, must reach the op's own rejection, not fail the query.
         op_ids = [o["op_id"] for o in ops if UUID_RE.fullmatch(str(o.get("op_id")))]
         seqs = [o["seq"] for o in ops if _fits_int32(o.get("seq"))]
         if op_ids or seqs:
-            found = self.session.execute(
-                select(*self._OP_COLUMNS).where(
-                    or_(
-                        SyncOperation.op_id.in_(op_ids),
-                        (SyncOperation.device_id == device_id) & SyncOperation.seq.in_(seqs),
-                    )
-                )
-            ).all()
+            found = (
+                self.session.connection()
+                .execute(_RECORDED_OPS, {"op_ids": op_ids, "device_id": device_id, "seqs": seqs})
+                .all()
+            )
             for row in found:
                 record = self._to_op_record(row)
                 self._ops_by_seq[(record.device_id, record.seq)] = record
                 if record.op_id is not None:
                     self._ops_by_id[record.op_id] = record
-            self._absent_op_ids = set(op_ids) - set(self._ops_by_id)
+            self._absent_op_ids |= set(op_ids) - set(self._ops_by_id)
         wanted: dict[str, set[str]] = {}
         for o in ops:
             kind = o.get("kind")
@@ -311,7 +345,7 @@ class SqlStore:
         values = {
             "op_id": record.op_id,
             "device_id": record.device_id,
-            "user_id": self.user.id,
+            "user_id": self.user_id,
             "seq": record.seq,
             "kind": text("kind", 40),
             "record_id": text("record_id", 80),
@@ -341,7 +375,7 @@ class SqlStore:
             by_table.setdefault(ENTITY_MODELS[entity].__table__, []).append(values)
         by_table[SyncOperation.__table__] = self._new_ops
         connection = self.session.connection()
-        for table in db.metadata.sorted_tables:
+        for table in _tables_in_fk_order():
             rows = by_table.get(table)
             # Rows keep the order their ops came in (a reversal after the event it reverses);
             # one statement per run of rows with the same columns.
@@ -392,14 +426,32 @@ class SqlStore:
 
     def _visit(self, visit_id: int) -> Visit | None:
         if visit_id not in self._visits:
-            # With its register entry and equipment (the record and the charge terms read them):
-            # one query, not three.
-            self._visits[visit_id] = self.session.get(
-                Visit,
-                visit_id,
-                options=[joinedload(Visit.request).joinedload(ServiceRequest.equipment)],
-            )
+            self._load_visit(visit_id)
         return self._visits[visit_id]
+
+    def _load_visit(self, visit_id: int) -> None:
+        """Load a visit and what every op on it asks, in one query, not four.
+
+        With the visit come its register entry and equipment (the record and the charge terms
+        read them), whether this engineer was ever sent on it (may_write) and whether it has
+        any sign-off (else there is nothing to mark stale, and no need to list them).
+        """
+        if self.user_id is None:
+            row = self.session.execute(_VISIT, {"visit_id": visit_id}).first()
+        else:
+            params = {"visit_id": visit_id, "engineer_id": self.user_id}
+            row = self.session.execute(_VISIT_FOR_ENGINEER, params).first()
+        self._visits[visit_id] = row[0] if row is not None else None
+        if row is None:
+            self._may_write.setdefault(visit_id, False)
+            return
+        if self.user_id is not None:
+            self._may_write.setdefault(visit_id, bool(row[2]))
+        if not row[1] and ("signoff", visit_id) not in self._for_visit:
+            # No sign-off stored: the visit's sign-offs are those this push writes, if any.
+            self._for_visit[("signoff", visit_id)] = dict(
+                self._written.get(("signoff", visit_id), {})
+            )
 
     def _row(self, entity: str, key: Key) -> Any:
         cache_key = (entity, str(key))
@@ -476,15 +528,15 @@ class SqlStore:
         if new is not None:
             new.update(values)
             if "device_id" in values:
-                new["user_id"] = self.user.id
+                new["user_id"] = self.user_id
             self._remember(entity, key, {**(known or {}), **data})
             return
         row = None if cache_key in self._records and known is None else self._row(entity, key)
         if row is None and self.batched:
-            self._new_rows[cache_key] = {"user_id": self.user.id, **values}
+            self._new_rows[cache_key] = {"user_id": self.user_id, **values}
             merged = {**data}
         elif row is None:
-            row = model(user_id=self.user.id, **values)
+            row = model(user_id=self.user_id, **values)
             self.session.add(row)
             self._rows[cache_key] = row
             merged = {**data}
@@ -492,7 +544,7 @@ class SqlStore:
             for name, value in values.items():
                 setattr(row, name, value)
             if "device_id" in values:
-                row.user_id = self.user.id
+                row.user_id = self.user_id
             merged = {**(known or self._to_record(entity, row)), **data}
         self._remember(entity, key, merged)
 
@@ -594,44 +646,43 @@ class SqlStore:
             ),
         )
 
+    def know_feed_state(self, epoch: str, head: int) -> None:
+        """Take the epoch and the feed head as the caller read them (a pull reads them first)."""
+        self._epoch, self._head = epoch, head
+
     def feed_head(self) -> int:
         """Return the counter's committed value: positions up to it belong to finished writers."""
+        if self._head is not None:
+            return self._head
         return self.session.scalar(select(SyncCounter.value).where(SyncCounter.id == 1)) or 0
 
     def changes_after(self, scope: Any, position: int, limit: int) -> list[Change]:
-        """Return the changes the user may see after position, in commit order."""
-        user_id = scope.id
-        my_visits = select(Visit.id).where(Visit.engineer_id == user_id)
-        my_customers = (
-            select(ServiceRequest.customer_id)
-            .join(Visit, Visit.request_id == ServiceRequest.id)
-            .where(Visit.engineer_id == user_id)
+        """Return the changes the user (scope: their id) may see after position, in order."""
+        rows = (
+            self.session.connection()
+            .execute(_CHANGES_AFTER, {"user_id": scope, "position": position, "limit": limit})
+            .all()
         )
-        rows = self.session.scalars(
-            select(SyncChange)
-            .where(
-                SyncChange.position > position,
-                or_(
-                    SyncChange.visit_id.in_(my_visits),
-                    SyncChange.audience_user_id == user_id,
-                    SyncChange.is_global.is_(True),
-                    (SyncChange.visit_id.is_(None) & SyncChange.customer_id.in_(my_customers)),
-                ),
+        found: list[Change] = []
+        last = position
+        for row in rows:
+            # In position order; a change that reaches the user two ways comes twice.
+            if row.position == last:
+                continue
+            last = row.position
+            found.append(
+                Change(
+                    entity=row.entity,
+                    id=row.entity_id,
+                    visit_id=row.visit_id,
+                    op=row.op,
+                    data=row.data or {},
+                    position=row.position,
+                )
             )
-            .order_by(SyncChange.position)
-            .limit(limit)
-        ).all()
-        return [
-            Change(
-                entity=row.entity,
-                id=row.entity_id,
-                visit_id=row.visit_id,
-                op=row.op,
-                data=row.data or {},
-                position=row.position,
-            )
-            for row in rows
-        ]
+            if len(found) == limit:
+                break
+        return found
 
     def existing_blobs(self, hashes: list[str]) -> set[str]:
         """Return the hashes whose blobs are stored."""
@@ -651,26 +702,15 @@ class SqlStore:
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Let an engineer record on a visit they are or were sent on (their work is never lost)."""
         if visit_id not in self._may_write:
-            self._may_write[visit_id] = self._assigned_ever(visit_id)
-        return self._may_write[visit_id]
-
-    def _assigned_ever(self, visit_id: int) -> bool:
-        return (
-            self.session.scalar(
-                select(VisitAssignment.id)
-                .where(
-                    VisitAssignment.visit_id == visit_id,
-                    VisitAssignment.engineer_id == self.user.id,
-                )
-                .limit(1)
-            )
-            is not None
-        )
+            self._load_visit(visit_id)  # answers this too
+        return self._may_write.get(visit_id, False)
 
     def epoch(self) -> str:
-        """Return the server's epoch."""
-        state = self.session.get(ServerState, "epoch")
-        return state.value if state is not None else "none"
+        """Return the server's epoch (as the device lock read it, in a push)."""
+        if self._epoch is None:
+            state = self.session.get(ServerState, "epoch")
+            self._epoch = state.value if state is not None else "none"
+        return self._epoch
 
     def reassigned(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
         """Return whether the visit was taken from this engineer, and when the device heard it."""
@@ -681,10 +721,10 @@ class SqlStore:
 
     def _reassigned_now(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
         visit = self._visit(visit_id)
-        if visit is None or visit.engineer_id == self.user.id:
+        if visit is None or visit.engineer_id == self.user_id:
             return False, None
         notice = self.session.get(RevokeNotice, (device_id, visit_id))
-        if notice is None or notice.heard_at < _last_unassigned(visit_id, self.user.id):
+        if notice is None or notice.heard_at < _last_unassigned(visit_id, self.user_id):
             return True, None
         return True, datetime_to_ms(notice.heard_at)
 
@@ -701,12 +741,110 @@ class SqlStore:
             )
         return self._prefixes[device_id]
 
-    def now_ms(self) -> int:
+    @staticmethod
+    def now_ms() -> int:
         """Return the server's clock in Unix milliseconds."""
         return datetime_to_ms(datetime.now(UTC))
 
 
-def _last_unassigned(visit_id: int, engineer_id: int) -> datetime:
+_OP = SyncOperation.__table__.c
+_RECORDED_OPS = select(
+    _OP.device_id, _OP.seq, _OP.op_id, _OP.status, _OP.result, _OP.raw, _OP.received_at
+).where(
+    or_(
+        _OP.op_id.in_(bindparam("op_ids", expanding=True)),
+        (_OP.device_id == bindparam("device_id")) & _OP.seq.in_(bindparam("seqs", expanding=True)),
+    )
+)
+
+# A visit with its register entry and equipment, and whether it has any sign-off; for an
+# engineer's push also whether they were ever sent on it. Built once: every push loads its visit.
+_VISIT = (
+    select(Visit, select(SignOff.id).where(SignOff.visit_id == Visit.id).exists())
+    .options(joinedload(Visit.request).joinedload(ServiceRequest.equipment))
+    .where(Visit.id == bindparam("visit_id"))
+)
+_VISIT_FOR_ENGINEER = _VISIT.add_columns(
+    select(VisitAssignment.id)
+    .where(
+        VisitAssignment.visit_id == Visit.id,
+        VisitAssignment.engineer_id == bindparam("engineer_id"),
+    )
+    .exists()
+)
+
+
+@cache
+def _tables_in_fk_order() -> list:
+    """The tables, each after those it refers to (computed once: sorting them is not free)."""
+    return db.metadata.sorted_tables
+
+
+_DEVICE = Device.__table__
+_LOCK_DEVICE = (
+    update(_DEVICE)
+    .where(_DEVICE.c.id == bindparam("device_id"))
+    .values(last_seq=_DEVICE.c.last_seq)
+    .returning(
+        _DEVICE.c.last_seq,
+        _DEVICE.c.last_hlc,
+        select(ServerState.value)
+        .where(ServerState.key == "epoch")
+        .scalar_subquery()
+        .label("epoch"),
+    )
+)
+
+
+def _changes_after():
+    """The pull's query: a user's changes after a position, in order (built once).
+
+    A change reaches a device by its visit, by naming the user, by being for everyone, or (with
+    no visit) by its customer. Each way is read through its own index, its first `limit` rows
+    after the position, and the rows of all four in position order (a change that reaches the
+    user two ways comes twice; the caller keeps one). The first `limit` changes the user may
+    see are among them, and the cost follows what the user may see, not the other engineers'
+    changes the feed took since the cursor (one OR over the feed walks every one of those).
+    """
+    user_id, position, limit = bindparam("user_id"), bindparam("position"), bindparam("limit")
+    change = SyncChange.__table__.c
+    my_visits = select(Visit.id).where(Visit.engineer_id == user_id)
+    my_customers = (
+        select(ServiceRequest.customer_id)
+        .join(Visit, Visit.request_id == ServiceRequest.id)
+        .where(Visit.engineer_id == user_id)
+    )
+    ways = (
+        change.visit_id.in_(my_visits),
+        change.audience_user_id == user_id,
+        change.is_global,  # as the partial index states it (ix_sync_change_global_position)
+        change.visit_id.is_(None) & change.customer_id.in_(my_customers),
+    )
+    columns = (
+        change.position,
+        change.entity,
+        change.entity_id,
+        change.op,
+        change.visit_id,
+        change.data,
+    )
+    firsts = [
+        select(
+            select(*columns)
+            .where(way, change.position > position)
+            .order_by(change.position)
+            .limit(limit)
+            .subquery()
+        )
+        for way in ways
+    ]
+    return union_all(*firsts).order_by("position")
+
+
+_CHANGES_AFTER = _changes_after()
+
+
+def _last_unassigned(visit_id: int, engineer_id: int | None) -> datetime:
     last = db.session.scalar(
         select(func.max(VisitAssignment.unassigned_at)).where(
             VisitAssignment.visit_id == visit_id, VisitAssignment.engineer_id == engineer_id

@@ -7,6 +7,7 @@ its figures to files there and /metrics sums them, whichever worker answers.
 
 from __future__ import annotations
 
+import collections
 import hmac
 import ipaddress
 import json
@@ -114,6 +115,7 @@ def _finish(response: Response) -> Response:
     REQUEST_LATENCY.labels(request.method, route).observe(latency)
     REQUESTS.labels(request.method, route, str(response.status_code)).inc()
     if log.isEnabledFor(logging.INFO):
+        signed = g.get("device_sign_in")
         log.info(
             json.dumps(
                 {
@@ -123,8 +125,8 @@ def _finish(response: Response) -> Response:
                     "path": request.path,
                     "status": response.status_code,
                     "latency_ms": round(latency * 1000, 3),
-                    "user": _identity(g.get("user")),
-                    "device": _identity(g.get("device")),
+                    "user": signed.user_id if signed else _identity(g.get("user")),
+                    "device": signed.device_id if signed else None,
                     "client": request.remote_addr,
                     "scheme": request.scheme,
                     "bytes": response.calculate_content_length(),
@@ -136,11 +138,7 @@ def _finish(response: Response) -> Response:
 
 
 def _count_push_results(app: Flask) -> None:
-    """Count each push's op results from its answer.
-
-    Reading the answer rather than hooking the push engine keeps the push path free of
-    metrics code; decoding a push's answer costs far less than applying its ops.
-    """
+    """Count each push's answer, and its op results as the view left them (note_op_results)."""
     view = app.view_functions.get("sync_api.push")
     if view is None:
         return
@@ -149,11 +147,16 @@ def _count_push_results(app: Flask) -> None:
         response = current_app.make_response(view(*args, **kwargs))
         SYNC_PUSHES.labels(str(response.status_code)).inc()
         if response.status_code == 200:
-            for result in (response.get_json(silent=True) or {}).get("results", []):
-                SYNC_OPS.labels(result.get("status", "unknown")).inc()
+            for status, count in collections.Counter(g.pop("op_results", ())).items():
+                SYNC_OPS.labels(status).inc(count)
         return response
 
     app.view_functions["sync_api.push"] = counted_push
+
+
+def note_op_results(statuses: list[str]) -> None:
+    """Let the push's counter know the status of every op it answered."""
+    g.op_results = statuses
 
 
 def count_pull(outcome: str, head: int, position: int | None) -> None:
