@@ -41,7 +41,7 @@ from server.accounts.auth import FINANCE_SUPERVISOR_ROLES
 from server.accounts.models import Device, Role, User
 from server.db_types import utcnow
 from server.domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
-from server.errors import ApiError
+from server.errors import ApiError, Msg
 from server.extensions import db
 from server.finance import stored_figures as finance_store
 from server.finance.audit import record_action
@@ -303,9 +303,11 @@ def compute_days(
     with its explanation (`DayFigures.visits`), as a single day's page shows it.
     """
     if end < start:
-        raise ApiError(422, "The period ends before it starts.", {"to": ["Before 'from'."]})
+        raise ApiError(422, "err.period.order", {"to": ["form.err.before_from"]})
     if (end - start).days >= MAX_PERIOD_DAYS:
-        raise ApiError(422, "Choose at most a year.", {"to": [f"At most {MAX_PERIOD_DAYS} days."]})
+        raise ApiError(
+            422, "err.period.too_long", {"to": [Msg("form.err.at_most_days", days=MAX_PERIOD_DAYS)]}
+        )
     lo, _ = day_bounds_utc(start)
     _, hi = day_bounds_utc(end)
     moment = visit_day_moment()
@@ -691,7 +693,12 @@ def get_engineer(engineer_id: int) -> User:
     """Return the engineer or raise 404."""
     user = db.session.get(User, engineer_id)
     if user is None or user.role != Role.ENGINEER:
-        raise ApiError(404, f"No engineer {engineer_id}.", {"engineer_id": ["No such engineer."]})
+        raise ApiError(
+            404,
+            "err.finance.no_engineer",
+            {"engineer_id": ["form.err.no_such_engineer"]},
+            params={"engineer_id": engineer_id},
+        )
     return user
 
 
@@ -741,41 +748,38 @@ def set_day_status(engineer_id: int, day: date, status: str, note: str, user: Us
     later is shown as an adjustment. Reconciling is always an explicit status, never a default.
     """
     if status not in STATUSES:
-        raise ApiError(422, "Choose a status.", {"status": [f"One of {', '.join(STATUSES)}."]})
+        choices = ", ".join(STATUSES)
+        raise ApiError(
+            422, "err.day.choose_status", {"status": [Msg("form.err.one_of", choices=choices)]}
+        )
     note = (note or "").strip()
     today = business_day(utcnow())
     if day > today:
-        raise ApiError(422, "That day has not happened yet.", {"day": ["In the future."]})
+        raise ApiError(422, "err.day.future", {"day": ["form.err.day_in_future"]})
     get_engineer(engineer_id)
     record = lock_day_record(engineer_id, day)
     if record.status == RECONCILED:
         if status == RECONCILED:
-            message = f"This day was already reconciled and locked by {_decided_by(record)}."
+            message = Msg("err.day.already_locked", by=_decided_by(record))
         else:
-            message = (
-                f"This day was reconciled and locked by {_decided_by(record)}; "
-                "a finance supervisor reopens it with a reason."
-            )
+            message = Msg("err.day.locked_reopen", by=_decided_by(record))
         raise ApiError(409, message, {"status": [message]})
     fig = day_figures(engineer_id, day)
     fig.record = record
     differs = fig.collected_minus_owed != 0 or fig.handed_minus_collected != 0
     if status == DISPUTED and not note:
-        raise ApiError(422, "Say what is disputed.", {"note": ["Required for a dispute."]})
+        raise ApiError(422, "err.day.dispute_note", {"note": ["form.err.dispute_note"]})
     if status == RECONCILED and not note:
         unsent = phones_not_sent(engineer_id, day)
         if unsent:
             names = ", ".join(d.name for d in unsent)
-            message = (
-                f"A phone may still hold this day's payments ({names}); "
-                "say why the day is locked anyway."
-            )
+            message = Msg("err.day.phones_not_sent", names=names)
             raise ApiError(422, message, {"note": [message]})
     if status == RECONCILED and differs and not note:
         raise ApiError(
             422,
-            "The figures differ; explain why the day is reconciled anyway.",
-            {"note": ["Required when the figures differ."]},
+            "err.day.figures_differ",
+            {"note": ["form.err.figures_differ_note"]},
         )
     previous = record.status or OPEN
     record.status = status
@@ -803,14 +807,14 @@ def reopen_day(engineer_id: int, day: date, reason: str, user: User) -> DayFigur
     shows its current figures until it is reconciled and locked again.
     """
     if user.role not in FINANCE_SUPERVISOR_ROLES:
-        raise ApiError(403, "Only a finance supervisor may reopen a reconciled day.")
+        raise ApiError(403, "err.day.reopen_supervisor")
     reason = (reason or "").strip()
     if not reason:
-        raise ApiError(422, "Say why the day is reopened.", {"reason": ["Required."]})
+        raise ApiError(422, "err.day.reopen_reason", {"reason": ["form.err.required"]})
     get_engineer(engineer_id)
     record = lock_day_record(engineer_id, day)
     if record.status != RECONCILED:
-        message = "Only a reconciled day can be reopened; this one is not locked."
+        message = "err.day.not_locked"
         raise ApiError(409, message, {"status": [message]})
     fig = day_figures(engineer_id, day)
     locked = {k: record.figures.get(k, 0) for k in FIGURES}
@@ -844,7 +848,7 @@ def _flush_decision() -> None:
     except StaleDataError:
         # Someone else changed the day since we read it (SQLite, which has no row locks).
         db.session.rollback()
-        message = "Someone else changed this day at the same moment; look again."
+        message = "err.day.changed_meanwhile"
         raise ApiError(409, message, {"status": [message]}) from None
 
 

@@ -18,7 +18,7 @@ WRITE_REGISTER = {Role.OFFICE, Role.SUPERVISOR, Role.ADMIN}
 def require_user(user: User | None) -> User:
     """Return the user, or refuse an anonymous caller."""
     if user is None:
-        raise ApiError(401, "Sign in first.")
+        raise ApiError(401, "err.sign_in_first")
     return user
 
 
@@ -26,7 +26,7 @@ def require_writer(user: User | None) -> User:
     """Refuse anyone who may not change the register."""
     user = require_user(user)
     if user.role not in WRITE_REGISTER:
-        raise ApiError(403, "Only office staff may change the service register.")
+        raise ApiError(403, "err.register.writers_only")
     return user
 
 
@@ -84,5 +84,5 @@ def get_visible(query: Select, model, obj_id: int, what: str):
     """Return one row the user may see, or 404 (never 403, so ids of others do not leak)."""
     obj = db.session.scalar(query.where(model.id == obj_id))
     if obj is None:
-        raise ApiError(404, f"No such {what}, or not yours to see.")
+        raise ApiError(404, f"err.not_visible.{what}")
     return obj

@@ -69,6 +69,8 @@ class ErrorSchema(Schema):
     status = fields.Integer(required=True)
     error = fields.String(required=True)
     message = fields.String(required=True)
+    # The catalogue key of `message`, for a client that says it in its own language.
+    message_key = fields.String()
     fields_ = fields.Dict(data_key="fields")
     # Seconds to wait, on a 429 (also sent as the Retry-After header).
     retry_after = fields.Integer()

@@ -111,9 +111,10 @@ def test_reconciling_from_the_page_locks_the_day_and_records_who(login, scene):
     session = login(scene["boss"])
     url = f"/finance/reconciliation/{scene['eng'].id}/2026-11-20"
     response = session.post(
-        url, data={"status": "reconciled", "note": "", "csrf_token": session.csrf}
+        url + "?lang=en", data={"status": "reconciled", "note": "", "csrf_token": session.csrf}
     )
-    # Nothing handed over yet: the figures differ, so a note is required, shown beside the field.
+    # Nothing handed over yet: the figures differ, so a note is required, shown beside the field
+    # in the page's language.
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert re.search(r'id="err-note"[^>]*>Required when the figures differ\.<', page)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from freezegun import freeze_time
 
-from server.errors import ApiError
+from server.errors import ApiError, said_fields
 from server.extensions import db
 from server.finance import handover as finance_handover
 from server.finance import reconcile as finance_reconcile
@@ -158,7 +158,7 @@ def test_reconciling_at_one_minute_past_midnight_locks_yesterday_and_refuses_tod
         db.session.commit()
         with pytest.raises(ApiError) as exc:
             set_day_status(eng.id, date(2026, 11, 22), "disputed", "why", boss)
-        assert exc.value.fields == {"day": ["In the future."]}
+        assert said_fields(exc.value.fields, "en") == {"day": ["In the future."]}
     with freeze_time("2026-11-20T15:59:00Z"), pytest.raises(ApiError):
         # At 23:59 on the 20th, the 21st has not started.
         set_day_status(eng.id, date(2026, 11, 21), "disputed", "why", boss)
@@ -220,7 +220,7 @@ def test_differing_figures_need_a_note_to_reconcile_and_a_dispute_always_does(
     # The phone last synced on the day itself: it may still hold more of the day's money.
     with pytest.raises(ApiError) as exc:
         set_day_status(eng.id, DAY, "reconciled", "  ", boss)
-    assert exc.value.fields == {
+    assert said_fields(exc.value.fields, "en") == {
         "note": [
             f"A phone may still hold this day's payments ({phone.name}); "
             "say why the day is locked anyway."
@@ -229,7 +229,7 @@ def test_differing_figures_need_a_note_to_reconcile_and_a_dispute_always_does(
     field.sync(phone, shanghai(2026, 11, 21, 8))  # the next morning, nothing left to send
     with pytest.raises(ApiError) as exc:
         set_day_status(eng.id, DAY, "reconciled", "  ", boss)
-    assert exc.value.fields == {"note": ["Required when the figures differ."]}
+    assert said_fields(exc.value.fields, "en") == {"note": ["Required when the figures differ."]}
     with pytest.raises(ApiError) as exc:
         set_day_status(eng.id, DAY, "disputed", "", boss)
     assert "note" in exc.value.fields

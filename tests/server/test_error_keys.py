@@ -36,6 +36,13 @@ def test_every_thing_a_page_may_not_find_has_its_sentence():
     for path in SERVER.rglob("*.py"):
         nouns |= set(re.findall(r'get_or_404\(\w+, [^,]+, "([a-z-]+)"\)', path.read_text("utf-8")))
     assert nouns and sorted(n for n in nouns if f"err.no_such.{n}" not in known) == []
+    hidden = set()
+    for path in SERVER.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            called = getattr(node, "func", None)
+            if getattr(called, "attr", getattr(called, "id", None)) == "get_visible":
+                hidden.add(node.args[-1].value)
+    assert hidden and sorted(n for n in hidden if f"err.not_visible.{n}" not in known) == []
 
 
 def test_a_page_says_an_operations_refusal_in_its_language(make, login):
