@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased, selectinload
 from ..errors import ApiError
 from ..extensions import db
 from ..models import PartEvent, ReturnedPartHandling, ServiceRequest, User, Visit
+from ..models.field import part_returned
 from ..models.types import utcnow
 
 
@@ -34,7 +35,7 @@ def returned_parts_query(state: str | None = None, oldest_first: bool = False):
             selectinload(ReturnedPartHandling.handled_by),
         )
         .where(
-            PartEvent.kind == "returned",
+            part_returned(),
             PartEvent.reverses_id.is_(None),
             ~db.select(correction.id).where(correction.reverses_id == PartEvent.id).exists(),
         )
