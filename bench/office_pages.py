@@ -489,6 +489,10 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - started
         print(f"loaded in {load_s:.1f} s: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         client = sign_in(app)
+        # As a serving process does once the app is up (gunicorn's post_worker_init).
+        from server import freeze_startup_heap
+
+        freeze_startup_heap()
         results = {}
         prefixes = tuple(args.only.split(","))
         for path in [p for p in pages(app) if p.startswith(prefixes)]:

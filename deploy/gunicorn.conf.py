@@ -41,6 +41,13 @@ def on_starting(server) -> None:
     folder.mkdir(parents=True)
 
 
+def post_worker_init(worker) -> None:
+    """Keep the app's start-up objects out of the collector's full passes (see the function)."""
+    from server import freeze_startup_heap
+
+    freeze_startup_heap()
+
+
 def child_exit(server, worker) -> None:
     """Drop a dead worker's live gauges from the sums."""
     from prometheus_client import multiprocess

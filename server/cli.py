@@ -51,6 +51,9 @@ def run_command(host: str, port: int, threads: int, demo: bool) -> None:
     if demo:
         names = ", ".join(username for username, _, _ in DEMO_USERS)
         click.echo(f"Demo logins (password '{DEMO_PASSWORD}'): {names}")
+    from server import freeze_startup_heap
+
+    freeze_startup_heap()
     serve(current_app._get_current_object(), host=host, port=port, threads=threads)
 
 

@@ -12,7 +12,7 @@ from server.db_types import utcnow
 from server.errors import ApiError
 from server.extensions import db
 from server.register.models import ServiceRequest
-from server.visits.field_models import PartEvent
+from server.visits.field_models import PartEvent, part_returned
 from server.visits.models import Visit
 
 
@@ -38,7 +38,7 @@ def returned_parts_query(state: str | None = None, oldest_first: bool = False):
             selectinload(ReturnedPartHandling.handled_by),
         )
         .where(
-            PartEvent.kind == "returned",
+            part_returned(),
             PartEvent.reverses_id.is_(None),
             ~db.select(correction.id).where(correction.reverses_id == PartEvent.id).exists(),
         )

@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from server.accounts.auth import FINANCE_SUPERVISOR_ROLES
@@ -442,7 +443,13 @@ def _compute(
 
     _add_money_off_site(visits, payments, promised, transfers, wanted, day_of)
 
-    for alloc in _allocations_touching(payments_q, recent_handovers):
+    held = {p.id: p for vpayments in payments.values() for p in vpayments}
+    known = {
+        p.id: (visit.business_day or visit_business_day(visit), p.id in voids)
+        for visit in visits
+        for p in payments.get(visit.id, [])
+    }
+    for alloc in _allocations_touching(payments_q, recent_handovers, held, known):
         if not wanted((alloc.engineer_id, alloc.day)):
             continue
         fig = day_of((alloc.engineer_id, alloc.day))
@@ -532,35 +539,50 @@ def _voids_of(payment_ids: list[str]) -> dict[str, PaymentVoid]:
     return voids
 
 
-def _allocations_touching(payment_ids: Select, recent_handovers: Select) -> list[Allocation]:
+def _allocations_touching(
+    payment_ids: Select,
+    recent_handovers: Select,
+    held: dict[str, Payment],
+    known: dict[str, tuple[date, bool]],
+) -> list[Allocation]:
     """Allocate every live handover that covers one of the payments or is among `recent`.
 
     A handover that covers only receipts outside the chosen days may still put an excess on
     one of them: those received on the chosen days are passed in as `recent_handovers`.
+    `held` are the payments the caller has read already, `known` their days and voidedness.
     """
-    handover_ids: set[int] = set(
-        db.session.scalars(
-            select(HandoverReceipt.handover_id).where(HandoverReceipt.payment_id.in_(payment_ids))
-        )
+    covering = select(HandoverReceipt.handover_id).where(
+        HandoverReceipt.payment_id.in_(payment_ids)
     )
-    handover_ids.update(db.session.scalars(recent_handovers))
-    handovers = [h for h in _load_handovers(sorted(handover_ids)) if not h.is_void]
-    return allocate_many(handovers)
+    handover_ids = set(db.session.scalars(covering.union(recent_handovers)))
+    handovers = [h for h in _load_handovers(sorted(handover_ids), held) if not h.is_void]
+    return allocate_many(handovers, known)
 
 
-def _load_handovers(ids: list[int]) -> list[Handover]:
+def _load_handovers(ids: list[int], held: dict[str, Payment] | None = None) -> list[Handover]:
+    """Load handovers with their lines and receipts, each receipt with its payment.
+
+    The payments the caller `held` already are given to their receipts; only the others are
+    read, in one query.
+    """
     rows: list[Handover] = []
     for chunk in _chunks(ids):
         rows.extend(
             db.session.scalars(
                 select(Handover)
-                .options(
-                    selectinload(Handover.lines),
-                    selectinload(Handover.receipts).selectinload(HandoverReceipt.payment),
-                )
+                .options(selectinload(Handover.lines), selectinload(Handover.receipts))
                 .where(Handover.id.in_(chunk))
             )
         )
+    payments = dict(held or {})
+    missing = sorted({r.payment_id for h in rows for r in h.receipts} - set(payments))
+    for chunk in _chunks(missing):
+        payments.update(
+            (p.id, p) for p in db.session.scalars(select(Payment).where(Payment.id.in_(chunk)))
+        )
+    for handover in rows:
+        for receipt in handover.receipts:
+            set_committed_value(receipt, "payment", payments[receipt.payment_id])
     return rows
 
 
@@ -569,21 +591,26 @@ def allocate_for(handover: Handover) -> list[Allocation]:
     return allocate_many([handover])
 
 
-def allocate_many(handovers: list[Handover]) -> list[Allocation]:
-    """Allocate handovers, loading the days and voids of all their receipts at once."""
+def allocate_many(
+    handovers: list[Handover], known: dict[str, tuple[date, bool]] | None = None
+) -> list[Allocation]:
+    """Allocate handovers, loading the days and voids of their receipts not `known` at once."""
     covered_payments = [r.payment for h in handovers for r in h.receipts]
-    voids = _voids_of([p.id for p in covered_payments])
-    visits: dict[int, Visit] = {}
-    for chunk in _chunks(sorted({p.visit_id for p in covered_payments})):
-        visits.update(
-            (v.id, v) for v in db.session.scalars(select(Visit).where(Visit.id.in_(chunk)))
-        )
+    facts = dict(known or {})
+    unknown = [p for p in covered_payments if p.id not in facts]
+    if unknown:
+        voids = _voids_of([p.id for p in unknown])
+        visits: dict[int, Visit] = {}
+        for chunk in _chunks(sorted({p.visit_id for p in unknown})):
+            visits.update(
+                (v.id, v) for v in db.session.scalars(select(Visit).where(Visit.id.in_(chunk)))
+            )
+        for p in unknown:
+            visit = visits[p.visit_id]
+            facts[p.id] = (visit.business_day or visit_business_day(visit), p.id in voids)
     out: list[Allocation] = []
     for handover in handovers:
-        covered = [
-            (r.payment, visit_business_day(visits[r.payment.visit_id]), r.payment.id in voids)
-            for r in handover.receipts
-        ]
+        covered = [(r.payment, *facts[r.payment.id]) for r in handover.receipts]
         out.extend(allocate_handover(handover, covered, business_day(handover.received_at)))
     return out
 

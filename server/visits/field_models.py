@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    literal,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db_types import JSONType, UTCDateTime, utcnow
@@ -54,6 +63,18 @@ class PartEvent(_Captured, db.Model):
     qty: Mapped[int]
     unit_cost_fen: Mapped[int]
     reverses_id: Mapped[str | None] = mapped_column(ForeignKey("part_event.id"), unique=True)
+
+
+def part_returned() -> ColumnElement[bool]:
+    """A faulty part brought back (S31): the office's returned-parts queue filters by it.
+
+    The partial index below is built on the same expression, so the queue and its counts read
+    the few returned parts, not every part event of the year.
+    """
+    return PartEvent.kind == literal("returned", literal_execute=True)
+
+
+Index("ix_part_event_returned", PartEvent.received_at, postgresql_where=part_returned())
 
 
 class Payment(_Captured, db.Model):

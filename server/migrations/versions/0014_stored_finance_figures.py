@@ -1,5 +1,6 @@
 """Stored finance figures: each visit's owed amount, price flags and business day; each day's
-verdict since it was locked; flagged visits indexed for the escalation queue.
+verdict since it was locked; flagged visits, returned parts and the review and call-back queues
+indexed for their queues.
 
 Revision ID: 0014
 Revises: 0013
@@ -20,6 +21,8 @@ branch_labels = None
 depends_on = None
 
 FLAGGED = "escalate IS true OR status = 'not_fixed'"
+REVIEW_QUEUE = "reviewed_at IS NULL AND finished_at IS NOT NULL"
+CALLBACK_QUEUE = "called_back_at IS NULL AND finished_at IS NOT NULL"
 
 
 def upgrade():
@@ -28,12 +31,32 @@ def upgrade():
         batch_op.add_column(sa.Column('charge_flags', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('business_day', sa.Date(), nullable=True))
         batch_op.create_index('ix_visit_business_day', ['business_day', 'engineer_id'], unique=False)
+        batch_op.drop_index('ix_visit_review_queue')
+        batch_op.drop_index('ix_visit_callback_queue')
+        for name, where in (
+            ('ix_visit_review_queue', REVIEW_QUEUE),
+            ('ix_visit_callback_queue', CALLBACK_QUEUE),
+        ):
+            batch_op.create_index(
+                name,
+                ['finished_at', 'id'],
+                unique=False,
+                postgresql_where=sa.text(where),
+                sqlite_where=sa.text(where),
+            )
         batch_op.create_index(
             'ix_visit_flagged',
             ['id'],
             unique=False,
             postgresql_where=sa.text(FLAGGED),
             sqlite_where=sa.text(FLAGGED),
+        )
+    with op.batch_alter_table('part_event', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_part_event_returned',
+            ['received_at'],
+            unique=False,
+            postgresql_where=sa.text("kind = 'returned'"),
         )
     op.create_table(
         'finance_day_check',
@@ -59,10 +82,16 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('part_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_part_event_returned')
     with op.batch_alter_table('finance_day_check', schema=None) as batch_op:
         batch_op.drop_index('ix_finance_day_check_open')
     op.drop_table('finance_day_check')
     with op.batch_alter_table('visit', schema=None) as batch_op:
+        batch_op.drop_index('ix_visit_callback_queue')
+        batch_op.drop_index('ix_visit_review_queue')
+        batch_op.create_index('ix_visit_review_queue', ['reviewed_at', 'finished_at'], unique=False)
+        batch_op.create_index('ix_visit_callback_queue', ['called_back_at', 'finished_at'], unique=False)
         batch_op.drop_index('ix_visit_flagged')
         batch_op.drop_index('ix_visit_business_day')
         batch_op.drop_column('business_day')
