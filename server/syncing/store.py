@@ -205,10 +205,8 @@ class SqlStore:
             if app_version:
                 values["app_version"] = app_version
             values.update(outbox_report_values(outbox, state.last_seq, seen))
-        table = Device.__table__
-        self.session.connection().execute(
-            update(table).where(table.c.id == device_id).values(**values)
-        )
+        statement = _save_device(tuple(values))
+        self.session.connection().execute(statement, {**values, "device_id": device_id})
 
     _OP_COLUMNS = (
         SyncOperation.device_id,
@@ -772,6 +770,16 @@ _VISIT_FOR_ENGINEER = _VISIT.add_columns(
     )
     .exists()
 )
+
+
+@cache
+def _save_device(columns: tuple[str, ...]):
+    """The device UPDATE for these columns, built once per set of them (a push's last write)."""
+    return (
+        update(_DEVICE)
+        .where(_DEVICE.c.id == bindparam("device_id"))
+        .values({name: bindparam(name) for name in columns})
+    )
 
 
 @cache

@@ -6,6 +6,8 @@ attributes remain allowed, since they cannot run code, but style elements must b
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Flask, Response, request
 
 CSP = "; ".join(
@@ -52,6 +54,14 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        for name, value in headers_for(request.path, request.is_secure).items():
-            response.headers.setdefault(name, value)
+        # Every response pays for this: the headers are built once per kind of path, and the
+        # response's own are looked at once (not once per header, as setdefault would).
+        own = {name.lower() for name, _ in response.headers}
+        wanted = _header_items(request.path.startswith(CAMERA_PATHS), request.is_secure)
+        response.headers.extend([(k, v) for k, v in wanted if k.lower() not in own])
         return response
+
+
+@cache
+def _header_items(camera: bool, secure: bool) -> tuple[tuple[str, str], ...]:
+    return tuple(headers_for(CAMERA_PATHS[0] if camera else "/", secure).items())
