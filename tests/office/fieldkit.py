@@ -79,9 +79,12 @@ class FieldKit:
         """Upload a signature or photo (a signature by default); return its hash."""
         return self.phone.upload(data or signature_png(), content_type)
 
-    def arrive(self, at: datetime | None = None) -> None:
-        """Arrive (at `at` by the phone's clock) with the customer's permission to work."""
-        self.phone.transition(self.visit.id, "arrived", permission_granted=True, at=at)
+    def arrive(self, at: datetime | None = None, **fields) -> None:
+        """Arrive (at `at` by the phone's clock) with the customer's permission to work.
+
+        `fields` are the arrival's other answers, e.g. the late_reason a late arrival needs.
+        """
+        self.phone.transition(self.visit.id, "arrived", permission_granted=True, at=at, **fields)
 
     def finish(self, status: str = "completed", **fields) -> None:
         """Move the visit on; `fields` are the transition's answers (outcome_summary, ...)."""

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 
+from server.dispatch.operations import cancel_visit
 from server.extensions import db
 from server.register.board import board_rows, clocks_of, risk_key
-from server.register.operations import record_phone_response
+from server.register.operations import record_phone_response, record_result
+from tests.office.fieldkit import FieldKit
 
 NOW = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
 
@@ -66,7 +68,7 @@ def test_board_lists_open_requests_riskiest_first(make):
     onsite_missed = make.request(problem="arrival missed", received_at=_at(150), by=office)
     record_phone_response(onsite_missed, {"at": _at(140)})
     closed = make.request(problem="closed", received_at=_at(300), by=office)
-    closed.status = "closed"
+    record_result(closed, {"result": "电话指导后恢复", "status": "closed"})
     db.session.commit()
 
     rows = board_rows({}, NOW)
@@ -91,20 +93,34 @@ def test_board_lists_open_requests_riskiest_first(make):
     assert phone_missed.id == rows[1].request.id
 
 
+def _arrive(make, request, at: datetime, **answers) -> None:
+    """Schedule a visit on `request` for a new engineer, whose phone pushes arriving at `at`."""
+    engineer = make.user("engineer")
+    FieldKit(make.visit(request, engineer), engineer).arrive(at, **answers)
+
+
+def _as_an_older_server_kept_it(request) -> None:
+    # A row from before the engine stored the first arrival: sync sets it with every arrival,
+    # so no code path leaves it NULL today, and the old row is written here as it was kept.
+    request.first_arrival_at = None
+
+
 @freeze_time(NOW)
 def test_arrival_falls_back_to_the_earliest_visit_arrival(make):
-    engineer = make.user("engineer")
     request = make.request(received_at=_at(200))  # arrival due 80 minutes ago
-    first = make.visit(request, engineer)
-    second = make.visit(request, engineer)
-    first.arrived_at = _at(30)
-    second.arrived_at = _at(50)
-    db.session.commit()
-    assert request.first_arrival_at is None
-    reading = clocks_of(request, NOW)["onsite"]
-    assert reading["done_at"] == _at(50) and reading["state"] == "missed"
-    assert reading["minutes"] == -30
-    # The synced value wins when present.
+    # The first visit's phone syncs first; the second visit's engineer had arrived earlier.
+    _arrive(make, request, _at(30), late_reason="路上堵车,已致电客户")  # S16
+    _arrive(make, request, _at(50))
+    db.session.expire_all()
+    assert request.first_arrival_at == _at(50)  # the engine keeps the earliest arrival
+    assert sorted(v.arrived_at for v in request.visits) == [_at(50), _at(30)]
+    stored = clocks_of(request, NOW)["onsite"]
+    assert stored == {"due": _at(80), "done_at": _at(50), "state": "missed", "minutes": -30}
+    assert request.sla_onsite == "missed"
+
+    _as_an_older_server_kept_it(request)
+    assert clocks_of(request, NOW)["onsite"] == stored  # read from the visits instead
+    # A stored value, set here by hand too, wins over the visits' arrivals when present.
     request.first_arrival_at = _at(90)
     assert clocks_of(request, NOW)["onsite"]["state"] == "met"
     assert request in db.session.dirty  # our own change, not one made by reading the clocks
@@ -113,12 +129,17 @@ def test_arrival_falls_back_to_the_earliest_visit_arrival(make):
 
 @freeze_time(NOW)
 def test_reading_the_clocks_does_not_change_the_request(make):
-    engineer = make.user("engineer")
     request = make.request(received_at=_at(100))
-    visit = make.visit(request, engineer)
-    visit.arrived_at = _at(30)
+    _arrive(make, request, _at(30))
+    db.session.expire_all()
+    assert request.first_arrival_at == _at(30)
+    assert clocks_of(request, NOW)["onsite"]["state"] == "met"
+    assert request not in db.session.dirty
+
+    _as_an_older_server_kept_it(request)
     db.session.commit()
-    clocks_of(request, NOW)
+    # Reading the clocks falls back to the visit's arrival without filling the old row in.
+    assert clocks_of(request, NOW)["onsite"]["done_at"] == _at(30)
     assert request.first_arrival_at is None and request not in db.session.dirty
 
 
@@ -132,11 +153,13 @@ def test_board_filters_by_status_engineer_customer_and_channel(make):
     r3 = make.request(other, received_at=_at(7))
     make.visit(r2, eng_a)
     cancelled = make.visit(r3, eng_b)
-    cancelled.status = "cancelled"
-    db.session.commit()
 
     def ids(**filters) -> set[int]:
         return {r.request.id for r in board_rows(filters, NOW)}
+
+    assert ids(engineer_id=eng_b.id) == {r3.id}
+    cancel_visit(cancelled, "客户改约")
+    db.session.commit()
 
     assert ids() == {r1.id, r2.id, r3.id}
     assert ids(status="scheduled") == {r2.id, r3.id}

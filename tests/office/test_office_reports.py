@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from freezegun import freeze_time
@@ -20,6 +21,8 @@ from server.office.reports import (
     weekly_sla,
 )
 from server.register import operations as register
+from server.visits.models import Visit
+from tests.office.fieldkit import FieldKit
 
 
 def local(*args) -> datetime:
@@ -47,9 +50,9 @@ def test_weekly_sla_counts_met_missed_and_pending_per_commitment(make):
     engineer = make.user("engineer")
     a = make.request(received_at=local(2026, 3, 9, 10, 0))
     register.record_phone_response(a, {"at": local(2026, 3, 9, 10, 30)})  # phone met
-    visit = make.visit(a, engineer)
-    visit.arrived_at = local(2026, 3, 9, 13, 0)  # arrived after 3 h: on-site missed
-    b = make.request(received_at=local(2026, 3, 10, 13, 30))  # both clocks still running
+    kit = FieldKit(make.visit(a, engineer), engineer)
+    kit.arrive(local(2026, 3, 9, 13, 0), late_reason="路上堵车")  # after 3 h: on-site missed
+    make.request(received_at=local(2026, 3, 10, 13, 30))  # both clocks still running
     c = make.request(received_at=local(2026, 3, 9, 20, 0), needs_visit=False)  # phone missed
     register.record_remote_consent(c, {"at": local(2026, 3, 9, 20, 10)})
     register.record_remote_login(c, {"at": local(2026, 3, 9, 20, 30)})  # remote met
@@ -57,9 +60,12 @@ def test_weekly_sla_counts_met_missed_and_pending_per_commitment(make):
     register.record_phone_response(e, {"at": local(2026, 3, 9, 0, 20)})  # never arrived: missed
     d = make.request(received_at=local(2026, 3, 8, 23, 30))  # Sunday: last week
     register.record_phone_response(d, {"at": local(2026, 3, 8, 23, 40)})
-    rv = make.request(received_at=local(2026, 3, 9, 9, 0), channel="return_visit")  # left out
+    make.request(received_at=local(2026, 3, 9, 9, 0), channel="return_visit")  # left out
     db.session.commit()
-    assert {a.id, b.id, c.id, d.id, e.id, rv.id}
+    db.session.expire_all()
+    # The arrival is the phone's word, as sync kept it; it stopped the on-site clock, late.
+    assert a.first_arrival_at == local(2026, 3, 9, 13, 0)
+    assert (a.sla_phone, a.sla_onsite, a.sla_remote) == ("met", "missed", "not_applicable")
 
     last_week, this_week = weekly_sla(NOW, weeks=2)
     assert this_week.start == date(2026, 3, 9) and this_week.requests == 4
@@ -90,17 +96,24 @@ def test_first_time_fix_rate_over_a_week(make):
     customer = make.customer()
     day = local(2026, 3, 3, 9, 0)
 
+    def visit(request, arrived: datetime, status="completed", purpose="repair", **answers):
+        # A phone of its own for each visit: one phone's clock never runs back between ops.
+        kit = FieldKit(make.visit(request, engineer, purpose=purpose), engineer)
+        kit.arrive(arrived)
+        if status == "completed":
+            answers.setdefault("outcome_summary", "更换电源模块,恢复正常")
+        else:
+            answers.setdefault("explanation", "主板损坏,需返厂维修")
+        kit.finish(status, **answers)
+
     def job(status="completed", escalate=False, visits=1, equipment=None, purpose_after=None):
         request = make.request(
             customer, received_at=day, equipment_id=equipment.id if equipment else None
         )
         for n in range(visits):
-            v = make.visit(request, engineer)
-            v.status, v.escalate = status, escalate
-            v.arrived_at = day + timedelta(hours=1 + 24 * n)
+            visit(request, day + timedelta(hours=1 + 24 * n), status, escalate=escalate)
         if purpose_after:
-            make.visit(request, engineer, purpose=purpose_after).status = "completed"
-        db.session.commit()
+            visit(request, day + timedelta(days=3), purpose=purpose_after)
         return request
 
     job()  # 1 fixed
@@ -120,6 +133,15 @@ def test_first_time_fix_rate_over_a_week(make):
     make.visit(scheduled, engineer)
     job(purpose_after="follow_up")  # 9 a follow-up visit is not a second repair
 
+    # What the phones sent is what the visits hold: 10 finished, one not fixed, one escalated.
+    finished = db.session.execute(
+        db.select(Visit.status, Visit.escalate).where(Visit.status != "scheduled")
+    ).all()
+    assert Counter(tuple(row) for row in finished) == {
+        ("completed", False): 8,
+        ("not_fixed", False): 1,
+        ("completed", True): 1,
+    }
     weeks = {w.start: w for w in first_time_fix(local(2026, 4, 20, 12, 0), weeks=8)}
     week = weeks[date(2026, 3, 2)]
     assert (week.counted, week.fixed, week.provisional) == (8, 4, 0)
@@ -131,11 +153,15 @@ def test_first_time_fix_rate_over_a_week(make):
 def test_first_time_fix_within_30_days_is_provisional(make):
     engineer = make.user("engineer")
     request = make.request(received_at=local(2026, 3, 9, 9, 0))
-    visit = make.visit(request, engineer)
-    visit.status, visit.arrived_at = "completed", local(2026, 3, 9, 10, 0)
-    db.session.commit()
+    kit = FieldKit(make.visit(request, engineer), engineer)
+    kit.arrive(local(2026, 3, 9, 10, 0))
+    kit.finish("completed", outcome_summary="更换电源模块,恢复正常")
     (week,) = first_time_fix(local(2026, 3, 10, 12, 0), weeks=1)
     assert (week.counted, week.fixed, week.provisional) == (1, 1, 1)
+    # Thirty days after the arrival the equipment has not come back: the fix is settled.
+    settled = first_time_fix(local(2026, 4, 8, 10, 1), weeks=5)
+    assert settled[0].start == date(2026, 3, 9)
+    assert (settled[0].counted, settled[0].fixed, settled[0].provisional) == (1, 1, 0)
 
 
 def test_csv_cells_never_run_as_formulas():
