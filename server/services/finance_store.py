@@ -59,7 +59,12 @@ from ..models import (
     Visit,
 )
 from . import changes
-from .visit_charges import explain_visit_charges, load_price_book, visit_day_moment
+from .visit_charges import (
+    explain_visit_charges,
+    load_price_book,
+    visit_business_day,
+    visit_day_moment,
+)
 
 NOTED = "onsite_finance_noted"
 # Any constant the application uses for nothing else: the pricing lock (PostgreSQL advisory).
@@ -163,6 +168,10 @@ def _before_commit(session: Session) -> None:
             noted.visits.add(change.visit_id)
     if not (noted.visits or noted.handovers or noted.shared):
         return
+    if session is not db.session():
+        # The figures are read and written through the app's session: a write through another
+        # session would leave them behind, so it is refused rather than let through.
+        raise RuntimeError("stored finance figures follow writes through the app's session only")
     store_noted(noted)
     session.flush()
     session.info.pop(NOTED, None)
@@ -313,7 +322,7 @@ def store_charges(visit_ids: Collection[int]) -> dict[int, Placed]:
                 )
                 owed, flags, day = vc.charges.total_fen, len(vc.flags), vc.business_day
             else:
-                day = business_day(visit.arrived_at or visit.window_start or visit.created_at)
+                day = visit_business_day(visit)
             placed[visit.id] = Placed(visit.engineer_id, day, visit.business_day)
             stored = (visit.owed_fen, visit.charge_flags, visit.business_day)
             if stored != (owed, flags, day):
