@@ -375,6 +375,8 @@ def store_all(batch: int = 2000) -> int:
     priced, the days money is on get their check rows, and every locked day its verdict.
     Returns how many visits were priced. Commits as it goes.
     """
+    # Visits with no day stored mean a database from before the figures were kept.
+    upgraded = db.session.scalar(select(Visit.id).where(Visit.business_day.is_(None)).limit(1))
     done = last_id = 0
     while True:
         ids = list(
@@ -399,7 +401,12 @@ def store_all(batch: int = 2000) -> int:
         db.session.commit()
         done += len(ids)
         last_id = ids[-1]
-    handovers = list(db.session.scalars(select(Handover.id).order_by(Handover.id)))
+    # Then its handovers' days get their check rows too (later ones get theirs as recorded).
+    handovers = (
+        list(db.session.scalars(select(Handover.id).order_by(Handover.id)))
+        if upgraded is not None
+        else []
+    )
     for start in range(0, len(handovers), batch):
         lock_day_checks(_keys_of_handovers(handovers[start : start + batch]))
         db.session.commit()
