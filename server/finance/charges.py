@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, String, func, literal, select, union_all
 
 from server.domain.charges import Charges, PartLine, compute_charges
 from server.domain.timezone import business_day
@@ -137,20 +137,19 @@ def _in_force(entries: Sequence[tuple[date, int]], day: date) -> int | None:
 
 def load_price_book() -> PriceBook:
     """Read the whole fee schedule and part price list (both small) from the database."""
-    fees = tuple(
-        (day, fen)
-        for day, fen in db.session.execute(
-            select(FeeRate.effective_from, FeeRate.onsite_fee_fen).order_by(FeeRate.effective_from)
-        )
-    )
+    # One statement for both lists: the fee schedule's rows have no part code.
+    both = union_all(
+        select(literal(None, String).label("code"), FeeRate.effective_from, FeeRate.onsite_fee_fen),
+        select(PartPrice.part_code, PartPrice.effective_from, PartPrice.unit_cost_fen),
+    ).subquery()
+    fees: list[tuple[date, int]] = []
     parts: dict[str, list[tuple[date, int]]] = {}
-    for code, day, fen in db.session.execute(
-        select(PartPrice.part_code, PartPrice.effective_from, PartPrice.unit_cost_fen).order_by(
-            PartPrice.part_code, PartPrice.effective_from
-        )
-    ):
-        parts.setdefault(code, []).append((day, fen))
-    return PriceBook(fees, {k: tuple(v) for k, v in parts.items()})
+    for code, day, fen in db.session.execute(select(both).order_by(*both.c)):
+        if code is None:
+            fees.append((day, fen))
+        else:
+            parts.setdefault(code, []).append((day, fen))
+    return PriceBook(tuple(fees), {k: tuple(v) for k, v in parts.items()})
 
 
 def visit_business_day(visit: Visit) -> date:
@@ -195,8 +194,12 @@ def price_visit(
     cancelled = {e.reverses_id for e in events if e.reverses_id is not None}
     flags: list[ChargeFlag] = []
     priced: list[PricedPart] = []
+    # One look-up per part code: the day is the visit's, whatever the number of events.
+    listed: dict[str, int | None] = {}
     for e in events:
-        list_fen = book.part_on(e.part_code, day)
+        if e.part_code not in listed:
+            listed[e.part_code] = book.part_on(e.part_code, day)
+        list_fen = listed[e.part_code]
         counts = e.reverses_id is None and e.id not in cancelled
         charged_kind = e.kind in ("used", "replaced")
         # In warranty no part is charged (S2), so a price question does not arise.
@@ -267,11 +270,15 @@ def price_visit(
         ]
 
     def total(parts: list[PartLine], fee_fen: int) -> tuple[Charges, bool]:
-        gross = compute_charges(in_warranty, parts, fee_fen, inspection_only, 0).total_fen
-        capped = min(waived, gross)
-        return compute_charges(
-            in_warranty, parts, fee_fen, inspection_only, capped
-        ), capped < waived
+        gross = compute_charges(in_warranty, parts, fee_fen, inspection_only, 0)
+        capped = min(waived, gross.total_fen)
+        # Nothing waived: the gross figures are the figures (no second pass over the parts).
+        charges = (
+            gross
+            if capped == 0
+            else compute_charges(in_warranty, parts, fee_fen, inspection_only, capped)
+        )
+        return charges, capped < waived
 
     charges, over = total(lines(use_phone=False), fee)
     if over:

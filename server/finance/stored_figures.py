@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, event, inspect, or_, select, text, update
+from sqlalchemy import bindparam, event, inspect, or_, select, text, union, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -43,7 +43,12 @@ from server.customers.models import Equipment
 from server.domain.timezone import business_day, day_bounds_utc
 from server.extensions import db
 from server.feed import changes
-from server.finance.charges import explain_visit_charges, load_price_book, visit_day_moment
+from server.finance.charges import (
+    explain_visit_charges,
+    load_price_book,
+    visit_business_day,
+    visit_day_moment,
+)
 from server.finance.models import (
     DayCheck,
     DayReconciliation,
@@ -159,6 +164,10 @@ def _before_commit(session: Session) -> None:
             noted.visits.add(change.visit_id)
     if not (noted.visits or noted.handovers or noted.shared):
         return
+    if session is not db.session():
+        # The figures are read and written through the app's session: a write through another
+        # session would leave them behind, so it is refused rather than let through.
+        raise RuntimeError("stored finance figures follow writes through the app's session only")
     store_noted(noted)
     session.flush()
     session.info.pop(NOTED, None)
@@ -189,8 +198,7 @@ def store_noted(noted: _Noted) -> None:
         _take_pricing_lock()
         visits |= _reached_by_shared_edits(noted)
     visits |= _covered_visits(noted.handovers)
-    former_days = store_charges(visits)
-    keys = _keys_of_visits(visits, former_days, noted.former_engineers)
+    keys = _keys_of_visits(store_charges(visits), noted.former_engineers)
     keys |= _keys_of_handovers(noted.handovers)
     decide_days(keys)
 
@@ -253,16 +261,25 @@ def _reached_by_shared_edits(noted: _Noted) -> set[int]:
     return found
 
 
-def store_charges(visit_ids: Collection[int]) -> dict[int, date | None]:
+@dataclass(frozen=True)
+class Placed:
+    """Where a visit's money is: its engineer and business day, and the day stored before."""
+
+    engineer_id: int | None
+    day: date
+    former_day: date | None
+
+
+def store_charges(visit_ids: Collection[int]) -> dict[int, Placed]:
     """Price the visits again, each under its row lock, and store what changed.
 
-    Returns, for each visit, the business day it was stored under before (None if none was).
+    Returns where each visit's money is now, and the business day it was stored under before.
     """
     if not visit_ids:
         return {}
     may_price = _may_price()
     book = load_price_book() if may_price else None
-    former: dict[int, date | None] = {}
+    placed: dict[int, Placed] = {}
     table = Visit.__table__
     write = (
         update(table)
@@ -301,8 +318,8 @@ def store_charges(visit_ids: Collection[int]) -> dict[int, date | None]:
                 )
                 owed, flags, day = vc.charges.total_fen, len(vc.flags), vc.business_day
             else:
-                day = business_day(visit.arrived_at or visit.window_start or visit.created_at)
-            former[visit.id] = visit.business_day
+                day = visit_business_day(visit)
+            placed[visit.id] = Placed(visit.engineer_id, day, visit.business_day)
             stored = (visit.owed_fen, visit.charge_flags, visit.business_day)
             if stored != (owed, flags, day):
                 rows.append({"b_id": visit.id, "b_owed": owed, "b_flags": flags, "b_day": day})
@@ -311,13 +328,37 @@ def store_charges(visit_ids: Collection[int]) -> dict[int, date | None]:
                 set_committed_value(visit, "business_day", day)
         if rows:
             db.session.connection().execute(write, rows)
-    return former
+    return placed
+
+
+# What pricing reads of a visit's rows (visit_charges.PartRow, WaiverRow): plain rows, not
+# entities, so a visit with many part events costs its commit little more than one with few.
+_PRICED_COLUMNS = {
+    PartEvent: (
+        PartEvent.visit_id,
+        PartEvent.id,
+        PartEvent.kind,
+        PartEvent.part_code,
+        PartEvent.description,
+        PartEvent.qty,
+        PartEvent.unit_cost_fen,
+        PartEvent.reverses_id,
+    ),
+    ChargeWaiver: (
+        ChargeWaiver.visit_id,
+        ChargeWaiver.id,
+        ChargeWaiver.amount_fen,
+        ChargeWaiver.reason,
+    ),
+}
 
 
 def _rows(model, visit_ids: list[int]) -> dict[int, list]:
     out: dict[int, list] = defaultdict(list)
-    for row in db.session.scalars(
-        select(model).where(model.visit_id.in_(visit_ids)).order_by(model.received_at, model.id)
+    for row in db.session.execute(
+        select(*_PRICED_COLUMNS[model])
+        .where(model.visit_id.in_(visit_ids))
+        .order_by(model.received_at, model.id)
     ):
         out[row.visit_id].append(row)
     return out
@@ -330,6 +371,8 @@ def store_all(batch: int = 2000) -> int:
     priced, the days money is on get their check rows, and every locked day its verdict.
     Returns how many visits were priced. Commits as it goes.
     """
+    # Visits with no day stored mean a database from before the figures were kept.
+    upgraded = db.session.scalar(select(Visit.id).where(Visit.business_day.is_(None)).limit(1))
     done = last_id = 0
     while True:
         ids = list(
@@ -349,13 +392,17 @@ def store_all(batch: int = 2000) -> int:
         )
         if not ids:
             break
-        former = store_charges(ids)
         # The days these visits are on get their check rows, as the hook gives a new visit's.
-        lock_day_checks(_keys_of_visits(ids, former, {}))
+        lock_day_checks(_keys_of_visits(store_charges(ids), {}))
         db.session.commit()
         done += len(ids)
         last_id = ids[-1]
-    handovers = list(db.session.scalars(select(Handover.id).order_by(Handover.id)))
+    # Then its handovers' days get their check rows too (later ones get theirs as recorded).
+    handovers = (
+        list(db.session.scalars(select(Handover.id).order_by(Handover.id)))
+        if upgraded is not None
+        else []
+    )
     for start in range(0, len(handovers), batch):
         lock_day_checks(_keys_of_handovers(handovers[start : start + batch]))
         db.session.commit()
@@ -390,38 +437,31 @@ def _covered_visits(handover_ids: Collection[int]) -> set[int]:
     )
 
 
-def _keys_of_visits(
-    visit_ids: Collection[int],
-    former_days: dict[int, date | None],
-    former_engineers: dict[int, set[int]],
-) -> set[Key]:
+def _keys_of_visits(placed: dict[int, Placed], former_engineers: dict[int, set[int]]) -> set[Key]:
     """Return every (engineer, day) whose figures the visits' money can be on, now or before.
 
     A visit's owed, transferred and promised figures go to its engineer (or whoever took or was
     promised its money), its payments to whoever took them, on its business day; a visit moved
     to another day or engineer also changes the one it left.
     """
-    if not visit_ids:
+    if not placed:
         return set()
-    ids = sorted(visit_ids)
-    people: dict[int, set[int]] = defaultdict(set)
-    days: dict[int, set[date]] = defaultdict(set)
+    ids = sorted(placed)
+    people: dict[int, set[int | None]] = defaultdict(set)
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
-        for vid, engineer_id, day in db.session.execute(
-            select(Visit.id, Visit.engineer_id, Visit.business_day).where(Visit.id.in_(chunk))
-        ):
-            people[vid].add(engineer_id)
-            days[vid].add(day)
-        for model in (Payment, PaymentPromise):
-            for vid, user_id in db.session.execute(
-                select(model.visit_id, model.user_id).where(model.visit_id.in_(chunk)).distinct()
-            ):
-                people[vid].add(user_id)
+        takers = union(
+            *(
+                select(model.visit_id, model.user_id).where(model.visit_id.in_(chunk))
+                for model in (Payment, PaymentPromise)
+            )
+        )
+        for vid, user_id in db.session.execute(takers):
+            people[vid].add(user_id)
     keys: set[Key] = set()
-    for vid in ids:
-        who = (people[vid] | former_engineers.get(vid, set())) - {None}
-        when = (days[vid] | {former_days.get(vid)}) - {None}
+    for vid, where in placed.items():
+        who = (people[vid] | {where.engineer_id} | former_engineers.get(vid, set())) - {None}
+        when = {where.day, where.former_day} - {None}
         keys.update((e, d) for e in who for d in when)
     return keys
 
