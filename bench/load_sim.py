@@ -461,44 +461,53 @@ def main() -> None:
         t0 = time.perf_counter()
         field_ = make_field(app, max(args.stages))
         print(f"made {len(field_)} engineers with a visit each in {time.perf_counter() - t0:.1f} s")
-        port = _free_port()
-        env = {
-            **os.environ,
-            "ONSITE_ENV": "production",
-            "ONSITE_SECRET_KEY": uuid.uuid4().hex * 2,
-            "ONSITE_DATABASE_URL": url,
-            "ONSITE_BIND": f"127.0.0.1:{port}",
-            "ONSITE_THREADS": str(args.threads),
-            "PROMETHEUS_MULTIPROC_DIR": f"/tmp/onsite-loadsim-metrics-{port}",
-        }
-        if args.workers:
-            env["ONSITE_WORKERS"] = str(args.workers)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("gunicorn did not start") from None
-                    time.sleep(0.2)
-            asyncio.run(simulate(args, app, port, server.pid, field_))
-        finally:
-            server.terminate()
-            server.wait(30)
-            shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
-            with app.app_context():
-                from server.extensions import db
+        with gunicorn(url, args.workers, args.threads) as (port, pid):
+            try:
+                asyncio.run(simulate(args, app, port, pid, field_))
+            finally:
+                with app.app_context():
+                    from server.extensions import db
 
-                db.engine.dispose()
+                    db.engine.dispose()
+
+
+@contextlib.contextmanager
+def gunicorn(url: str, workers: int | None, threads: int):
+    """Serve the app on a free loopback port as deploy/ does; yield (port, master pid)."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ONSITE_ENV": "production",
+        "ONSITE_SECRET_KEY": uuid.uuid4().hex * 2,
+        "ONSITE_DATABASE_URL": url,
+        "ONSITE_BIND": f"127.0.0.1:{port}",
+        "ONSITE_THREADS": str(threads),
+        "PROMETHEUS_MULTIPROC_DIR": f"/tmp/onsite-bench-metrics-{port}",
+    }
+    if workers:
+        env["ONSITE_WORKERS"] = str(workers)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield port, server.pid
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -309,7 +309,13 @@ class _Ctx:
     op: Op
     stamp: str
     now_ms: int
-    visit: Record
+
+    @property
+    def visit(self) -> Record:
+        """The op's visit as the store holds it (read only by the ops that need it)."""
+        visit = self.store.get("visit", self.op.visit_id)
+        assert visit is not None  # _apply checked that it exists
+        return visit
 
     def common(self) -> Record:
         return {
@@ -365,8 +371,7 @@ def _apply(
     """Apply one validated op inside its savepoint; `lost` are its blobs given up as lost."""
     if not store.may_write(device_id, op.visit_id):
         raise Rejection(f"visit {op.visit_id} is not assigned to this device")
-    visit = store.get("visit", op.visit_id)
-    if visit is None:
+    if not store.visit_exists(op.visit_id):
         raise Rejection(f"visit {op.visit_id} does not exist")
     moved, heard_ms = store.reassigned(device_id, op.visit_id)
     if moved and heard_ms is not None and hlc.parse(op.hlc).wall_ms >= heard_ms:
@@ -375,7 +380,7 @@ def _apply(
             f"visit {op.visit_id} was reassigned, and this phone had been told so before this "
             f"{op.kind} was recorded; not applied"
         )
-        told = _Ctx(store, device_id, op, stamp, now_ms, visit)
+        told = _Ctx(store, device_id, op, stamp, now_ms)
         told.conflict("visit", str(op.visit_id), None, _refused_op(op, stamp, now_ms), why)
         return OpResult(op.op_id, op.seq, "conflict", why)
     if op.kind in RECEIPT_KINDS:
@@ -384,7 +389,7 @@ def _apply(
         )
         if problem is not None:
             raise Rejection(f"payload.receipt_no: {problem}")
-    ctx = _Ctx(store, device_id, op, stamp, now_ms, visit)
+    ctx = _Ctx(store, device_id, op, stamp, now_ms)
     result = APPLIERS[op.kind](ctx)
     if result.status == "applied" and op.kind != "signoff.sign":
         mark_stale_signoffs(store, op.visit_id, f"visit changed after sign-off by op {op.op_id}")

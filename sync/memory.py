@@ -132,6 +132,10 @@ class MemoryStore:
         """Return the given-up blobs among hashes, with their reasons."""
         return {h: self.lost[h] for h in hashes if h in self.lost}
 
+    def visit_exists(self, visit_id: int) -> bool:
+        """Return whether the visit is stored."""
+        return visit_id in self.records.get("visit", {})
+
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Return whether the device is assigned the visit (unrestricted devices may write all)."""
         allowed = self.assignments.get(device_id)

@@ -187,6 +187,10 @@ class Store(Protocol):
         """Return, of these hashes, the blobs a phone gave up as lost, with the reason given."""
         ...
 
+    def visit_exists(self, visit_id: int) -> bool:
+        """Return whether the visit exists (asked of every op: most never read the visit)."""
+        ...
+
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Return whether the device may record field data on the visit."""
         ...

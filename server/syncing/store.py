@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -154,7 +155,7 @@ class SqlStore:
         self._records: dict[tuple[str, str], Record | None] = {}
         self._for_visit: dict[tuple[str, int], dict[str, Record]] = {}
         self._visit_records: dict[int, Record] = {}
-        self._may_write: dict[int, bool] = {}
+        self._visit_facts: dict[int, _VisitFacts | None] = {}
         self._reassigned: dict[tuple[str, int], tuple[bool, int | None]] = {}
         # Held here because the session's identity map keeps clean objects only weakly: without
         # it, every op's look at its visit would load the row again.
@@ -172,7 +173,7 @@ class SqlStore:
         self._visit_records.clear()
         self._visits.clear()
         self._reassigned.clear()
-        self._may_write.clear()
+        self._visit_facts.clear()
         self._rows.clear()
         self._written.clear()
         self._ops_by_seq.clear()
@@ -428,28 +429,33 @@ class SqlStore:
         return self._visits[visit_id]
 
     def _load_visit(self, visit_id: int) -> None:
-        """Load a visit and what every op on it asks, in one query, not four.
+        # With its register entry and equipment (the record and the charge terms read them).
+        self._visits[visit_id] = self.session.execute(_VISIT, {"visit_id": visit_id}).scalar()
 
-        With the visit come its register entry and equipment (the record and the charge terms
-        read them), whether this engineer was ever sent on it (may_write) and whether it has
-        any sign-off (else there is nothing to mark stale, and no need to list them).
+    def _facts(self, visit_id: int) -> _VisitFacts | None:
+        """What every op on a visit asks of it, in one small query (most ops read no more).
+
+        Whether it exists, its engineer and customer, whether this engineer was ever sent on
+        it (may_write) and whether it has any sign-off (else there is none to mark stale, and
+        no need to list them). The visit itself, a wide row, is loaded only if an op reads it.
         """
-        if self.user_id is None:
-            row = self.session.execute(_VISIT, {"visit_id": visit_id}).first()
-        else:
-            params = {"visit_id": visit_id, "engineer_id": self.user_id}
-            row = self.session.execute(_VISIT_FOR_ENGINEER, params).first()
-        self._visits[visit_id] = row[0] if row is not None else None
-        if row is None:
-            self._may_write.setdefault(visit_id, False)
-            return
-        if self.user_id is not None:
-            self._may_write.setdefault(visit_id, bool(row[2]))
-        if not row[1] and ("signoff", visit_id) not in self._for_visit:
-            # No sign-off stored: the visit's sign-offs are those this push writes, if any.
-            self._for_visit[("signoff", visit_id)] = dict(
-                self._written.get(("signoff", visit_id), {})
-            )
+        if visit_id not in self._visit_facts:
+            if self.user_id is None:
+                row = self.session.connection().execute(_FACTS, {"visit_id": visit_id}).first()
+            else:
+                params = {"visit_id": visit_id, "engineer_id": self.user_id}
+                row = self.session.connection().execute(_FACTS_FOR_ENGINEER, params).first()
+            facts = None
+            if row is not None:
+                assigned = bool(row.assigned) if self.user_id is not None else False
+                facts = _VisitFacts(row.engineer_id, row.customer_id, assigned)
+                if not row.signed and ("signoff", visit_id) not in self._for_visit:
+                    # No sign-off stored: the visit's sign-offs are those this push writes.
+                    self._for_visit[("signoff", visit_id)] = dict(
+                        self._written.get(("signoff", visit_id), {})
+                    )
+            self._visit_facts[visit_id] = facts
+        return self._visit_facts[visit_id]
 
     def _row(self, entity: str, key: Key) -> Any:
         cache_key = (entity, str(key))
@@ -629,9 +635,8 @@ class SqlStore:
         """Queue a change for the pull feed; it is numbered as the transaction commits."""
         self._writes += 1
         visit_id = change.visit_id
-        customer_id = None
-        if visit_id is not None and self._visit_ref(visit_id) is not None:
-            customer_id = self._visit_records[visit_id]["request"]["customer_id"]
+        facts = self._facts(visit_id) if visit_id is not None else None
+        customer_id = facts.customer_id if facts is not None else None
         changes.emit(
             self.session(),
             changes.Change(
@@ -697,11 +702,14 @@ class SqlStore:
         )
         return {sha: reason for sha, reason in rows}
 
+    def visit_exists(self, visit_id: int) -> bool:
+        """Return whether the visit exists."""
+        return self._facts(visit_id) is not None
+
     def may_write(self, device_id: str, visit_id: int) -> bool:
         """Let an engineer record on a visit they are or were sent on (their work is never lost)."""
-        if visit_id not in self._may_write:
-            self._load_visit(visit_id)  # answers this too
-        return self._may_write.get(visit_id, False)
+        facts = self._facts(visit_id)
+        return facts is not None and facts.assigned
 
     def epoch(self) -> str:
         """Return the server's epoch (as the device lock read it, in a push)."""
@@ -718,8 +726,8 @@ class SqlStore:
         return self._reassigned[(device_id, visit_id)]
 
     def _reassigned_now(self, device_id: str, visit_id: int) -> tuple[bool, int | None]:
-        visit = self._visit(visit_id)
-        if visit is None or visit.engineer_id == self.user_id:
+        facts = self._facts(visit_id)
+        if facts is None or facts.engineer_id == self.user_id:
             return False, None
         notice = self.session.get(RevokeNotice, (device_id, visit_id))
         if notice is None or notice.heard_at < _last_unassigned(visit_id, self.user_id):
@@ -755,20 +763,38 @@ _RECORDED_OPS = select(
     )
 )
 
-# A visit with its register entry and equipment, and whether it has any sign-off; for an
-# engineer's push also whether they were ever sent on it. Built once: every push loads its visit.
 _VISIT = (
-    select(Visit, select(SignOff.id).where(SignOff.visit_id == Visit.id).exists())
+    select(Visit)
     .options(joinedload(Visit.request).joinedload(ServiceRequest.equipment))
     .where(Visit.id == bindparam("visit_id"))
 )
-_VISIT_FOR_ENGINEER = _VISIT.add_columns(
+
+
+@dataclass(frozen=True, slots=True)
+class _VisitFacts:
+    engineer_id: int | None
+    customer_id: int | None
+    assigned: bool  # this store's engineer was ever sent on the visit
+
+
+_V, _R = Visit.__table__, ServiceRequest.__table__
+_FACTS = (
+    select(
+        _V.c.engineer_id,
+        _R.c.customer_id,
+        select(SignOff.id).where(SignOff.visit_id == _V.c.id).exists().label("signed"),
+    )
+    .select_from(_V.outerjoin(_R, _R.c.id == _V.c.request_id))
+    .where(_V.c.id == bindparam("visit_id"))
+)
+_FACTS_FOR_ENGINEER = _FACTS.add_columns(
     select(VisitAssignment.id)
     .where(
-        VisitAssignment.visit_id == Visit.id,
+        VisitAssignment.visit_id == _V.c.id,
         VisitAssignment.engineer_id == bindparam("engineer_id"),
     )
     .exists()
+    .label("assigned")
 )
 
 
