@@ -12,13 +12,13 @@ feed changes, 360 000 sync operations, callbacks, complaints, follow-ups, parts 
 the 365 days before now, with the last day's work still open; each engineer's cash handed over
 the next morning, and every day older than a week reconciled.
 
-The stored figures are filled in as `onsite upgrade` does, and every engineer's day older than
-a week is locked with its figures, as a finance office that reconciles within the week has them.
-Each page is fetched once to warm up, then --repeat times through the app's full request stack
-(signed in as an admin, who sees office and finance pages); the 95th percentile of wall time, and
-of this process's CPU time, is reported per page. The last line printed is a JSON object with
-`slowest_page` and `slowest_p95_ms`; with --json every page's figures are in it too. The target
-is 300 ms at the 95th percentile.
+The stored figures are filled in as `onsite upgrade` does (the handovers and the locked days are
+written after them, from the visits' stored business days), and the process freezes its start-up
+heap as a serving process does. Each page is fetched once to warm up, then --repeat times through
+the app's full request stack (signed in as an admin, who sees office and finance pages); the 95th
+percentile of wall time, and of this process's CPU time, is reported per page. The last line
+printed is a JSON object with `slowest_page` and `slowest_p95_ms`; with --json every page's
+figures are in it too. The target is 300 ms at the 95th percentile.
 """
 
 from __future__ import annotations
