@@ -312,7 +312,11 @@ async def sign_in_all(pool: Pool, field_: list[tuple[str, int]]) -> list[Phone]:
 
 def cpu_seconds(master_pid: int) -> float:
     """User + system CPU of the gunicorn master and its live workers."""
-    total = 0.0
+    return sum(_proc_cpu(pid) or 0.0 for pid in _gunicorn_pids(master_pid))
+
+
+def _gunicorn_pids(master_pid: int) -> list[int]:
+    pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -320,11 +324,10 @@ def cpu_seconds(master_pid: int) -> float:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        fields_ = stat.rsplit(")", 1)[1].split()
-        pid, ppid = int(entry.name), int(fields_[1])
+        pid, ppid = int(entry.name), int(stat.rsplit(")", 1)[1].split()[1])
         if pid == master_pid or ppid == master_pid:
-            total += (int(fields_[11]) + int(fields_[12])) / CLK_TCK
-    return total
+            pids.append(pid)
+    return pids
 
 
 def _proc_cpu(pid: int) -> float | None:
@@ -335,33 +338,20 @@ def _proc_cpu(pid: int) -> float | None:
     return (int(fields_[11]) + int(fields_[12])) / CLK_TCK
 
 
-class DbCpu:
-    """CPU of this run's PostgreSQL backends, when the server runs on this machine.
+class ProcessCpu:
+    """CPU of a changing set of processes, sampled every second while a stage runs.
 
-    The database shares the cores with the app, so its CPU per cycle counts as much. Backends
-    are found by database name and sampled every second (a pooled connection closed mid-stage
-    loses at most its last second); with a remote server there is nothing to read (None).
+    A process that ends mid-stage (a gunicorn worker recycled after max_requests, a pooled
+    database connection closed) loses at most its last second instead of taking all its CPU
+    out of the sum; one that starts mid-stage counts from when it was first seen.
     """
 
-    def __init__(self, app) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self.first: dict[int, float] = {}
         self.last: dict[int, float] = {}
 
     def _pids(self) -> list[int]:
-        from sqlalchemy import text
-
-        from server.extensions import db
-
-        with self.app.app_context(), db.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    text(
-                        "SELECT pid FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                ).scalars()
-            )
+        raise NotImplementedError
 
     def sample(self) -> None:
         for pid in self._pids():
@@ -381,6 +371,44 @@ class DbCpu:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
         await asyncio.to_thread(self.sample)
+
+
+class AppCpu(ProcessCpu):
+    """CPU of the gunicorn master and its workers."""
+
+    def __init__(self, master_pid: int) -> None:
+        super().__init__()
+        self.master_pid = master_pid
+
+    def _pids(self) -> list[int]:
+        return _gunicorn_pids(self.master_pid)
+
+
+class DbCpu(ProcessCpu):
+    """CPU of this run's PostgreSQL backends, when the server runs on this machine.
+
+    The database shares the cores with the app, so its CPU per cycle counts as much. Backends
+    are found by database name; with a remote server there is nothing to read (None).
+    """
+
+    def __init__(self, app) -> None:
+        super().__init__()
+        self.app = app
+
+    def _pids(self) -> list[int]:
+        from sqlalchemy import text
+
+        from server.extensions import db
+
+        with self.app.app_context(), db.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalars()
+            )
 
 
 def pct(values: list[float], q: float) -> float:
@@ -406,13 +434,13 @@ async def simulate(args, app, port: int, master_pid: int, field_) -> None:
             flush=True,
         )
         for n in args.stages:
-            cpu0, sim0 = cpu_seconds(master_pid), time.process_time()
-            db_cpu, stop = DbCpu(app), asyncio.Event()
-            watcher = asyncio.create_task(db_cpu.watch(stop))
+            sim0 = time.process_time()
+            app_cpu, db_cpu, stop = AppCpu(master_pid), DbCpu(app), asyncio.Event()
+            watchers = [asyncio.create_task(w.watch(stop)) for w in (app_cpu, db_cpu)]
             stage = await run_stage(pool, phones[:n], args.stage_seconds, args.period)
             stop.set()
-            await watcher
-            cpu = cpu_seconds(master_pid) - cpu0
+            await asyncio.gather(*watchers)
+            cpu = app_cpu.seconds() or 0.0
             sim = time.process_time() - sim0
             cycles = max(1, len(stage.cycle_ms))
             db_seconds = db_cpu.seconds()

@@ -20,9 +20,12 @@ wsgi_app = "server:create_app()"
 timeout = 120
 graceful_timeout = 30
 keepalive = 5
-# A fresh process now and then bounds any slow leak.
-max_requests = 20_000
-max_requests_jitter = 2_000
+# A fresh process now and then bounds any slow leak. Not too often: a new worker spends about a
+# second of CPU starting, and the requests queued on it wait; at 5,000 phones (about 330
+# requests a second) 20,000 requests a worker meant a restart a minute, each one a latency spike
+# (bench/load_sim.py). Now about one worker in an hour at that load, spread by the jitter.
+max_requests = 200_000
+max_requests_jitter = 20_000
 # The app writes one JSON line per request; gunicorn's own access log would repeat it.
 accesslog = None
 errorlog = "-"
