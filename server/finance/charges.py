@@ -30,12 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, String, func, literal, select, union_all
 
-from server.domain.charges import Charges, PartLine, compute_charges
+from server.domain.charges import CHARGED_KINDS, Charges, PartLine, compute_charges
 from server.domain.timezone import business_day
 from server.domain.warranty import WarrantyStatus, warranty_status
 from server.extensions import db
@@ -177,6 +177,37 @@ def visit_warranty(visit: Visit, day: date | None = None) -> WarrantyStatus:
     )
 
 
+class PricedVisitRow(Protocol):
+    """What the stored figures read of a visit and its equipment, as one row."""
+
+    arrived_at: datetime | None
+    window_start: datetime | None
+    created_at: datetime
+    inspection_only: bool | None
+    onsite_fee_fen: int | None
+    acceptance_date: date | None  # of the request's equipment, if any
+    warranty_months: int | None
+
+
+def owed_of_visit_row(
+    row: PricedVisitRow, *, book: PriceBook, part_sums: Iterable[PartSum], waived_fen: int
+) -> tuple[int, int]:
+    """Return what `explain_visit_charges` gives as a visit's owed figure and number of flags,
+    from one row of the visit with its equipment and sums of its part events and waivers."""
+    day = visit_business_day(row)  # type: ignore[arg-type]
+    status = warranty_status(row.acceptance_date, row.warranty_months, day)
+    return owed_from_sums(
+        day=day,
+        in_warranty=status.in_warranty,
+        warranty_reason=status.reason,
+        inspection_only=bool(row.inspection_only),
+        visit_fee_fen=row.onsite_fee_fen,
+        book=book,
+        part_sums=part_sums,
+        waived_fen=waived_fen,
+    )
+
+
 def price_visit(
     *,
     visit_id: int,
@@ -201,7 +232,7 @@ def price_visit(
             listed[e.part_code] = book.part_on(e.part_code, day)
         list_fen = listed[e.part_code]
         counts = e.reverses_id is None and e.id not in cancelled
-        charged_kind = e.kind in ("used", "replaced")
+        charged_kind = e.kind in CHARGED_KINDS
         # In warranty no part is charged (S2), so a price question does not arise.
         priced_here = counts and charged_kind and not in_warranty
         if list_fen is None:
@@ -238,23 +269,10 @@ def price_visit(
         )
 
     schedule_fee = book.fee_on(day)
-    if schedule_fee is None:
-        fee, fee_source = visit_fee_fen or 0, "visit"
-        if not in_warranty and not inspection_only:
-            flags.append(ChargeFlag("fee_unscheduled", {"visit_fen": visit_fee_fen or 0}))
-    else:
-        fee, fee_source = schedule_fee, "schedule"
-        if (
-            visit_fee_fen is not None
-            and visit_fee_fen != schedule_fee
-            and not in_warranty
-            and not inspection_only
-        ):
-            flags.append(
-                ChargeFlag(
-                    "fee_differs", {"visit_fen": visit_fee_fen, "schedule_fen": schedule_fee}
-                )
-            )
+    fee, fee_source, fee_flags = _fee(
+        schedule_fee, visit_fee_fen, charged=not in_warranty and not inspection_only
+    )
+    flags.extend(fee_flags)
     if warranty_reason == "unknown":
         flags.append(ChargeFlag("warranty_unknown"))
 
@@ -304,6 +322,77 @@ def price_visit(
         flags=tuple(flags),
         phone_total_fen=phone.total_fen,
     )
+
+
+def _fee(
+    schedule_fee: int | None, visit_fee_fen: int | None, *, charged: bool
+) -> tuple[int, str, list[ChargeFlag]]:
+    """Return the fee the owed figure uses, where it came from, and what to flag about it."""
+    if schedule_fee is None:
+        flags = [ChargeFlag("fee_unscheduled", {"visit_fen": visit_fee_fen or 0})]
+        return visit_fee_fen or 0, "visit", flags if charged else []
+    flags = []
+    if charged and visit_fee_fen is not None and visit_fee_fen != schedule_fee:
+        flags.append(
+            ChargeFlag("fee_differs", {"visit_fen": visit_fee_fen, "schedule_fen": schedule_fee})
+        )
+    return schedule_fee, "schedule", flags
+
+
+@dataclass(frozen=True)
+class PartSum:
+    """A visit's counted, charged part events (used or replaced, neither a correction nor
+    corrected) of one part code at one phone price, summed: what the owed figure needs of them."""
+
+    part_code: str
+    phone_unit_fen: int
+    qty: int
+    events: int
+
+
+def sum_parts(part_events: Iterable[PartRow]) -> list[PartSum]:
+    """Sum a visit's part events as `owed_from_sums` takes them (the rule the stored-figures
+    query states in SQL)."""
+    events = list(part_events)
+    cancelled = {e.reverses_id for e in events if e.reverses_id is not None}
+    sums: dict[tuple[str, int], tuple[int, int]] = {}
+    for e in events:
+        if e.kind in CHARGED_KINDS and e.reverses_id is None and e.id not in cancelled:
+            qty, count = sums.get((e.part_code, e.unit_cost_fen), (0, 0))
+            sums[(e.part_code, e.unit_cost_fen)] = (qty + e.qty, count + 1)
+    return [PartSum(code, unit, qty, n) for (code, unit), (qty, n) in sums.items()]
+
+
+def owed_from_sums(
+    *,
+    day: date,
+    in_warranty: bool,
+    warranty_reason: str,
+    inspection_only: bool,
+    visit_fee_fen: int | None,
+    book: PriceBook,
+    part_sums: Iterable[PartSum],
+    waived_fen: int,
+) -> tuple[int, int]:
+    """Return what `price_visit` gives as the owed figure and the number of its flags, from
+    sums of the visit's rows instead of the rows: a commit stores a visit's figures at a cost
+    that does not grow with the number of its part events. Pure: no database, no clock."""
+    flags = 0
+    lines: list[PartLine] = []
+    for s in part_sums:
+        list_fen = book.part_on(s.part_code, day)
+        if not in_warranty and (list_fen is None or list_fen != s.phone_unit_fen):
+            flags += s.events  # part_unpriced or part_price_differs, one per event
+        unit = s.phone_unit_fen if list_fen is None else list_fen
+        lines.append(PartLine("used", s.qty, unit))
+    fee, _, fee_flags = _fee(
+        book.fee_on(day), visit_fee_fen, charged=not in_warranty and not inspection_only
+    )
+    flags += len(fee_flags) + (warranty_reason == "unknown")
+    gross = compute_charges(in_warranty, lines, fee, inspection_only, 0)
+    capped = min(waived_fen, gross.total_fen)
+    flags += capped < waived_fen  # waiver_exceeds_charges
+    return gross.total_fen - capped, flags
 
 
 def explain_visit_charges(

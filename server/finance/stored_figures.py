@@ -2,9 +2,11 @@
 
 **Per visit** (`visit.owed_fen`, `charge_flags`, `business_day`): what the visit owes by the
 rules, how many price flags it raised and its business day, always as
-`visit_charges.explain_visit_charges` gives them, so a list of days reads them instead of
-pricing every visit per load. **Per engineer and day** (`finance_day_check.needs_attention`):
-whether a reconciled day changed since it was locked in a way a clerk must look at, as
+`charges.explain_visit_charges` gives them, so a list of days reads them instead of pricing
+every visit per load. A commit computes them with `charges.owed_from_sums` from sums the
+database makes of the visit's part events (one row per part code and phone price), not from the
+rows themselves. **Per engineer and day** (`finance_day_check.needs_attention`): whether a
+reconciled day changed since it was locked in a way a clerk must look at, as
 `finance_reconcile.needs_attention` decides, so the overview reads it instead of computing every
 locked day of the year.
 
@@ -33,19 +35,39 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, event, inspect, or_, select, text, union, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    Date,
+    Select,
+    String,
+    bindparam,
+    event,
+    exists,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.customers.models import Equipment
+from server.domain.charges import CHARGED_KINDS
 from server.domain.timezone import business_day, day_bounds_utc
 from server.extensions import db
 from server.feed import changes
 from server.finance.charges import (
-    explain_visit_charges,
-    load_price_book,
+    PartSum,
+    PriceBook,
+    owed_of_visit_row,
     visit_business_day,
     visit_day_moment,
 )
@@ -216,15 +238,6 @@ def _take_pricing_lock() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PRICING_LOCK})
 
 
-def _may_price() -> bool:
-    """Whether no edit of shared inputs is committing now (then prices may be stale: store NULL)."""
-    if not _postgres():
-        return True
-    return bool(
-        db.session.scalar(text("SELECT pg_try_advisory_xact_lock_shared(:k)"), {"k": PRICING_LOCK})
-    )
-
-
 def _reached_by_shared_edits(noted: _Noted) -> set[int]:
     """Return the visits whose price an edit of a price list, warranty or request may change."""
     found: set[int] = set()
@@ -263,22 +276,24 @@ def _reached_by_shared_edits(noted: _Noted) -> set[int]:
 
 @dataclass(frozen=True)
 class Placed:
-    """Where a visit's money is: its engineer and business day, and the day stored before."""
+    """Where a visit's money is: its engineer and business day, the day stored before, and
+    who took or was promised its payments."""
 
     engineer_id: int | None
     day: date
     former_day: date | None
+    takers: frozenset[int] = frozenset()
 
 
 def store_charges(visit_ids: Collection[int]) -> dict[int, Placed]:
     """Price the visits again, each under its row lock, and store what changed.
 
     Returns where each visit's money is now, and the business day it was stored under before.
+    Two reads a chunk of visits, whatever their number of rows: the visits with their warranty
+    inputs (locked), then one union of what pricing needs of their rows and of the price lists.
     """
     if not visit_ids:
         return {}
-    may_price = _may_price()
-    book = load_price_book() if may_price else None
     placed: dict[int, Placed] = {}
     table = Visit.__table__
     write = (
@@ -295,73 +310,163 @@ def store_charges(visit_ids: Collection[int]) -> dict[int, Placed]:
     ids = sorted(visit_ids)
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
-        # Locked in id order, then read again: a writer that committed while we waited is seen.
-        visits = db.session.scalars(
-            select(Visit)
-            .options(joinedload(Visit.request).joinedload(ServiceRequest.equipment))
-            .where(Visit.id.in_(chunk))
-            .order_by(Visit.id)
-            .with_for_update(key_share=True, of=Visit)
-            .execution_options(populate_existing=True)
-        ).all()
-        parts = _rows(PartEvent, chunk) if may_price else {}
-        waivers = _rows(ChargeWaiver, chunk) if may_price else {}
+        visits, may_price = _locked_visits(chunk)
+        book, parts, waived, takers = _priced_rows(chunk)
         rows = []
         for visit in visits:
+            day = visit_business_day(visit)
             owed = flags = None
             if may_price:
-                vc = explain_visit_charges(
-                    visit,
-                    book=book,
-                    part_events=parts.get(visit.id, []),
-                    waivers=waivers.get(visit.id, []),
+                owed, flags = owed_of_visit_row(
+                    visit, book=book, part_sums=parts[visit.id], waived_fen=waived.get(visit.id, 0)
                 )
-                owed, flags, day = vc.charges.total_fen, len(vc.flags), vc.business_day
-            else:
-                day = visit_business_day(visit)
-            placed[visit.id] = Placed(visit.engineer_id, day, visit.business_day)
-            stored = (visit.owed_fen, visit.charge_flags, visit.business_day)
-            if stored != (owed, flags, day):
+            placed[visit.id] = Placed(
+                visit.engineer_id, day, visit.business_day, frozenset(takers[visit.id])
+            )
+            if (visit.owed_fen, visit.charge_flags, visit.business_day) != (owed, flags, day):
                 rows.append({"b_id": visit.id, "b_owed": owed, "b_flags": flags, "b_day": day})
-                set_committed_value(visit, "owed_fen", owed)
-                set_committed_value(visit, "charge_flags", flags)
-                set_committed_value(visit, "business_day", day)
+                _refresh_loaded(visit.id, owed, flags, day)
         if rows:
             db.session.connection().execute(write, rows)
     return placed
 
 
-# What pricing reads of a visit's rows (visit_charges.PartRow, WaiverRow): plain rows, not
-# entities, so a visit with many part events costs its commit little more than one with few.
-_PRICED_COLUMNS = {
-    PartEvent: (
-        PartEvent.visit_id,
-        PartEvent.id,
-        PartEvent.kind,
-        PartEvent.part_code,
-        PartEvent.description,
-        PartEvent.qty,
-        PartEvent.unit_cost_fen,
-        PartEvent.reverses_id,
-    ),
-    ChargeWaiver: (
-        ChargeWaiver.visit_id,
-        ChargeWaiver.id,
-        ChargeWaiver.amount_fen,
-        ChargeWaiver.reason,
-    ),
-}
+# The two reads of `store_charges`, built once: a push's commit runs them, and building a
+# statement of this size costs more CPU than the database takes to answer it.
+VISIT_IDS = bindparam("visit_ids", expanding=True)
 
 
-def _rows(model, visit_ids: list[int]) -> dict[int, list]:
-    out: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(
-        select(*_PRICED_COLUMNS[model])
-        .where(model.visit_id.in_(visit_ids))
-        .order_by(model.received_at, model.id)
-    ):
-        out[row.visit_id].append(row)
-    return out
+@cache
+def _locked_visits_statement(postgres: bool) -> Select:
+    query = (
+        select(
+            Visit.id,
+            Visit.engineer_id,
+            Visit.arrived_at,
+            Visit.window_start,
+            Visit.created_at,
+            Visit.inspection_only,
+            Visit.onsite_fee_fen,
+            Visit.owed_fen,
+            Visit.charge_flags,
+            Visit.business_day,
+            Equipment.acceptance_date,
+            Equipment.warranty_months,
+        )
+        .select_from(Visit)
+        .outerjoin(ServiceRequest, ServiceRequest.id == Visit.request_id)
+        .outerjoin(Equipment, Equipment.id == ServiceRequest.equipment_id)
+        .where(Visit.id.in_(VISIT_IDS))
+        .order_by(Visit.id)
+        # Locked, then read: a writer that committed while we waited is seen.
+        .with_for_update(key_share=True, of=Visit.__table__)
+    )
+    if postgres:
+        # Tried without waiting, in this statement, so the price lists are read after it.
+        tried = func.pg_try_advisory_xact_lock_shared(PRICING_LOCK)
+        return query.add_columns(tried.label("may_price"))
+    return query
+
+
+def _locked_visits(chunk: list[int]) -> tuple[list[Any], bool]:
+    """Lock the visits in id order and read what pricing needs of them and their equipment.
+
+    Also returns whether they may be priced: whether no edit of shared inputs is committing now
+    (then prices may be stale, and NULL is stored, which the pages price on the fly).
+    """
+    postgres = _postgres()
+    visits = list(db.session.execute(_locked_visits_statement(postgres), {"visit_ids": chunk}))
+    return visits, not postgres or all(v.may_price for v in visits)
+
+
+@cache
+def _priced_rows_statement() -> CompoundSelect:
+    correction = aliased(PartEvent)
+    sums = (
+        select(
+            PartEvent.visit_id,
+            PartEvent.part_code,
+            PartEvent.unit_cost_fen,
+            func.sum(PartEvent.qty).label("qty"),
+            func.count().label("events"),
+        )
+        .where(
+            PartEvent.visit_id.in_(VISIT_IDS),
+            PartEvent.kind.in_(CHARGED_KINDS),
+            PartEvent.reverses_id.is_(None),
+            ~exists().where(correction.reverses_id == PartEvent.id),
+        )
+        .group_by(PartEvent.visit_id, PartEvent.part_code, PartEvent.unit_cost_fen)
+        .cte("part_sums")
+    )
+    no_day, no_text, no_int = literal(None, Date), literal(None, String), literal(None, BigInteger)
+
+    def tagged(tag: str, visit, code, day, a, b=no_int, c=no_int) -> Select:
+        return select(literal(tag).label("tag"), visit, code, day, a, b, c)
+
+    return union_all(
+        tagged(
+            "part",
+            sums.c.visit_id,
+            sums.c.part_code,
+            no_day,
+            sums.c.unit_cost_fen,
+            sums.c.qty,
+            sums.c.events,
+        ).select_from(sums),
+        tagged("waived", ChargeWaiver.visit_id, no_text, no_day, func.sum(ChargeWaiver.amount_fen))
+        .where(ChargeWaiver.visit_id.in_(VISIT_IDS))
+        .group_by(ChargeWaiver.visit_id),
+        *(
+            tagged("taker", model.visit_id, no_text, no_day, model.user_id).where(
+                model.visit_id.in_(VISIT_IDS)
+            )
+            for model in (Payment, PaymentPromise)
+        ),
+        tagged("fee", no_int, no_text, FeeRate.effective_from, FeeRate.onsite_fee_fen),
+        tagged(
+            "price", no_int, PartPrice.part_code, PartPrice.effective_from, PartPrice.unit_cost_fen
+        ).where(PartPrice.part_code.in_(select(sums.c.part_code))),
+    )
+
+
+def _priced_rows(
+    chunk: list[int],
+) -> tuple[PriceBook, dict[int, list[PartSum]], dict[int, int], dict[int, set[int]]]:
+    """Read, in one statement, the visits' part sums (as `charges.sum_parts` makes them), their
+    waivers' sums, who took or was promised their payments, the fee schedule and the list
+    prices of the part codes they hold."""
+    parts: dict[int, list[PartSum]] = defaultdict(list)
+    waived: dict[int, int] = {}
+    takers: dict[int, set[int]] = defaultdict(set)
+    fees: list[tuple[date, int]] = []
+    prices: dict[str, list[tuple[date, int]]] = defaultdict(list)
+    rows = db.session.execute(_priced_rows_statement(), {"visit_ids": chunk})
+    for tag, vid, code, day, a, b, c in rows:
+        # PostgreSQL sums a bigint as numeric: every figure is made an int again.
+        if tag == "part":
+            parts[vid].append(PartSum(code, int(a), int(b), int(c)))
+        elif tag == "waived":
+            waived[vid] = int(a)
+        elif tag == "taker":
+            takers[vid].add(int(a))
+        elif tag == "fee":
+            fees.append((day, int(a)))
+        else:
+            prices[code].append((day, int(a)))
+    book = PriceBook(
+        tuple(sorted(fees)), {code: tuple(sorted(days)) for code, days in prices.items()}
+    )
+    return book, parts, waived, takers
+
+
+def _refresh_loaded(visit_id: int, owed: int | None, flags: int | None, day: date) -> None:
+    """Give a visit this session has loaded the figures just stored (they were written by SQL)."""
+    visit = db.session.identity_map.get(inspect(Visit).identity_key_from_primary_key((visit_id,)))
+    if visit is not None:
+        set_committed_value(visit, "owed_fen", owed)
+        set_committed_value(visit, "charge_flags", flags)
+        set_committed_value(visit, "business_day", day)
 
 
 def store_all(batch: int = 2000) -> int:
@@ -446,21 +551,9 @@ def _keys_of_visits(placed: dict[int, Placed], former_engineers: dict[int, set[i
     """
     if not placed:
         return set()
-    ids = sorted(placed)
-    people: dict[int, set[int | None]] = defaultdict(set)
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        takers = union(
-            *(
-                select(model.visit_id, model.user_id).where(model.visit_id.in_(chunk))
-                for model in (Payment, PaymentPromise)
-            )
-        )
-        for vid, user_id in db.session.execute(takers):
-            people[vid].add(user_id)
     keys: set[Key] = set()
     for vid, where in placed.items():
-        who = (people[vid] | {where.engineer_id} | former_engineers.get(vid, set())) - {None}
+        who = (where.takers | {where.engineer_id} | former_engineers.get(vid, set())) - {None}
         when = {where.day, where.former_day} - {None}
         keys.update((e, d) for e in who for d in when)
     return keys

@@ -35,6 +35,11 @@ class Phone(HttpPhone):
             record_id=None,
         )
 
+    def correct(self, visit_id: int, part_op: dict[str, Any]):
+        """Cancel a part event: the same part again, as a correction of it."""
+        payload = {**part_op["payload"], "reverses": part_op["record_id"]}
+        return self.op("part.add", visit_id, payload, record_id=None)
+
     def pay(self, visit_id: int, amount_fen: int, method: str = "cash", payer: str = "周老师"):
         return self.op(
             "payment.record",

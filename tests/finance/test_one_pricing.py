@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from server.db_types import utcnow
 from server.domain.charges import format_fen
 from server.domain.timezone import business_day
-from server.finance.charges import PriceBook, price_visit
+from server.finance.charges import PriceBook, owed_from_sums, price_visit, sum_parts
 from server.syncing.store import SqlStore
 from sync.digest import visit_signoff_view
 from sync.engine import visit_view
@@ -217,6 +217,81 @@ def test_what_the_customer_signs_is_the_phone_total_and_owed_when_prices_agree(
     assert view["charges"]["total_fen"] == vc.phone_total_fen
     if not any(f.code in ("part_price_differs", "fee_differs") for f in vc.flags):
         assert vc.charges.total_fen == vc.phone_total_fen
+
+
+class _Event:
+    def __init__(self, i: int, d: dict, reverses: str | None) -> None:
+        self.id, self.reverses_id, self.description = f"p{i}", reverses, "x"
+        self.kind, self.part_code = d["kind"], d["part_code"]
+        self.qty, self.unit_cost_fen = d["qty"], d["unit_cost_fen"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(parts_strategy.map(lambda p: p[0] if p else None), st.integers(-1, 12)),
+        max_size=12,
+    ),
+    fees=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 60_000)), max_size=2),
+    prices=st.dictionaries(
+        st.sampled_from(["FAN", "PSU", "CAP"]),
+        st.lists(st.tuples(st.integers(0, 40), st.integers(0, 50_000)), min_size=1, max_size=2),
+    ),
+    visit_fee=st.none() | st.integers(0, 60_000),
+    waived=st.lists(st.integers(1, 40_000), max_size=2),
+    in_warranty=st.booleans(),
+    reason=st.sampled_from(["in_warranty", "expired", "unknown"]),
+    inspection=st.booleans(),
+    day=st.integers(0, 40),
+)
+def test_the_stored_figure_from_sums_is_the_one_pricing_gives_from_rows(
+    parts, fees, prices, visit_fee, waived, in_warranty, reason, inspection, day
+):
+    """`owed_from_sums` (what a commit stores) equals `price_visit` (what every page explains)
+    for any rows: corrections of earlier or later events, returned parts, listed, unlisted and
+    differently priced parts, a fee schedule or none, waivers beyond the charges."""
+    events = []
+    for i, (d, target) in enumerate(parts):
+        if d is None:
+            continue
+        # A correction cancels an event before or after it (the order a phone sent them in).
+        reverses = f"p{target}" if 0 <= target < len(parts) and target != i else None
+        if reverses in {e.reverses_id for e in events}:
+            reverses = None  # one correction per event, as the sync engine keeps it
+        events.append(_Event(i, d, reverses))
+    start = date(2026, 1, 1)
+    book = PriceBook(
+        fees=tuple(sorted((start + timedelta(days=d), fen) for d, fen in dict(fees).items())),
+        parts={
+            code: tuple(
+                sorted((start + timedelta(days=d), fen) for d, fen in dict(entries).items())
+            )
+            for code, entries in prices.items()
+        },
+    )
+    on = start + timedelta(days=day)
+    vc = price_visit(
+        visit_id=1,
+        day=on,
+        in_warranty=in_warranty,
+        warranty_reason=reason,
+        inspection_only=inspection,
+        visit_fee_fen=visit_fee,
+        book=book,
+        part_events=events,
+        waivers=[_Waiver(fen) for fen in waived],
+    )
+    owed, flags = owed_from_sums(
+        day=on,
+        in_warranty=in_warranty,
+        warranty_reason=reason,
+        inspection_only=inspection,
+        visit_fee_fen=visit_fee,
+        book=book,
+        part_sums=sum_parts(events),
+        waived_fen=sum(waived),
+    )
+    assert (owed, flags) == (vc.charges.total_fen, len(vc.flags))
 
 
 def test_nothing_prices_or_dates_a_visit_but_finance_charges():

@@ -87,12 +87,24 @@ def test_stored_owed_equals_computed_through_pushes_and_office_edits(make, login
     _assert_stored_as_computed(ids)  # dispatched: priced at creation
 
     # On site: arrivals and parts (list price, a stale copy, a part with no list entry).
+    parts = []
     for visit in visits[:6]:
         phone.arrive(visit.id)
         for _ in range(rng.randint(1, 3)):
             code = rng.choice([*LIST, "CAP"])
             unit = LIST.get(code, 990) + rng.choice([0, 0, 700])
-            phone.part(visit.id, code, rng.randint(1, 3), unit)
+            parts.append(phone.part(visit.id, code, rng.randint(1, 3), unit))
+        # Fitted twice at one price: the stored figure sums them (and counts two flags).
+        parts.append(phone.part(visit.id, "CAP", 1, 990, kind="replaced"))
+        parts.append(phone.part(visit.id, "CAP", 2, 990))
+        phone.part(visit.id, "PSU", 1, LIST["PSU"], kind="returned")
+    phone.push()
+    _assert_stored_as_computed(ids)
+
+    # Corrections cancel part events, in the push that adds them and in a later one.
+    phone.correct(visits[0].id, phone.part(visits[0].id, "FAN", 3, LIST["FAN"] + 700))
+    for op in parts[::3]:
+        phone.correct(op["visit_id"], op)
     phone.push()
     _assert_stored_as_computed(ids)
 
@@ -276,7 +288,8 @@ def test_two_pushes_changing_one_visits_charges_at_once_store_both(
     one.part(visit.id, "PSU", 1, LIST["PSU"])
     two.waive(visit.id, 5000, "regular customer")
     barrier = threading.Barrier(2)
-    _hold_first_call(monkeypatch, finance_store, "_may_price", barrier)
+    # Held once its rows are written and before it locks the visit to price it.
+    _hold_first_call(monkeypatch, finance_store, "_covered_visits", barrier)
     _run(one.push, two.push)
     monkeypatch.undo()
     assert not one.outbox and not two.outbox
@@ -352,15 +365,15 @@ def test_a_visit_priced_while_a_price_list_edit_commits_is_left_to_be_priced_on_
     phone.part(visit.id, "PSU", 1, LIST["PSU"])
     barrier = threading.Barrier(2)
     _hold_first_call(monkeypatch, finance_store, "_reached_by_shared_edits", barrier)
-    may_price = finance_store._may_price
+    locked_visits = finance_store._locked_visits
 
     def held(*args, **kwargs):
-        allowed = may_price(*args, **kwargs)
+        visits, allowed = locked_visits(*args, **kwargs)
         if not allowed:  # the push, refused the lock the edit holds
             barrier.wait(timeout=20)
-        return allowed
+        return visits, allowed
 
-    monkeypatch.setattr(finance_store, "_may_price", held)
+    monkeypatch.setattr(finance_store, "_locked_visits", held)
     yesterday = (_today() - timedelta(days=1)).isoformat()
     body = {"effective_from": yesterday, "onsite_fee_fen": 27500}
     answers = _run(lambda: finance.post("/api/finance/fee-rates", json=body), phone.push)
