@@ -522,7 +522,9 @@ def store_all(batch: int = 2000) -> int:
     ).all()
     keys = [tuple(k) for k in undecided]
     for start in range(0, len(keys), batch):
-        decide_days(set(keys[start : start + batch]))
+        chunk = set(keys[start : start + batch])
+        lock_day_checks(chunk)
+        _decide(chunk)
         db.session.commit()
     return done
 
@@ -580,28 +582,40 @@ def _keys_of_handovers(handover_ids: Collection[int]) -> set[Key]:
     return keys
 
 
-def lock_day_checks(keys: Collection[Key]) -> None:
-    """Create the days' check rows if missing and lock them (in key order) until commit."""
-    if not keys:
-        return
-    if _postgres():
+@cache
+def _day_check_upsert(postgres: bool):
+    if postgres:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    table = DayCheck.__table__
+    # An update that changes nothing: it takes the row lock of a row that exists (or waits for
+    # the transaction that is creating it), where DO NOTHING would take none. What it returns
+    # is the row as the lock found it: the verdict of a clerk who locked the day meanwhile.
+    return (
+        insert(table)
+        .on_conflict_do_update(
+            index_elements=["engineer_id", "business_day"],
+            set_={"needs_attention": table.c.needs_attention},
+        )
+        .returning(table.c.engineer_id, table.c.business_day, table.c.needs_attention)
+    )
+
+
+def lock_day_checks(keys: Collection[Key]) -> dict[Key, bool | None]:
+    """Create the days' check rows if missing and lock them (in key order) until commit.
+
+    Returns each day's verdict as it stands once locked: None for a day not locked (or locked
+    before verdicts were kept and not decided yet), else whether it needs attention.
+    """
+    verdicts: dict[Key, bool | None] = {}
     ordered = sorted(keys)
+    upsert = _day_check_upsert(_postgres())
     for start in range(0, len(ordered), BATCH):
-        chunk = ordered[start : start + BATCH]
-        upsert = insert(DayCheck.__table__).values(
-            [{"engineer_id": e, "business_day": d} for e, d in chunk]
-        )
-        # An update that changes nothing: it takes the row lock of a row that exists (or waits
-        # for the transaction that is creating it), where DO NOTHING would take none.
-        db.session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=["engineer_id", "business_day"],
-                set_={"needs_attention": DayCheck.__table__.c.needs_attention},
-            )
-        )
+        rows = [{"engineer_id": e, "business_day": d} for e, d in ordered[start : start + BATCH]]
+        result = db.session.connection().execute(upsert, rows)
+        verdicts.update(((e, d), attention) for e, d, attention in result)
+    return verdicts
 
 
 def set_verdict(key: Key, needs_attention: bool | None) -> None:
@@ -615,28 +629,21 @@ def set_verdict(key: Key, needs_attention: bool | None) -> None:
 
 
 def decide_days(keys: Collection[Key]) -> None:
-    """Lock the days' check rows and decide again whether each reconciled one needs attention."""
-    if not keys:
-        return
-    from server.finance.reconcile import RECONCILED, compute_keys, needs_attention
+    """Lock the days' check rows and decide again whether each locked one needs attention.
 
-    lock_day_checks(keys)
-    wanted = set(keys)
-    locked: set[Key] = set()
-    days = sorted({d for _, d in wanted})
-    for start in range(0, len(days), BATCH):
-        locked.update(
-            (engineer_id, day)
-            for engineer_id, day in db.session.execute(
-                select(DayReconciliation.engineer_id, DayReconciliation.business_day).where(
-                    DayReconciliation.business_day.in_(days[start : start + BATCH]),
-                    DayReconciliation.status == RECONCILED,
-                )
-            )
-            if (engineer_id, day) in wanted
-        )
+    A day with no verdict is either not locked or not decided yet; the overview computes the
+    latter when it shows it, and `store_all` decides it.
+    """
+    verdicts = lock_day_checks(keys)
+    _decide({key for key, verdict in verdicts.items() if verdict is not None})
+
+
+def _decide(locked: Collection[Key]) -> None:
+    """Decide again whether each of these reconciled days needs attention; store the verdicts."""
     if not locked:
         return
+    from server.finance.reconcile import compute_keys, needs_attention
+
     figures = compute_keys(locked)
     table = DayCheck.__table__
     db.session.connection().execute(
