@@ -7,6 +7,7 @@ Encoding: ``"{wall_ms:015d}-{counter:05d}-{node}"``. The node is the device id (
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 MAX_WALL_MS = 10**15 - 1
@@ -36,6 +37,11 @@ def parse(stamp: str) -> Stamp:
     """Parse a stamp string, raising HLCError if it is malformed."""
     if not isinstance(stamp, str):
         raise HLCError("hlc must be a string")
+    return _parse(stamp)
+
+
+@lru_cache(maxsize=4096)  # a push compares each op's stamp with a few others: parse each once
+def _parse(stamp: str) -> Stamp:
     m = _STAMP_RE.fullmatch(stamp)
     if m is None:
         raise HLCError(f"malformed hlc {stamp!r}: expected 15-digit wall, 5-digit counter, node")

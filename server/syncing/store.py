@@ -935,12 +935,16 @@ def _constraint(exc: IntegrityError) -> str:
     return "a record with the same key already exists"
 
 
+# Values a JSON column takes as they are: no call for each (a push makes a change per op).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     """Make a record safe for a JSON column (dates as ISO strings)."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: v if type(v) in _PLAIN else _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [v if type(v) in _PLAIN else _jsonable(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value

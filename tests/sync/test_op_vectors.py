@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sync_helpers import DEV_A, load_vectors, new_id
 
 from sync import limits
@@ -74,3 +76,27 @@ def test_storable_keeps_what_a_database_can_hold():
     for _ in range(100):
         deep = [deep]
     json.dumps(limits.storable(deep))
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF)),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_json_values, nesting=st.integers(0, 40))
+def test_storable_takes_its_short_cut_only_where_the_long_way_changes_nothing(value, nesting):
+    """What a push records of each op is the same whether or not the quick check passed it."""
+    for _ in range(nesting):
+        value = [value]
+    quick = limits.storable(value)
+    walked = limits._storable(value, 0)
+    assert json.dumps(quick, sort_keys=True) == json.dumps(walked, sort_keys=True)
