@@ -88,6 +88,10 @@ REQUEST_LIMITS: dict[str, int] = {
     "blob_bytes": 2 * 1024 * 1024,
 }
 
+# What a phone may upload as a blob (signatures are PNG, photos JPEG; WebP where a browser makes
+# it): the upload accepts these and the office shows these in its pages, nothing else.
+BLOB_TYPES = ("image/jpeg", "image/png", "image/webp")
+
 
 def text_limit(kind: str, name: str) -> int:
     """Return the longest string field `name` of op `kind` (or of the envelope) may hold."""
@@ -183,6 +187,7 @@ def as_json() -> dict[str, Any]:
         "text": TEXT_LIMITS,
         "int": {k: {f: list(b) for f, b in v.items()} for k, v in INT_LIMITS.items()},
         "request": REQUEST_LIMITS,
+        "blob_types": list(BLOB_TYPES),
         "max_batch": MAX_BATCH,
         "max_photos": MAX_PHOTOS,
         "max_json_depth": MAX_JSON_DEPTH,

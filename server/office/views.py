@@ -45,17 +45,9 @@ from server.web.office_pages import (
     bp,
     get_or_404,
 )
+from sync.limits import BLOB_TYPES
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
-# Content types shown in the page; anything else a device uploaded is only offered as a download.
-INLINE_TYPES = {
-    "image/png",
-    "image/jpeg",
-    "image/webp",
-    "image/gif",
-    "image/svg+xml",
-    "application/pdf",
-}
 
 
 # --- assets and blobs ---
@@ -74,7 +66,8 @@ def blob(sha256: str):
     if SHA256_RE.fullmatch(sha256) is None:
         raise ApiError(404, "err.no_such.file")
     item = get_or_404(Blob, sha256, "file")
-    inline = item.content_type in INLINE_TYPES
+    # What phones may upload is shown; anything else (stored before, say) only as a download.
+    inline = item.content_type in BLOB_TYPES
     response = Response(
         item.data, mimetype=item.content_type if inline else "application/octet-stream"
     )

@@ -31,12 +31,11 @@ from sync.engine import (
     build_pull,
     parse_cursor,
 )
-from sync.limits import REQUEST_LIMITS
+from sync.limits import BLOB_TYPES, REQUEST_LIMITS
 
 blp = Blueprint("sync_api", __name__, url_prefix="/api/sync", description="Sync protocol")
 
 PROTOCOL = 1
-BLOB_TYPES = {"image/png", "image/jpeg", "image/webp"}
 MAX_BLOB_BYTES = REQUEST_LIMITS["blob_bytes"]
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -191,7 +190,7 @@ def put_blob(sha256: str):
     if content_type not in BLOB_TYPES:
         raise ApiError(
             415,
-            f"Blobs must be one of {', '.join(sorted(BLOB_TYPES))}.",
+            f"Blobs must be one of {', '.join(BLOB_TYPES)}.",
             {"Content-Type": [f"{content_type or 'none'} is not accepted."]},
         )
     body = request.get_data(cache=False)

@@ -18,6 +18,7 @@ from server.feed.models import SyncOperation
 from server.register.models import ServiceRequest
 from server.visits.field_models import Conflict
 from server.visits.models import Visit
+from sync.limits import BLOB_TYPES
 from tests.office.fieldkit import FieldKit, complete_visit, signature_png
 
 ALL_ROLES = ["engineer", "office", "supervisor", "finance", "admin"]
@@ -746,3 +747,15 @@ def test_board_reads_the_server_clock_and_no_parameter_moves_it(make, login):
         session = login(make.user("office"))  # the first session has idled out by then
         rows = session.get("/office/board/rows").get_data(as_text=True)
     assert 'data-alarm="missed"' in rows
+
+
+@pytest.mark.parametrize("content_type", BLOB_TYPES)
+def test_every_type_a_phone_may_upload_is_shown_in_the_page(make, login, world, content_type):
+    """One list (sync.limits.BLOB_TYPES) says what the upload takes and what the office shows."""
+    session = login(make.user("office"))
+    body = f"a picture as {content_type}".encode()
+    sha = world["kit"].blob(body, content_type)
+    response = session.get(f"/office/blobs/{sha}")
+    assert response.status_code == 200 and response.data == body
+    assert response.mimetype == content_type
+    assert "Content-Disposition" not in response.headers
