@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, update
+from sqlalchemy import bindparam, event, update
 from sqlalchemy.orm import Session
 
+from server.bulk import insert_rows
 from server.db_types import utcnow
 from server.feed.models import SyncChange, SyncCounter
 
@@ -49,9 +50,10 @@ def _number_pending(session: Session) -> None:
     top = connection.execute(_TAKE_POSITIONS, {"count": len(pending)}).scalar_one()
     first = top - len(pending) + 1
     now = utcnow()
-    # Core executemany: the rows are plain values, no ORM objects to build or track.
-    connection.execute(
-        _ADD_CHANGES,
+    # Plain values, no ORM objects to build or track; COPY on PostgreSQL (server.bulk).
+    insert_rows(
+        connection,
+        SyncChange.__table__,
         [
             {
                 "position": first + i,
@@ -77,7 +79,6 @@ _TAKE_POSITIONS = (
     .values(value=_COUNTER.value + bindparam("count"))
     .returning(_COUNTER.value)
 )
-_ADD_CHANGES = insert(SyncChange.__table__)
 
 
 def _discard_pending(session: Session, previous_transaction: Any) -> None:

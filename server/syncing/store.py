@@ -13,12 +13,13 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, union_all, update
+from sqlalchemy import bindparam, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from server.accounts.models import Device
 from server.accounts.operations import outbox_report_values
+from server.bulk import insert_rows
 from server.domain.completeness import is_finished
 from server.domain.sla import visit_arrival_due
 from server.extensions import db
@@ -364,7 +365,7 @@ class SqlStore:
             self.session.add(SyncOperation(**values))
 
     def write_batch(self) -> None:
-        """Write the batch's new rows: one executemany per table and column set, in FK order.
+        """Write the batch's new rows: one COPY or executemany per table and column set.
 
         The caller flushes the session next (updated rows, conflicts) and, if the database
         refuses any of it, rolls back and redoes the push op by op.
@@ -381,7 +382,7 @@ class SqlStore:
             start = 0
             for end in range(1, len(rows or ()) + 1):
                 if end == len(rows) or rows[end].keys() != rows[start].keys():
-                    connection.execute(insert(table), rows[start:end])
+                    insert_rows(connection, table, rows[start:end])
                     start = end
         self._new_rows.clear()
         self._new_ops.clear()

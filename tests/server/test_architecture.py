@@ -20,6 +20,7 @@ SHARED = (
     "server.extensions",
     "server.i18n",
     "server.db_types",
+    "server.bulk",
     "server.tables",
     "server.wiring",
     "server.web",

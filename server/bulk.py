@@ -1,0 +1,54 @@
+"""Write many new rows of one table at once: COPY on PostgreSQL, one executemany elsewhere.
+
+A push writes a row per op in three tables (the op record, the field record, the feed entry).
+Sent as an executemany, PostgreSQL parses, binds and executes an INSERT per row; COPY streams
+the rows into one command, which costs both the app and the database a fraction of that.
+
+The rows are the ones `insert(table)` would take: each value goes through its column type's
+bind processor (JSON, UTC datetimes), and a column a row leaves out gets its Python default,
+exactly as SQLAlchemy's insert would give it. A key or check the rows break is raised as the
+SQLAlchemy error the executemany would have raised (IntegrityError), so callers handle both
+paths alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert
+from sqlalchemy.exc import DBAPIError
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (all with the same keys) into `table`, in their order."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+        connection.execute(insert(table), list(rows))
+        return
+    given = list(rows[0].keys())
+    left_out = [c for c in table.c if c.name not in rows[0] and c.default is not None]
+    fixed = [c for c in left_out if c.default.is_scalar]
+    made = [c for c in left_out if c.default.is_callable]
+    columns = [table.c[name] for name in given] + fixed + made
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    constants = [c.default.arg for c in fixed]
+    makers = [c.default.arg for c in made]  # wrapped by SQLAlchemy to take a context
+    quote = dialect.identifier_preparer
+    names = ", ".join(quote.quote(c.name) for c in columns)
+    statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                values = [row[name] for name in given] + constants + [m(None) for m in makers]
+                copy.write_row(
+                    [v if p is None else p(v) for v, p in zip(values, processors, strict=True)]
+                )
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy wraps a driver's error (IntegrityError for a broken key, and so on).
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
