@@ -559,11 +559,7 @@ def _part(ctx: _Ctx) -> OpResult:
         problem = merge.reversal_problem(target, target_id, ctx.op.visit_id)
         if problem:
             raise Rejection(problem)
-        earlier = [
-            e
-            for e in ctx.store.for_visit("part_event", ctx.op.visit_id)
-            if e["reverses"] == target_id
-        ]
+        earlier = ctx.store.find("part_event", "reverses", target_id)
         if earlier:
             why = f"part event {target_id} was already corrected by {earlier[0]['id']}"
             other = {"id": ctx.op.record_id, **content, **ctx.common()}
@@ -582,9 +578,7 @@ def _void(ctx: _Ctx) -> OpResult:
     payment = ctx.store.get("payment", pid)
     if payment is None or payment["visit_id"] != ctx.op.visit_id:
         raise Rejection(f"payment {pid} does not exist on visit {ctx.op.visit_id}")
-    earlier = [
-        v for v in ctx.store.for_visit("payment_void", ctx.op.visit_id) if v["payment_id"] == pid
-    ]
+    earlier = ctx.store.find("payment_void", "payment_id", pid)
     if earlier:
         why = f"payment {pid} was already voided by {earlier[0]['id']}"
         other = {"id": ctx.op.record_id, **content, **ctx.common()}

@@ -98,6 +98,12 @@ class MemoryStore:
             if r.get("visit_id") == visit_id
         ]
 
+    def find(self, entity: str, field: str, value: Any) -> list[Record]:
+        """Return copies of the entity's records whose field equals value."""
+        return [
+            copy.deepcopy(r) for r in self.records.get(entity, {}).values() if r.get(field) == value
+        ]
+
     def record_conflict(self, conflict: ConflictRecord) -> None:
         """Keep the conflict."""
         self.conflicts.append(conflict)

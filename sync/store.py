@@ -163,6 +163,11 @@ class Store(Protocol):
         """Return every record of entity that belongs to the visit, in any order."""
         ...
 
+    def find(self, entity: str, field: str, value: Any) -> list[Record]:
+        """Return the records of entity whose field equals value (a correction's target, a
+        void's payment): a look-up by an indexed field, whatever the visit holds besides."""
+        ...
+
     def record_conflict(self, conflict: ConflictRecord) -> None:
         """Store a conflict record."""
         ...
