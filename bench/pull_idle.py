@@ -12,6 +12,7 @@ Prints the median over rounds of the mean per pull, for a plain pull and for a c
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import sys
 import time
@@ -55,16 +56,22 @@ def per_pull_us(client, meter: CpuMeter, headers: dict, cursor: str, conditional
     return statistics.median(rounds)
 
 
+def metered_field(url: str):
+    """Build the app quiet (no request log) with a CpuMeter around it, and a signed-in phone.
+
+    Returns (meter, client, headers, device_id, visit_id, ...) as setup_field gives them.
+    """
+    app = build_app(url)
+    app.config["REQUEST_LOG"] = False
+    logging.getLogger("onsite.request").disabled = True
+    meter = CpuMeter(app.wsgi_app)
+    app.wsgi_app = meter
+    return (meter, *setup_field(app))
+
+
 def run(db_url: str | None) -> dict:
     with database(db_url) as url:
-        app = build_app(url)
-        app.config["REQUEST_LOG"] = False
-        import logging
-
-        logging.getLogger("onsite.request").disabled = True
-        meter = CpuMeter(app.wsgi_app)
-        app.wsgi_app = meter
-        client, headers, *_ = setup_field(app)
+        meter, client, headers, *_ = metered_field(url)
         cursor, has_more = "", True
         while has_more:
             body = client.get(

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pull_idle import CpuMeter
-from sync_bench import BATCH, build_app, database, make_ops, setup_field
+from pull_idle import CpuMeter, metered_field
+from sync_bench import BATCH, database, make_ops
 
 ROUNDS, PER_ROUND, OPS_PER_PUSH = 5, 60, 3
 
@@ -72,14 +72,7 @@ def per_cycle_us(phone: Phone, meter: CpuMeter) -> float:
 
 def run(db_url: str | None, big_rows: int) -> dict:
     with database(db_url) as url:
-        app = build_app(url)
-        app.config["REQUEST_LOG"] = False
-        import logging
-
-        logging.getLogger("onsite.request").disabled = True
-        meter = CpuMeter(app.wsgi_app)
-        app.wsgi_app = meter
-        client, headers, device_id, visit_id, *_ = setup_field(app)
+        meter, client, headers, device_id, visit_id, *_ = metered_field(url)
         phone = Phone(client, headers, device_id, visit_id)
         phone.pull()
         phone.push(OPS_PER_PUSH)

@@ -25,11 +25,13 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     if not rows:
         return
     dialect = connection.dialect
-    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+    left_out = [c for c in table.c if c.name not in rows[0] and c.default is not None]
+    # A default SQL computes (a clause, a sequence) has no value to stream: the insert runs it.
+    computed = any(not (c.default.is_scalar or c.default.is_callable) for c in left_out)
+    if dialect.name != "postgresql" or dialect.driver != "psycopg" or computed:
         connection.execute(insert(table), list(rows))
         return
     given = list(rows[0].keys())
-    left_out = [c for c in table.c if c.name not in rows[0] and c.default is not None]
     fixed = [c for c in left_out if c.default.is_scalar]
     made = [c for c in left_out if c.default.is_callable]
     columns = [table.c[name] for name in given] + fixed + made

@@ -190,11 +190,16 @@ class PricedVisitRow(Protocol):
 
 
 def owed_of_visit_row(
-    row: PricedVisitRow, *, book: PriceBook, part_sums: Iterable[PartSum], waived_fen: int
+    row: PricedVisitRow,
+    day: date,
+    *,
+    book: PriceBook,
+    part_sums: Iterable[PartSum],
+    waived_fen: int,
 ) -> tuple[int, int]:
     """Return what `explain_visit_charges` gives as a visit's owed figure and number of flags,
-    from one row of the visit with its equipment and sums of its part events and waivers."""
-    day = visit_business_day(row)  # type: ignore[arg-type]
+    from one row of the visit with its equipment, its business day (`visit_business_day` of
+    the row) and sums of its part events and waivers."""
     status = warranty_status(row.acceptance_date, row.warranty_months, day)
     return owed_from_sums(
         day=day,
@@ -222,7 +227,7 @@ def price_visit(
 ) -> VisitCharges:
     """Price a visit from its rows by the rules; pure: no database, no clock."""
     events = list(part_events)
-    cancelled = {e.reverses_id for e in events if e.reverses_id is not None}
+    counted = counted_part_ids(events)
     flags: list[ChargeFlag] = []
     priced: list[PricedPart] = []
     # One look-up per part code: the day is the visit's, whatever the number of events.
@@ -231,7 +236,7 @@ def price_visit(
         if e.part_code not in listed:
             listed[e.part_code] = book.part_on(e.part_code, day)
         list_fen = listed[e.part_code]
-        counts = e.reverses_id is None and e.id not in cancelled
+        counts = e.id in counted
         charged_kind = e.kind in CHARGED_KINDS
         # In warranty no part is charged (S2), so a price question does not arise.
         priced_here = counts and charged_kind and not in_warranty
@@ -339,6 +344,13 @@ def _fee(
     return schedule_fee, "schedule", flags
 
 
+def counted_part_ids(events: Sequence[PartRow]) -> set[str]:
+    """Return the ids of the part events that count: neither a correction nor corrected by one
+    (R20, `sync.merge.live_part_events`). The stored figures' query states the same in SQL."""
+    cancelled = {e.reverses_id for e in events if e.reverses_id is not None}
+    return {e.id for e in events if e.reverses_id is None and e.id not in cancelled}
+
+
 @dataclass(frozen=True)
 class PartSum:
     """A visit's counted, charged part events (used or replaced, neither a correction nor
@@ -348,19 +360,6 @@ class PartSum:
     phone_unit_fen: int
     qty: int
     events: int
-
-
-def sum_parts(part_events: Iterable[PartRow]) -> list[PartSum]:
-    """Sum a visit's part events as `owed_from_sums` takes them (the rule the stored-figures
-    query states in SQL)."""
-    events = list(part_events)
-    cancelled = {e.reverses_id for e in events if e.reverses_id is not None}
-    sums: dict[tuple[str, int], tuple[int, int]] = {}
-    for e in events:
-        if e.kind in CHARGED_KINDS and e.reverses_id is None and e.id not in cancelled:
-            qty, count = sums.get((e.part_code, e.unit_cost_fen), (0, 0))
-            sums[(e.part_code, e.unit_cost_fen)] = (qty + e.qty, count + 1)
-    return [PartSum(code, unit, qty, n) for (code, unit), (qty, n) in sums.items()]
 
 
 def owed_from_sums(

@@ -318,7 +318,11 @@ def store_charges(visit_ids: Collection[int]) -> dict[int, Placed]:
             owed = flags = None
             if may_price:
                 owed, flags = owed_of_visit_row(
-                    visit, book=book, part_sums=parts[visit.id], waived_fen=waived.get(visit.id, 0)
+                    visit,
+                    day,
+                    book=book,
+                    part_sums=parts[visit.id],
+                    waived_fen=waived.get(visit.id, 0),
                 )
             placed[visit.id] = Placed(
                 visit.engineer_id, day, visit.business_day, frozenset(takers[visit.id])
@@ -433,9 +437,10 @@ def _priced_rows_statement() -> CompoundSelect:
 def _priced_rows(
     chunk: list[int],
 ) -> tuple[PriceBook, dict[int, list[PartSum]], dict[int, int], dict[int, set[int]]]:
-    """Read, in one statement, the visits' part sums (as `charges.sum_parts` makes them), their
-    waivers' sums, who took or was promised their payments, the fee schedule and the list
-    prices of the part codes they hold."""
+    """Read, in one statement, the visits' part sums (of the charged events
+    `charges.counted_part_ids` counts, per part code and phone price), their waivers' sums, who
+    took or was promised their payments, the fee schedule and the list prices of the part codes
+    they hold."""
     parts: dict[int, list[PartSum]] = defaultdict(list)
     waived: dict[int, int] = {}
     takers: dict[int, set[int]] = defaultdict(set)

@@ -150,3 +150,12 @@ def payment(amount_fen: int, receipt_no: str, **kw: Any) -> dict[str, Any]:
         "receipt_no": receipt_no,
     }
     return {**base, **kw}
+
+
+def at_head(make, signed_device) -> tuple[HttpPhone, Any]:
+    """An engineer's signed-in phone with a visit assigned, pulled up to the feed head."""
+    engineer = make.user("engineer")
+    visit = make.visit(engineer=engineer)
+    phone = HttpPhone(signed_device(engineer))
+    phone.pull_all()
+    return phone, visit

@@ -14,21 +14,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
-from sync_http import HttpPhone, part, payment
+from sync_http import HttpPhone, at_head, part, payment
 
 from server.extensions import db
 from server.feed import changes
 from server.feed.models import SyncOperation
 from server.syncing.schemas import PullPageSchema, PushResultSchema
 from server.visits.field_models import PartEvent, Payment
-
-
-def _at_head(make, signed_device):
-    engineer = make.user("engineer")
-    visit = make.visit(engineer=engineer)
-    phone = HttpPhone(signed_device(engineer))
-    phone.pull_all()
-    return phone, visit
 
 
 @pytest.fixture
@@ -47,7 +39,7 @@ def _conditional_pull(phone: HttpPhone, cursor: str):
 
 
 def test_a_phone_at_the_head_that_was_revoked_gets_401_not_304(make, signed_device, login):
-    phone, _ = _at_head(make, signed_device)
+    phone, _ = at_head(make, signed_device)
     assert _conditional_pull(phone, phone.cursor).status_code == 304
     office = login(make.user("office"))
     assert office.post(f"/api/devices/{phone.device_id}/revoke").status_code == 200
@@ -57,7 +49,7 @@ def test_a_phone_at_the_head_that_was_revoked_gets_401_not_304(make, signed_devi
 
 
 def test_a_phone_signed_out_by_its_engineer_gets_401_not_304(make, signed_device):
-    phone, _ = _at_head(make, signed_device)
+    phone, _ = at_head(make, signed_device)
     assert phone.dev.post(f"/api/devices/{phone.device_id}/revoke").status_code == 200
     response = _conditional_pull(phone, phone.cursor)
     assert response.status_code == 401
@@ -65,7 +57,7 @@ def test_a_phone_signed_out_by_its_engineer_gets_401_not_304(make, signed_device
 
 
 def test_a_phone_whose_sign_in_expired_gets_401_not_304(make, signed_device, app):
-    phone, _ = _at_head(make, signed_device)
+    phone, _ = at_head(make, signed_device)
     later = datetime.now(UTC) + timedelta(days=app.config["DEVICE_TOKEN_DAYS"] + 1)
     with freeze_time(later):
         response = _conditional_pull(phone, phone.cursor)
@@ -74,7 +66,7 @@ def test_a_phone_whose_sign_in_expired_gets_401_not_304(make, signed_device, app
 
 
 def test_an_engineer_deactivated_behind_the_devices_back_gets_401(make, signed_device):
-    phone, _ = _at_head(make, signed_device)
+    phone, _ = at_head(make, signed_device)
     phone.dev.user.is_active = False  # as a direct edit would, without revoking the device
     db.session.commit()
     response = _conditional_pull(phone, phone.cursor)
@@ -83,7 +75,7 @@ def test_an_engineer_deactivated_behind_the_devices_back_gets_401(make, signed_d
 
 
 def test_a_visit_newly_assigned_is_brought_by_the_next_conditional_pull(make, signed_device):
-    phone, _ = _at_head(make, signed_device)
+    phone, _ = at_head(make, signed_device)
     stale = phone.cursor
     new_visit = make.visit(engineer=phone.dev.user)
     response = _conditional_pull(phone, stale)
@@ -97,7 +89,7 @@ def test_a_visit_newly_assigned_is_brought_by_the_next_conditional_pull(make, si
 def test_a_change_that_reaches_a_phone_several_ways_comes_once_and_pages_stay_exact(
     make, signed_device
 ):
-    phone, visit = _at_head(make, signed_device)
+    phone, visit = at_head(make, signed_device)
     user_id = phone.dev.user.id
     for n in range(2):
         # Its visit, addressed to the engineer and for everyone: three ways to the same phone.
@@ -122,7 +114,7 @@ def test_a_change_that_reaches_a_phone_several_ways_comes_once_and_pages_stay_ex
 
 
 def test_a_pull_answers_only_its_scope_whatever_other_engineers_add(make, signed_device):
-    phone, visit = _at_head(make, signed_device)
+    phone, visit = at_head(make, signed_device)
     other_engineer = make.user("engineer")
     other = HttpPhone(signed_device(other_engineer))
     other_visit = make.visit(engineer=other_engineer)
@@ -136,7 +128,7 @@ def test_a_pull_answers_only_its_scope_whatever_other_engineers_add(make, signed
 
 
 def test_answers_are_what_their_response_schemas_describe(make, signed_device):
-    phone, visit = _at_head(make, signed_device)
+    phone, visit = at_head(make, signed_device)
     op = phone.op("payment.record", visit.id, payment(100, phone.receipt_no()))
     phone.op("part.add", visit.id, part())
     push = phone.dev.post(

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from server.extensions import db
-from tests.api.sync_http import HttpPhone
+from tests.api.sync_http import HttpPhone, at_head
 
 
 @contextmanager
@@ -26,16 +26,8 @@ def statements():
         event.remove(engine, "before_cursor_execute", record)
 
 
-def _at_head(make, signed_device):
-    engineer = make.user("engineer")
-    visit = make.visit(engineer=engineer)
-    phone = HttpPhone(signed_device(engineer))
-    phone.pull_all()
-    return phone, visit
-
-
 def test_r27b_a_conditional_pull_at_the_head_is_304_and_reads_only_the_head(make, signed_device):
-    phone, _ = _at_head(make, signed_device)
+    phone, _ = at_head(make, signed_device)
     with statements() as seen:
         response = phone.dev.get(
             "/api/sync/pull",
@@ -53,7 +45,7 @@ def test_r27b_a_conditional_pull_at_the_head_is_304_and_reads_only_the_head(make
 
 
 def test_r27b_an_unconditional_pull_at_the_head_is_an_empty_page_with_its_etag(make, signed_device):
-    phone, _ = _at_head(make, signed_device)
+    phone, _ = at_head(make, signed_device)
     with statements() as seen:
         response = phone.dev.get("/api/sync/pull", query_string={"cursor": phone.cursor})
     assert response.status_code == 200
@@ -66,7 +58,7 @@ def test_r27b_an_unconditional_pull_at_the_head_is_an_empty_page_with_its_etag(m
 
 
 def test_r27b_a_new_change_answers_the_same_conditional_pull_with_the_change(make, signed_device):
-    phone, visit = _at_head(make, signed_device)
+    phone, visit = at_head(make, signed_device)
     stale = phone.cursor
     other = HttpPhone(signed_device(phone.dev.user))
     other.op("checklist.set", visit.id, {"item_id": "kit", "state": "done", "note": ""})
@@ -84,7 +76,7 @@ def test_r27b_a_new_change_answers_the_same_conditional_pull_with_the_change(mak
 
 
 def test_r27b_an_etag_of_another_cursor_is_not_answered_304(make, signed_device):
-    phone, _ = _at_head(make, signed_device)
+    phone, _ = at_head(make, signed_device)
     epoch, position = phone.cursor.rsplit(":", 1)
     response = phone.dev.get(
         "/api/sync/pull",
@@ -96,7 +88,7 @@ def test_r27b_an_etag_of_another_cursor_is_not_answered_304(make, signed_device)
 
 
 def test_r27b_a_cursor_of_another_epoch_at_the_same_position_still_resyncs(make, signed_device):
-    phone, _ = _at_head(make, signed_device)
+    phone, _ = at_head(make, signed_device)
     _, position = phone.cursor.rsplit(":", 1)
     old = f"restored0000:{position}"
     response = phone.dev.get(

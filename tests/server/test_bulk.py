@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import insert, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from server.bulk import insert_rows
@@ -57,4 +57,19 @@ def test_a_row_that_breaks_a_key_is_an_integrity_error_as_with_an_insert(app):
     insert_rows(connection, SyncChange.__table__, _rows(3000))
     with pytest.raises(IntegrityError):
         insert_rows(connection, SyncChange.__table__, _rows(3001))
+    db.session.rollback()
+
+
+def test_a_default_the_database_computes_is_computed_for_rows_that_leave_it_out(app):
+    probe = Table(
+        "bulk_probe",
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("at", DateTime(timezone=True), default=func.now(), nullable=False),
+        prefixes=["TEMPORARY"],
+    )
+    connection = db.session.connection()
+    probe.create(connection)
+    insert_rows(connection, probe, [{"id": 1}, {"id": 2}])
+    assert connection.execute(select(func.count()).where(probe.c.at.is_not(None))).scalar() == 2
     db.session.rollback()
