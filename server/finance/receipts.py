@@ -95,7 +95,13 @@ def receipt_register(
     ):
         numbers = joined.split("\n")
         device = devices.get(device_id)
-        for number, parts in zip(numbers, parse_payment_numbers(numbers), strict=True):
+        parsed = parse_payment_numbers(numbers)
+        prefixes = {parts[0] if parts else None for parts in parsed}
+        if device is not None and prefixes == {device.receipt_prefix}:
+            # The usual case, every number well formed and the device's own: no row each.
+            seqs[device.receipt_prefix].extend([parts[1] for parts in parsed])
+            continue
+        for number, parts in zip(numbers, parsed, strict=True):
             if parts is None:
                 odd_numbers[number] = "malformed"
                 continue

@@ -921,8 +921,9 @@ def needs_attention(fig: DayFigures) -> bool:
 
 
 # The overview lists this many of the oldest days needing attention; the rest are counted and
-# linked (a page of thousands of rows is read by nobody, and costs seconds to render).
-BACKLOG_SHOWN = 200
+# linked. A clerk closes days one at a time, oldest first: 50 is a sitting's work, and each
+# row shown costs its day's figures (at 200, the year's overview took twice as long).
+BACKLOG_SHOWN = 50
 
 
 @dataclass

@@ -16,6 +16,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from markupsafe import Markup
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -126,9 +127,22 @@ def _local(dt) -> str:
     return dt.astimezone(COMPANY_TZ).strftime("%Y-%m-%d %H:%M") if dt else ""
 
 
+def _money_cell(value: int, signed: bool = False) -> Markup:
+    """A table cell of an amount in fen; `signed` marks a difference (+ when over, class by sign).
+
+    A function, not a template macro: the reconciliation page draws thousands of these cells.
+    """
+    if not signed:
+        return Markup('<td class="num">%s</td>') % format_fen(value)
+    kind = "neg" if value < 0 else ("pos" if value > 0 else "zero")
+    sign = "+" if value > 0 else ""
+    return Markup('<td class="num %s">%s%s</td>') % (kind, sign, format_fen(value))
+
+
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {
+        "money": _money_cell,
         "fen": format_fen,
         "yuan": yuan_text,
         "flag_text": _flag_text,
