@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from server.domain.timezone import require_aware
 
@@ -15,7 +16,14 @@ def callback_due(finished_at: datetime) -> datetime:
     return require_aware(finished_at, "finished_at") + timedelta(hours=CALLBACK_DUE_HOURS)
 
 
-def callback_on_time(finished_at: datetime, called_at: datetime | None, now: datetime) -> bool:
-    """Tell whether the call back was (or can still be) made by its due time."""
+def callback_state(
+    finished_at: datetime, called_at: datetime | None, now: datetime
+) -> Literal["pending", "on_time", "late"]:
+    """Where a visit's call back stands: not yet due, made (or still makeable) in time, or late.
+
+    The reports count these for every visit of a period, so the due time is worked out once.
+    """
     due = callback_due(finished_at)
-    return (called_at if called_at is not None else require_aware(now, "now")) <= due
+    if called_at is None:
+        return "pending" if require_aware(now, "now") <= due else "late"
+    return "on_time" if called_at <= due else "late"

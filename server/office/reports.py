@@ -31,7 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from server.aftercare.models import Complaint, ComplaintStatus
 from server.domain import sla
-from server.domain.aftercare import callback_due, callback_on_time
+from server.domain.aftercare import callback_state
 from server.domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
 from server.extensions import db
 from server.register.board import CLOCKS, arrival_of, clocks_of
@@ -333,9 +333,10 @@ def callbacks_by_period(kind: str, starts: list[date], now: datetime) -> list[Ca
     )
     for i, finished_at, called_at in rows:
         tally = result[i]
-        if called_at is None and callback_due(finished_at) >= now:
+        state = callback_state(finished_at, called_at, now)
+        if state == "pending":
             tally.pending += 1
-        elif callback_on_time(finished_at, called_at, now):
+        elif state == "on_time":
             tally.on_time += 1
         else:
             tally.late += 1
