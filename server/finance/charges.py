@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, String, func, literal, select, union_all
+from sqlalchemy import ColumnElement, String, and_, func, literal, or_, select, union_all
 
 from server.domain.charges import CHARGED_KINDS, Charges, PartLine, compute_charges
 from server.domain.timezone import business_day
@@ -165,6 +165,18 @@ def visit_business_day(visit: Visit) -> date:
 def visit_day_moment() -> ColumnElement:
     """The moment `visit_business_day` takes the day of, as a SQL expression to filter by."""
     return func.coalesce(Visit.arrived_at, Visit.window_start, Visit.created_at)
+
+
+def on_business_days(
+    stored: ColumnElement[bool], lo: datetime, hi: datetime
+) -> ColumnElement[bool]:
+    """Visits whose stored business day meets `stored`, or not stored yet, moment in [lo, hi).
+
+    The stored day is indexed; the moment it is taken from is not, and a filter on it reads
+    every visit of the year (once for each query that selects by these visits).
+    """
+    moment = visit_day_moment()
+    return or_(stored, and_(Visit.business_day.is_(None), moment >= lo, moment < hi))
 
 
 def visit_warranty(visit: Visit, day: date | None = None) -> WarrantyStatus:

@@ -51,6 +51,7 @@ from server.finance.charges import (
     VisitCharges,
     explain_visit_charges,
     load_price_book,
+    on_business_days,
     visit_business_day,
     visit_day_moment,
 )
@@ -311,8 +312,7 @@ def compute_days(
         )
     lo, _ = day_bounds_utc(start)
     _, hi = day_bounds_utc(end)
-    moment = visit_day_moment()
-    where = [moment >= lo, moment < hi]
+    where = [on_business_days(Visit.business_day.between(start, end), lo, hi)]
     recent = select(Handover.id).where(Handover.received_at >= lo, Handover.received_at < hi)
     records = select(DayReconciliation).where(
         DayReconciliation.business_day >= start, DayReconciliation.business_day <= end
@@ -343,11 +343,7 @@ def compute_keys(keys: Iterable[Key], *, explain: bool = False) -> dict[Key, Day
     engineers = sorted({e for e, _ in wanted_keys})
     lo, _ = day_bounds_utc(days[0])
     _, hi = day_bounds_utc(days[-1])
-    moment = visit_day_moment()
-    on_days = or_(
-        Visit.business_day.in_(days),
-        and_(Visit.business_day.is_(None), moment >= lo, moment < hi),
-    )
+    on_days = on_business_days(Visit.business_day.in_(days), lo, hi)
     paid_by = select(Payment.visit_id).where(Payment.user_id.in_(engineers))
     where = [
         on_days,
