@@ -7,7 +7,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Select, func, select
 from sqlalchemy.orm import DeclarativeBase
 
 from server.web.api_schemas import ErrorSchema
@@ -54,3 +54,8 @@ compress = Compress()
 api = OnsiteApi(
     spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)}
 )
+
+
+def count_rows(query: Select) -> int:
+    """Count the rows a select returns, without its ORDER BY (a count need not sort them)."""
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

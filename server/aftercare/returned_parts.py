@@ -10,7 +10,7 @@ from server.accounts.models import User
 from server.aftercare.models import ReturnedPartHandling
 from server.db_types import utcnow
 from server.errors import ApiError
-from server.extensions import db
+from server.extensions import count_rows, db
 from server.register.models import ServiceRequest
 from server.visits.field_models import PartEvent, part_returned
 from server.visits.models import Visit
@@ -57,7 +57,7 @@ def returned_parts_query(state: str | None = None, oldest_first: bool = False):
 def count_returned_parts(state: str | None = None) -> int:
     """Count the parts `returned_parts_query(state)` selects, without loading them."""
     query = returned_parts_query(state).with_only_columns(PartEvent.id).order_by(None)
-    return db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
+    return count_rows(query)
 
 
 def returned_parts(

@@ -17,7 +17,7 @@ from server.domain.receipts import (
     parse_receipt_no,
 )
 from server.domain.timezone import day_bounds_utc
-from server.extensions import db
+from server.extensions import count_rows, db
 from server.finance.charges import visit_day_moment
 from server.visits.field_models import Payment, PaymentVoid
 from server.visits.models import Visit
@@ -204,7 +204,7 @@ def _listed(
         query = query.where(visit_day_moment() < day_bounds_utc(end)[1])
     if page is None:
         return list(db.session.scalars(query)), None
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = count_rows(query)
     items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page))
     pages = (total + per_page - 1) // per_page
     return list(items), {"page": page, "per_page": per_page, "total": total, "pages": pages}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import selectinload
 
 from server.aftercare import escalations as office_escalations
@@ -26,7 +26,7 @@ from server.aftercare.models import Complaint, ComplaintStatus, FollowUp, Follow
 from server.domain import sla
 from server.domain.aftercare import callback_due
 from server.domain.timezone import COMPANY_TZ
-from server.extensions import db
+from server.extensions import count_rows, db
 from server.feed.models import SyncOperation
 from server.register import board as office_board
 from server.register.models import OPEN_STATUSES, Channel, RequestStatus, ServiceRequest
@@ -68,7 +68,7 @@ def _open_requests(owner_id: int | None):
 
 
 def _page(query, limit: int) -> tuple[int, list]:
-    count = db.session.scalar(db.select(func.count()).select_from(query.subquery())) or 0
+    count = count_rows(query)
     return count, list(db.session.scalars(query.limit(limit)))
 
 
@@ -322,9 +322,7 @@ def sync_problems(limit: int) -> Queue:
         .where(Conflict.op_id == SyncOperation.op_id, Conflict.resolved_at.is_(None))
         .exists(),
     )
-    count = (db.session.scalar(db.select(func.count()).select_from(conflicts.subquery())) or 0) + (
-        db.session.scalar(db.select(func.count()).select_from(operations.subquery())) or 0
-    )
+    count = count_rows(conflicts) + count_rows(operations)
     rows = db.session.execute(
         conflicts.add_columns(db.literal("conflict").label("kind"))
         .union_all(operations.add_columns(db.literal("operation").label("kind")))

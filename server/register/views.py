@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from marshmallow import ValidationError
+from sqlalchemy.orm import selectinload
 
 from server.accounts.auth import current_user
 from server.aftercare.models import (
@@ -174,7 +175,7 @@ def register_list():
         args, state = {"page": 1}, FormState("reg-list", values, localise_errors(exc.messages))
     query = requests_query(args)
     page = args.get("page", 1)
-    total, items = paged(query, page)
+    total, items = paged(query.options(selectinload(ServiceRequest.customer)), page)
     return render_template(
         "office/register_list.html",
         items=items,

@@ -24,7 +24,7 @@ from server.domain.completeness import (
 from server.domain.sla import visit_arrival_due
 from server.domain.warranty import WarrantyStatus
 from server.errors import ApiError
-from server.extensions import db
+from server.extensions import count_rows, db
 from server.feed.models import ChecklistTemplate, SyncOperation
 from server.finance.charges import (
     ChargeFlag,
@@ -462,7 +462,7 @@ def visits_to_review(page: int, per_page: int) -> tuple[int, list[tuple[Visit, l
     Only the page shown is checked: the count comes from the index, not from checking all.
     """
     query = review_queue_query()
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
+    total = count_rows(query)
     visits = db.session.scalars(
         query.options(
             selectinload(Visit.request).selectinload(ServiceRequest.customer),

@@ -27,7 +27,7 @@ from server.accounts.models import Role, User
 from server.domain.charges import format_fen
 from server.domain.timezone import COMPANY_TZ
 from server.errors import ApiError
-from server.extensions import db
+from server.extensions import count_rows, db
 from server.i18n import translate as _
 from server.web.forms import PageQuery
 from sync.limits import storable
@@ -125,7 +125,7 @@ def page_number() -> int:
 
 def paged(query, page: int) -> tuple[int, list]:
     """Count a query and return one page of it."""
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
+    total = count_rows(query)
     items = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return total, list(items)
 

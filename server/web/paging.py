@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func
+from sqlalchemy import Select
 
-from server.extensions import db
+from server.extensions import count_rows, db
 
 
 def paginate(query: Select, page: int, per_page: int) -> dict[str, Any]:
     """Run a select one page at a time and report the totals."""
-    total = db.session.scalar(db.select(func.count()).select_from(query.order_by(None).subquery()))
+    total = count_rows(query)
     items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
     return {
         "items": items,
