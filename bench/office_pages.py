@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sync_bench import database
 
 ENGINEERS = 50
@@ -82,16 +82,7 @@ def fresh_postgres(url: str, keep: str = ""):
     """
     if not re.match(r"^postgres(ql)?(\+\w+)?://", url):
         raise SystemExit("--db must name a PostgreSQL server")
-    if keep:
-        server = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url)
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": keep}):
-                conn.execute(text(f'CREATE DATABASE "{keep}"'))
-        admin.dispose()
-        yield f"{server.rsplit('/', 1)[0]}/{keep}"
-        return
-    with database(url) as fresh:
+    with database(url, keep) as fresh:
         yield fresh
 
 

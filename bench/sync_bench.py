@@ -40,26 +40,32 @@ VISIT_ROWS = 20_000  # checklist rows already on the visit, for push_full_vs_emp
 
 
 @contextmanager
-def database(url: str | None):
-    """Yield a database URL for one run; a PostgreSQL database is made and dropped."""
+def database(url: str | None, keep: str = ""):
+    """Yield a database URL for one run; a PostgreSQL database is made and dropped.
+
+    With `keep` (PostgreSQL only), the database of that name is made if missing and left in
+    place, for a later run to reuse.
+    """
     if url is None or url.startswith("sqlite"):
         with tempfile.TemporaryDirectory() as tmp:
             yield url or f"sqlite:///{tmp}/bench.sqlite3"
         return
     server = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url)
-    name = f"onsite_bench_{uuid.uuid4().hex[:8]}"
+    name = keep or f"onsite_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         yield f"{server.rsplit('/', 1)[0]}/{name}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=:n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=:n"),
+                    {"n": name},
+                )
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 

@@ -56,8 +56,7 @@ def returned_parts_query(state: str | None = None, oldest_first: bool = False):
 
 def count_returned_parts(state: str | None = None) -> int:
     """Count the parts `returned_parts_query(state)` selects, without loading them."""
-    query = returned_parts_query(state).with_only_columns(PartEvent.id).order_by(None)
-    return count_rows(query)
+    return count_rows(returned_parts_query(state).with_only_columns(PartEvent.id))
 
 
 def returned_parts(
