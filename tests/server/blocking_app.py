@@ -30,7 +30,11 @@ def create_app() -> Flask:
             original(self, device_id, state)
             if state.last_seq >= from_seq:
                 self.session.flush()  # every write of the push is in the open transaction
-                Path(marker).write_text(str(state.last_seq))
+                # Whole or not at all: the test polls for the file and then reads it, and a
+                # file created empty and written after would be read empty in between.
+                staged = Path(f"{marker}.tmp")
+                staged.write_text(str(state.last_seq))
+                os.replace(staged, marker)
                 threading.Event().wait()  # until SIGKILL
 
         sync_store.SqlStore.save_device = save_device
