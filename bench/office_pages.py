@@ -331,12 +331,10 @@ def load(app, scale: float) -> dict[str, int]:
         with db.engine.begin() as conn:
             for statement in LOAD:
                 conn.execute(text(statement.replace(":prefix_of_u", PREFIX_OF_U)), params)
-        # The stored figures, as an upgraded database gets them (`onsite upgrade` runs both).
-        from server.finance import stored_figures as finance_store
-        from server.register import sla_store as office_sla_store
+        # The stored figures, as an upgraded database gets them (`onsite upgrade`).
+        from server.cli import fill_stored_figures
 
-        office_sla_store.store_all()
-        finance_store.store_all()
+        fill_stored_figures()
         with db.engine.begin() as conn:
             for statement in HANDOVERS:
                 conn.execute(text(statement), {"days": HANDED_AFTER_DAYS})

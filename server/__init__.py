@@ -62,10 +62,13 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
     from server.feed import changes
     from server.finance import stored_figures as finance_store
+    from server.register import first_fix_store
     from server.register import sla_store as office_sla_store
 
     changes.install()
     office_sla_store.install()
+    # Before finance: each puts its commit hook first, so finance's runs first, then this one.
+    first_fix_store.install()
     finance_store.install()
 
     from server.wiring import register_blueprints

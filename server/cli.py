@@ -15,18 +15,26 @@ def _create_app() -> Flask:
     return create_app()
 
 
+def fill_stored_figures() -> None:
+    """Store the figures of rows written before their hooks were (after an upgrade or a bulk
+    load); from then on each is written in the transaction that changes one of its inputs."""
+    from server.finance import stored_figures as finance_store
+    from server.register import first_fix_store
+    from server.register import sla_store as office_sla_store
+
+    office_sla_store.store_all()
+    finance_store.store_all()
+    first_fix_store.store_all()
+
+
 def _upgrade() -> None:
     from flask_migrate import upgrade
 
     from server.feed.defaults import ensure_defaults
-    from server.finance import stored_figures as finance_store
-    from server.register import sla_store as office_sla_store
 
     upgrade()
     ensure_defaults()
-    # Rows from before these figures were stored get them once (the pages are right either way).
-    office_sla_store.store_all()
-    finance_store.store_all()
+    fill_stored_figures()
 
 
 @click.command("run")
@@ -125,6 +133,15 @@ def store_finance_command() -> None:
     click.echo(f"Priced {store_all()} visits.")
 
 
+@click.command("store-first-fix")
+@with_appcontext
+def store_first_fix_command() -> None:
+    """Decide the first-time-fix verdicts of requests that have none yet (after an upgrade)."""
+    from server.register.first_fix_store import store_all
+
+    click.echo(f"Decided {store_all()} requests.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the commands to the app's CLI (also reachable as `flask --app server ...`)."""
     for command in (
@@ -135,6 +152,7 @@ def register_commands(app: Flask) -> None:
         new_epoch_command,
         store_sla_command,
         store_finance_command,
+        store_first_fix_command,
     ):
         app.cli.add_command(command)
 

@@ -61,6 +61,14 @@ def is_postgres(database_url) -> bool:
     return database_url.startswith("postgresql")
 
 
+@pytest.fixture
+def postgres_only(is_postgres):
+    """Skip a test that stages two writers at once: SQLite runs one writer at a time, so the
+    second cannot write before the first commits and the race cannot happen there."""
+    if not is_postgres:
+        pytest.skip("SQLite runs one writer at a time: the staged race cannot happen there")
+
+
 @pytest.fixture(scope="session")
 def _migrated_app(database_url, tmp_path_factory):
     """Build one app for the run and bring its database to the latest migration."""

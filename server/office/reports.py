@@ -9,11 +9,9 @@ or missed (done late, or not done and past due). Clocks still running are shown 
 do not count either way; requests with no such clock (no visit needed, no remote consent) are
 not counted for that commitment.
 
-First-time fix (S19), stated plainly: a request with a finished repair visit was fixed first
-time when its first repair visit ended ``completed`` (not ``not_fixed``, not flagged for
-escalation), the request needed no second repair visit, and no later request for the same
-equipment arrived within 30 days of that first visit. Requests without a named equipment can
-only fail by the first two tests. A request whose 30 days are not over yet is counted on what is
+First-time fix (S19) counts the requests whose first repair visit is over, and of them those
+fixed first time, by the rule stated in `domain/first_fix.py`; each request's verdict is stored
+(`register/first_fix_store.py`). A verdict whose 30 days are not over yet is counted on what is
 known today and marked provisional.
 """
 
@@ -21,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,16 +30,13 @@ from sqlalchemy.orm import selectinload
 from server.aftercare.models import Complaint, ComplaintStatus
 from server.domain import sla
 from server.domain.aftercare import callback_state
+from server.domain.first_fix import provisional_since
 from server.domain.timezone import COMPANY_TZ, business_day, day_bounds_utc
 from server.extensions import db
 from server.register.board import CLOCKS, arrival_of, clocks_of
-from server.register.models import Channel, ServiceRequest
+from server.register.models import Channel, FirstFix, ServiceRequest
 from server.register.sla_store import COLUMNS as STORED
 from server.visits.models import Visit, VisitStatus
-
-REPEAT_WINDOW = timedelta(days=30)
-FINISHED = (VisitStatus.COMPLETED, VisitStatus.NOT_FIXED)
-
 
 PERIOD_KINDS = ("week", "month", "quarter")
 
@@ -201,23 +196,6 @@ def weekly_sla(now: datetime, weeks: int = 8) -> list[WeekSla]:
     return sla_by_period("week", week_starts(now, weeks), now)
 
 
-def first_time_fixed(
-    first_visit_status: str,
-    first_visit_escalated: bool,
-    later_repair_visits: int,
-    first_visit_at: datetime,
-    later_requests_at: Sequence[datetime],
-) -> bool:
-    """Decide S19 for one request; see the module docstring for the rule in words."""
-    if first_visit_status != VisitStatus.COMPLETED or first_visit_escalated:
-        return False
-    if later_repair_visits:
-        return False
-    return not any(
-        first_visit_at < at <= first_visit_at + REPEAT_WINDOW for at in later_requests_at
-    )
-
-
 @dataclass
 class WeekFix:
     """First-time fix (S19) of the requests received in one period."""
@@ -232,71 +210,24 @@ class WeekFix:
         return percent(self.fixed, self.counted)
 
 
-def _requests_by_equipment(
-    counted: tuple, after: datetime, until: datetime
-) -> dict[int, list[tuple[datetime, int]]]:
-    """Return when (and which) requests the counted requests' equipment had in (after, until]."""
-    found: dict[int, list[tuple[datetime, int]]] = {}
-    equipment = db.select(ServiceRequest.equipment_id).where(*counted)
-    rows = db.session.execute(
-        db.select(ServiceRequest.equipment_id, ServiceRequest.received_at, ServiceRequest.id).where(
-            ServiceRequest.equipment_id.in_(equipment),
-            ServiceRequest.channel != Channel.RETURN_VISIT,
-            ServiceRequest.received_at > after,
-            ServiceRequest.received_at <= until,
-        )
-    )
-    for equipment_id, received_at, request_id in rows:
-        found.setdefault(equipment_id, []).append((received_at, request_id))
-    return found
-
-
 def fix_by_period(kind: str, starts: list[date], now: datetime) -> list[WeekFix]:
-    """Return the first-time fix rate (S19) for each period, from the repair visits' columns."""
+    """Return the first-time fix rate (S19) for each period, counted from the stored verdicts."""
     result = [WeekFix(start=start) for start in starts]
     if not starts:
         return result
     index = _period_index(ServiceRequest.received_at, kind, starts)
-    counted = _counted_requests(kind, starts)
+    provisional = FirstFix.first_at > provisional_since(now)
     rows = db.session.execute(
-        db.select(
-            ServiceRequest.id,
-            ServiceRequest.equipment_id,
-            index,
-            Visit.status,
-            Visit.escalate,
-            # The visit's time: its arrival, else its window, else when it was made.
-            db.func.coalesce(Visit.arrived_at, Visit.window_start, Visit.created_at).label("at"),
-        )
-        .join(Visit, Visit.request_id == ServiceRequest.id)
-        .where(
-            *counted,
-            Visit.purpose == "repair",
-            Visit.status != VisitStatus.CANCELLED,
-        )
-        .order_by(ServiceRequest.id, Visit.visit_no)
+        db.select(index, FirstFix.fixed, provisional, db.func.count())
+        .join(FirstFix, FirstFix.request_id == ServiceRequest.id)
+        .where(*_counted_requests(kind, starts))
+        .group_by(index, FirstFix.fixed, provisional)
     )
-    repairs: dict[int, list] = {}
-    for row in rows:
-        repairs.setdefault(row[0], []).append(row)
-    firsts = [visits for visits in repairs.values() if visits[0][3] in FINISHED]
-    times = [r[0][5] for r in firsts]
-    later_by_equipment = (
-        _requests_by_equipment(counted, min(times), max(times) + REPEAT_WINDOW) if times else {}
-    )
-    for visits in firsts:
-        request_id, equipment_id, i, status, escalate, at = visits[0]
-        later = [
-            received
-            for received, other_id in later_by_equipment.get(equipment_id, [])
-            if other_id != request_id and received > at
-        ]
+    for i, fixed, is_provisional, n in rows:
         period = result[i]
-        period.counted += 1
-        if first_time_fixed(status, escalate, len(visits) - 1, at, later):
-            period.fixed += 1
-        if at + REPEAT_WINDOW > now:
-            period.provisional += 1
+        period.counted += n
+        period.fixed += n if fixed else 0
+        period.provisional += n if is_provisional else 0
     return result
 
 

@@ -103,6 +103,23 @@ class ServiceRequest(db.Model):
         return f"SR{self.id:06d}"
 
 
+class FirstFix(db.Model):
+    """A request's first-time-fix verdict (S19), as `domain/first_fix.py` decides it.
+
+    Written only by `register/first_fix_store.py`, in the transaction that changes one of its
+    inputs, so the reports count verdicts in SQL. A request has a row once its first repair
+    visit is over, and none before.
+    """
+
+    __tablename__ = "request_first_fix"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_request.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fixed: Mapped[bool]
+
+
 class Callback(db.Model):
     """A call back to the customer after a job (S12)."""
 

@@ -14,7 +14,6 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from sqlalchemy import text
 
 from server.db_types import utcnow
@@ -262,15 +261,6 @@ def test_a_visit_moved_off_a_locked_day_brings_that_day_back(make, login, signed
     }
     assert office.patch(f"/api/visits/{visit.id}", json=body).status_code == 200
     assert _assert_verdict_as_computed(engineer.id, before) is True
-
-
-@pytest.fixture
-def postgres_only(is_postgres):
-    if not is_postgres:
-        pytest.skip(
-            "SQLite runs one writer at a time: the second push cannot write before the first "
-            "commits, so the race these tests stage cannot happen there"
-        )
 
 
 def test_two_pushes_changing_one_visits_charges_at_once_store_both(

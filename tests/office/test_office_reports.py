@@ -14,7 +14,6 @@ from server.extensions import db
 from server.office.reports import (
     csv_cell,
     first_time_fix,
-    first_time_fixed,
     percent,
     register_csv,
     week_starts,
@@ -78,16 +77,6 @@ def test_weekly_sla_counts_met_missed_and_pending_per_commitment(make):
     assert last_week.start == date(2026, 3, 2) and last_week.requests == 1
     assert (last_week.clocks["phone"].met, last_week.clocks["onsite"].missed) == (1, 1)
     assert last_week.clocks["remote"].percent is None
-
-
-def test_first_time_fixed_rule():
-    at = local(2026, 3, 3, 10, 0)
-    assert first_time_fixed("completed", False, 0, at, [])
-    assert not first_time_fixed("not_fixed", False, 0, at, [])
-    assert not first_time_fixed("completed", True, 0, at, [])  # flagged for escalation
-    assert not first_time_fixed("completed", False, 1, at, [])  # needed a second visit
-    assert not first_time_fixed("completed", False, 0, at, [at + timedelta(days=30)])
-    assert first_time_fixed("completed", False, 0, at, [at + timedelta(days=30, seconds=1)])
 
 
 @freeze_time(local(2026, 4, 20, 12, 0))
