@@ -29,6 +29,7 @@ from sqlalchemy import bindparam, delete, event, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from server.domain.completeness import is_finished
 from server.domain.first_fix import REPEAT_WINDOW, RepairVisit, Verdict, verdict
 from server.extensions import db
 from server.register.models import Channel, FirstFix, ServiceRequest
@@ -39,17 +40,12 @@ NOTED = "onsite_first_fix_noted"
 # request's when it names no equipment. Constants the application uses for nothing else.
 EQUIPMENT_LOCK = 0x0F1A_2027
 REQUEST_LOCK = 0x0F1A_2028
-# What a verdict reads of a visit, of a request.
-VISIT_INPUTS = (
-    "request_id",
-    "visit_no",
-    "purpose",
-    "status",
-    "escalate",
-    "arrived_at",
-    "window_start",
-    "created_at",
-)
+# What a verdict reads of a visit: a change to any of these may turn it. Its status and arrival
+# are read too, but matter only as `_may_turn` says: a phone moves a visit through several
+# statuses, and only the last of those moves can change a verdict.
+VISIT_INPUTS = ("request_id", "visit_no", "purpose", "escalate", "window_start", "created_at")
+# A move into or out of these changes whether a visit is over, or whether it counts at all.
+DECIDING_STATUSES = frozenset({VisitStatus.COMPLETED, VisitStatus.NOT_FIXED, VisitStatus.CANCELLED})
 REQUEST_INPUTS = ("equipment_id", "received_at", "channel")
 BATCH = 500
 
@@ -95,6 +91,17 @@ def _note_request(noted: _Noted, request: ServiceRequest, *, all_values: bool) -
             noted.arrivals[equipment_id].extend(t for t in times if t is not None)
 
 
+def _may_turn(visit: Visit) -> bool:
+    """Whether this flush's change to the visit may change its request's verdict."""
+    if _changed(visit, VISIT_INPUTS):
+        return True
+    statuses = _values(visit, "status")
+    if _changed(visit, ("status",)) and DECIDING_STATUSES.intersection(statuses):
+        return True
+    # A visit's time (its arrival, once it has one) counts only once the visit is over.
+    return _changed(visit, ("arrived_at",)) and any(is_finished(s) for s in statuses if s)
+
+
 def _after_flush(session: Session, _context: Any) -> None:
     # Still the flush's own view: `new`, `dirty` and `deleted` as flushed, history not reset.
     for obj in session.new:
@@ -103,7 +110,7 @@ def _after_flush(session: Session, _context: Any) -> None:
         elif isinstance(obj, Visit) and obj.request_id is not None:
             _noted(session).requests.add(obj.request_id)
     for obj in session.dirty:
-        if isinstance(obj, Visit) and _changed(obj, VISIT_INPUTS):
+        if isinstance(obj, Visit) and _may_turn(obj):
             _noted(session).requests.update(r for r in _values(obj, "request_id") if r)
         elif isinstance(obj, ServiceRequest) and _changed(obj, REQUEST_INPUTS):
             _note_request(_noted(session), obj, all_values=True)

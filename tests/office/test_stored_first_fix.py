@@ -179,3 +179,24 @@ def test_a_repeat_registered_while_the_first_visit_finishes_turns_the_verdict(
     )
     monkeypatch.undo()
     assert _assert_stored_as_decided() == {a.id: False}
+
+
+def test_a_visit_is_decided_again_when_it_ends_not_at_every_move(make, monkeypatch):
+    """A phone moves a visit through several statuses; the verdict can change only when the
+    visit ends (or is cancelled), so the moves before that cost the push no verdict work."""
+    engineer = make.user("engineer")
+    request = make.request()
+    kit = FieldKit(make.visit(request, engineer), engineer)
+    decided: list[set[int]] = []
+    store = first_fix_store.store_verdicts
+
+    def spy(session, ids):
+        decided.append(set(ids))
+        return store(session, ids)
+
+    monkeypatch.setattr(first_fix_store, "store_verdicts", spy)
+    kit.arrive()
+    assert decided == []
+    kit.finish("completed", **FIXED)
+    assert decided == [{request.id}]
+    assert _assert_stored_as_decided() == {request.id: True}
