@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     literal,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,7 +54,19 @@ class PartEvent(_Captured, db.Model):
     """A part used, replaced or brought back (S31); a reversal cancels an earlier event."""
 
     __tablename__ = "part_event"
-    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        # One correction per event. Partial: only corrections are in it. With every row in it
+        # (nearly all NULL) a planner short of statistics matched the pricing's "not a
+        # correction" test to it and read the whole table's NULLs on every push.
+        Index(
+            "uq_part_event_reverses_id",
+            "reverses_id",
+            unique=True,
+            postgresql_where=text("reverses_id IS NOT NULL"),
+            sqlite_where=text("reverses_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
@@ -62,7 +75,7 @@ class PartEvent(_Captured, db.Model):
     description: Mapped[str] = mapped_column(String(text_limit("part.add", "description")))
     qty: Mapped[int]
     unit_cost_fen: Mapped[int]
-    reverses_id: Mapped[str | None] = mapped_column(ForeignKey("part_event.id"), unique=True)
+    reverses_id: Mapped[str | None] = mapped_column(ForeignKey("part_event.id"))
 
 
 def part_returned() -> ColumnElement[bool]:
