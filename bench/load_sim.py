@@ -425,9 +425,10 @@ def analyze_as_autovacuum_would(app) -> bool:
     from server.extensions import db
 
     with app.app_context(), db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if conn.scalar(text("SHOW autovacuum")) == "on":
             return False
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        conn.execute(text("ANALYZE"))
         return True
 
 
