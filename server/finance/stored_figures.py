@@ -379,7 +379,8 @@ def _locked_visits(chunk: list[int]) -> tuple[list[Any], bool]:
     (then prices may be stale, and NULL is stored, which the pages price on the fly).
     """
     postgres = _postgres()
-    visits = list(db.session.execute(_locked_visits_statement(postgres), {"visit_ids": chunk}))
+    statement = _locked_visits_statement(postgres)
+    visits = list(db.session.connection().execute(statement, {"visit_ids": chunk}))
     return visits, not postgres or all(v.may_price for v in visits)
 
 
@@ -446,7 +447,7 @@ def _priced_rows(
     takers: dict[int, set[int]] = defaultdict(set)
     fees: list[tuple[date, int]] = []
     prices: dict[str, list[tuple[date, int]]] = defaultdict(list)
-    rows = db.session.execute(_priced_rows_statement(), {"visit_ids": chunk})
+    rows = db.session.connection().execute(_priced_rows_statement(), {"visit_ids": chunk})
     for tag, vid, code, day, a, b, c in rows:
         # PostgreSQL sums a bigint as numeric: every figure is made an int again.
         if tag == "part":
