@@ -295,18 +295,7 @@ def store_charges(visit_ids: Collection[int]) -> dict[int, Placed]:
     if not visit_ids:
         return {}
     placed: dict[int, Placed] = {}
-    table = Visit.__table__
-    write = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(
-            owed_fen=bindparam("b_owed"),
-            charge_flags=bindparam("b_flags"),
-            business_day=bindparam("b_day"),
-            # A stored figure is not an edit of the visit.
-            updated_at=table.c.updated_at,
-        )
-    )
+    write = _store_charges_statement()
     ids = sorted(visit_ids)
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
@@ -333,6 +322,23 @@ def store_charges(visit_ids: Collection[int]) -> dict[int, Placed]:
         if rows:
             db.session.connection().execute(write, rows)
     return placed
+
+
+@cache
+def _store_charges_statement():
+    """The UPDATE that stores a visit's figures, built once (a push's commit runs it)."""
+    table = Visit.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            owed_fen=bindparam("b_owed"),
+            charge_flags=bindparam("b_flags"),
+            business_day=bindparam("b_day"),
+            # A stored figure is not an edit of the visit.
+            updated_at=table.c.updated_at,
+        )
+    )
 
 
 # The two reads of `store_charges`, built once: a push's commit runs them, and building a
