@@ -1,5 +1,7 @@
 """Extensions, created unbound so that tests can build apps with any config."""
 
+from collections.abc import Iterable
+
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask_compress import Compress
@@ -7,7 +9,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData, Select, func, select
+from sqlalchemy import MetaData, Select, func, inspect, select
 from sqlalchemy.orm import DeclarativeBase
 
 from server.web.api_schemas import ErrorSchema
@@ -59,3 +61,13 @@ api = OnsiteApi(
 def count_rows(query: Select) -> int:
     """Count the rows a select returns, without its ORDER BY (a count need not sort them)."""
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def changed(obj: object, names: Iterable[str]) -> bool:
+    """Whether any of the object's named attributes changed in the flush under way.
+
+    Read by the session hooks that keep stored figures (SLA outcomes, first-time fix, finance)
+    to tell whether a flushed row touched one of a figure's inputs.
+    """
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)

@@ -62,7 +62,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from server.customers.models import Equipment
 from server.domain.charges import CHARGED_KINDS
 from server.domain.timezone import business_day, day_bounds_utc
-from server.extensions import db
+from server.extensions import changed, db
 from server.feed import changes
 from server.finance.charges import (
     PartSum,
@@ -132,11 +132,6 @@ def note_visits(session: Session, visit_ids: Iterable[int]) -> None:
     _noted(session).visits.update(visit_ids)
 
 
-def _changed(obj: Any, names: Iterable[str]) -> bool:
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in names)
-
-
 def _after_flush(session: Session, _context: Any) -> None:
     # Still the flush's own view: `new` and `dirty` as flushed, attribute history not reset.
     noted: _Noted | None = None
@@ -161,17 +156,17 @@ def _after_flush(session: Session, _context: Any) -> None:
             note().part_prices.add((obj.part_code, obj.effective_from))
     for obj in session.dirty:
         if isinstance(obj, Visit):
-            if _changed(obj, VISIT_PRICE_INPUTS + VISIT_DAY_INPUTS):
+            if changed(obj, VISIT_PRICE_INPUTS + VISIT_DAY_INPUTS):
                 note().visits.add(obj.id)
                 former = inspect(obj).attrs.engineer_id.history.deleted
                 note().former_engineers[obj.id].update(e for e in former if e is not None)
-        elif isinstance(obj, Transfer) and _changed(obj, ("voided_at",)):
+        elif isinstance(obj, Transfer) and changed(obj, ("voided_at",)):
             note().visits.add(obj.visit_id)
-        elif isinstance(obj, Handover) and _changed(obj, ("voided_at",)):
+        elif isinstance(obj, Handover) and changed(obj, ("voided_at",)):
             note().handovers.add(obj.id)
-        elif isinstance(obj, ServiceRequest) and _changed(obj, ("equipment_id",)):
+        elif isinstance(obj, ServiceRequest) and changed(obj, ("equipment_id",)):
             note().requests.add(obj.id)
-        elif isinstance(obj, Equipment) and _changed(obj, ("acceptance_date", "warranty_months")):
+        elif isinstance(obj, Equipment) and changed(obj, ("acceptance_date", "warranty_months")):
             note().equipment.add(obj.id)
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from server.domain.completeness import is_finished
 from server.domain.first_fix import REPEAT_WINDOW, RepairVisit, Verdict, verdict
-from server.extensions import db
+from server.extensions import changed, db
 from server.register.models import Channel, FirstFix, ServiceRequest
 from server.visits.models import Visit, VisitStatus
 
@@ -75,11 +75,6 @@ def _values(obj: Any, name: str) -> list[Any]:
     return [*history.added, *history.unchanged, *history.deleted]
 
 
-def _changed(obj: Any, names: Iterable[str]) -> bool:
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in names)
-
-
 def _note_request(noted: _Noted, request: ServiceRequest, *, all_values: bool) -> None:
     noted.requests.add(request.id)
     if all_values:
@@ -93,13 +88,13 @@ def _note_request(noted: _Noted, request: ServiceRequest, *, all_values: bool) -
 
 def _may_turn(visit: Visit) -> bool:
     """Whether this flush's change to the visit may change its request's verdict."""
-    if _changed(visit, VISIT_INPUTS):
+    if changed(visit, VISIT_INPUTS):
         return True
     statuses = _values(visit, "status")
-    if _changed(visit, ("status",)) and DECIDING_STATUSES.intersection(statuses):
+    if changed(visit, ("status",)) and DECIDING_STATUSES.intersection(statuses):
         return True
     # A visit's time (its arrival, once it has one) counts only once the visit is over.
-    return _changed(visit, ("arrived_at",)) and any(is_finished(s) for s in statuses if s)
+    return changed(visit, ("arrived_at",)) and any(is_finished(s) for s in statuses if s)
 
 
 def _after_flush(session: Session, _context: Any) -> None:
@@ -112,7 +107,7 @@ def _after_flush(session: Session, _context: Any) -> None:
     for obj in session.dirty:
         if isinstance(obj, Visit) and _may_turn(obj):
             _noted(session).requests.update(r for r in _values(obj, "request_id") if r)
-        elif isinstance(obj, ServiceRequest) and _changed(obj, REQUEST_INPUTS):
+        elif isinstance(obj, ServiceRequest) and changed(obj, REQUEST_INPUTS):
             _note_request(_noted(session), obj, all_values=True)
     for obj in session.deleted:
         if isinstance(obj, ServiceRequest):

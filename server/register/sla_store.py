@@ -9,15 +9,14 @@ in a flush, whichever code path made the change (sync, office forms, the API).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.orm import Session, selectinload
 
 from server.db_types import utcnow
 from server.domain import sla
-from server.extensions import db
+from server.extensions import changed, db
 from server.register.board import CLOCKS, clocks_of
 from server.register.models import ServiceRequest
 from server.visits.models import Visit
@@ -53,19 +52,14 @@ def store_outcomes(request: ServiceRequest) -> None:
             setattr(request, column, value)
 
 
-def _changed(obj: Any, names: Iterable[str]) -> bool:
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in names)
-
-
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     touched: dict[int, ServiceRequest] = {}
     with session.no_autoflush:
         for obj in (*session.new, *session.dirty):
             if isinstance(obj, ServiceRequest):
-                if obj in session.new or _changed(obj, _INPUTS):
+                if obj in session.new or changed(obj, _INPUTS):
                     touched[id(obj)] = obj
-            elif isinstance(obj, Visit) and (obj in session.new or _changed(obj, ("arrived_at",))):
+            elif isinstance(obj, Visit) and (obj in session.new or changed(obj, ("arrived_at",))):
                 request = obj.request
                 if request is not None:
                     touched[id(request)] = request
