@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, String, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, String, and_, literal, or_, select, union_all
 
 from server.domain.charges import CHARGED_KINDS, Charges, PartLine, compute_charges
 from server.domain.timezone import business_day
@@ -41,7 +41,7 @@ from server.domain.warranty import WarrantyStatus, warranty_status
 from server.extensions import db
 from server.finance.models import FeeRate, PartPrice
 from server.visits.field_models import ChargeWaiver, PartEvent
-from server.visits.models import Visit
+from server.visits.models import Visit, visit_moment
 
 
 class PartRow(Protocol):
@@ -164,7 +164,7 @@ def visit_business_day(visit: Visit) -> date:
 
 def visit_day_moment() -> ColumnElement:
     """The moment `visit_business_day` takes the day of, as a SQL expression to filter by."""
-    return func.coalesce(Visit.arrived_at, Visit.window_start, Visit.created_at)
+    return visit_moment()
 
 
 def on_business_days(

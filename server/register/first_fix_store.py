@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, func, inspect, select, text
+from sqlalchemy import bindparam, delete, event, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,7 @@ from server.domain.completeness import is_finished
 from server.domain.first_fix import REPEAT_WINDOW, RepairVisit, Verdict, verdict
 from server.extensions import changed, db
 from server.register.models import Channel, FirstFix, ServiceRequest
-from server.visits.models import Visit, VisitStatus
+from server.visits.models import Visit, VisitStatus, visit_moment
 
 NOTED = "onsite_first_fix_noted"
 # Advisory lock spaces (two-key form): a verdict is decided holding its equipment's key, or its
@@ -203,13 +203,16 @@ def store_noted(session: Session, noted: _Noted) -> None:
     store_verdicts(session, noted.requests | _neighbours(session, noted))
 
 
+# A request's repair visits in order, each with the request's equipment: one read for both.
 _REPAIRS = (
     select(
         Visit.request_id,
+        ServiceRequest.equipment_id,
         Visit.status,
         Visit.escalate,
-        func.coalesce(Visit.arrived_at, Visit.window_start, Visit.created_at).label("at"),
+        visit_moment().label("at"),
     )
+    .join(ServiceRequest, ServiceRequest.id == Visit.request_id)
     .where(
         Visit.request_id.in_(bindparam("ids", expanding=True)),
         Visit.purpose == "repair",
@@ -222,16 +225,13 @@ _REPAIRS = (
 def decide(session: Session, request_ids: Collection[int]) -> dict[int, Verdict | None]:
     """Return each request's verdict as its rows stand now (None: it has none yet)."""
     repairs: dict[int, list[RepairVisit]] = defaultdict(list)
-    for request_id, status, escalate, at in session.execute(_REPAIRS, {"ids": list(request_ids)}):
+    equipment: dict[int, int] = {}
+    rows = session.connection().execute(_REPAIRS, {"ids": list(request_ids)})
+    for request_id, equipment_id, status, escalate, at in rows:
         repairs[request_id].append(RepairVisit(status, escalate, at))
-    firsts = {r: visits[0].at for r, visits in repairs.items() if visits}
-    equipment = dict(
-        session.execute(
-            select(ServiceRequest.id, ServiceRequest.equipment_id).where(
-                ServiceRequest.id.in_(list(firsts)), ServiceRequest.equipment_id.is_not(None)
-            )
-        ).all()
-    )
+        if equipment_id is not None:
+            equipment[request_id] = equipment_id
+    firsts = {r: visits[0].at for r, visits in repairs.items()}
     others: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     if equipment:
         rows = session.execute(

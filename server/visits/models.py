@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     literal,
     or_,
     text,
@@ -106,6 +107,15 @@ class Visit(db.Model):
 
     request = relationship("ServiceRequest", back_populates="visits")
     engineer = relationship("User", foreign_keys=[engineer_id])
+
+
+def visit_moment() -> ColumnElement:
+    """When a visit took place, as SQL: its arrival, else its booked window, else its creation.
+
+    The moment a visit's business day is taken from (finance) and its time for first-time fix
+    (S19) both read; one expression for both.
+    """
+    return func.coalesce(Visit.arrived_at, Visit.window_start, Visit.created_at)
 
 
 def visit_flagged() -> ColumnElement[bool]:
