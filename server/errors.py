@@ -10,10 +10,21 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from server.extensions import db
 from server.i18n import is_message_key, translate
+
+# PostgreSQL's SQLSTATEs for a transaction that lost to another at the same moment: a deadlock,
+# a serialization failure, a lock it would not wait for. Nothing of it was saved, and the same
+# request sent again may well succeed: the caller gets a 409, not a 500.
+LOST_RACE_STATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def lost_race(exc: BaseException) -> bool:
+    """Tell whether a database error says the transaction lost to another at the same moment."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in LOST_RACE_STATES
 
 
 class ApiError(Exception):
@@ -193,6 +204,13 @@ def init_app(app: Flask) -> None:
         # Keep what the exception says of itself beyond the body: Allow on a 405, above all.
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         return response, status, headers
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError):
+        if not lost_race(exc):
+            raise exc  # a fault of ours: Flask logs it and answers with the 500 below
+        db.session.rollback()
+        return error_response(409, "err.same_moment")
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc: InternalServerError):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from server.domain.completeness import is_finished
 from server.domain.first_fix import REPEAT_WINDOW, RepairVisit, Verdict, verdict
+from server.errors import ApiError
 from server.extensions import changed, db
 from server.register.models import Channel, FirstFix, ServiceRequest
 from server.visits.models import Visit, VisitStatus, visit_moment
@@ -162,7 +163,10 @@ def _lock(session: Session, noted: _Noted) -> None:
     """Take the locks the noted verdicts are decided under (PostgreSQL), in one order.
 
     A request's equipment may have changed in a transaction that committed while we waited:
-    its keys are read again once held, until no new one turns up.
+    its keys are read again once held, until no new one turns up. A new key that sorts before
+    one already held would be taken out of order, and two transactions doing that to each other
+    deadlock: such a key is only tried, and if another holds it, this transaction gives way
+    with a 409 (the phone sends its push again; a clerk saves again).
     """
     if session.get_bind().dialect.name != "postgresql":
         return
@@ -171,9 +175,17 @@ def _lock(session: Session, noted: _Noted) -> None:
         wanted = _lock_keys(session, noted.requests, noted.arrivals) - held
         if not wanted:
             return
+        highest = max(held, default=None)
         for space, key in sorted(wanted):
-            session.execute(text("SELECT pg_advisory_xact_lock(:s, :k)"), {"s": space, "k": key})
+            if highest is None or (space, key) > highest:
+                session.execute(_WAIT_FOR_LOCK, {"s": space, "k": key})
+            elif not session.scalar(_TRY_LOCK, {"s": space, "k": key}):
+                raise ApiError(409, "err.same_moment")
         held |= wanted
+
+
+_WAIT_FOR_LOCK = text("SELECT pg_advisory_xact_lock(:s, :k)")
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:s, :k)")
 
 
 def _neighbours(session: Session, noted: _Noted) -> set[int]:
