@@ -8,7 +8,8 @@ one visit each (through the same services the office uses), each phone signs in 
 (POST /api/auth/device) and makes its first full pull; then stages of more and more engineers
 run. Each engineer, at its own phase, every --period seconds: pushes 1-5 ops (part events) and
 pulls conditionally (If-None-Match, as the app does), through a pool of keep-alive connections
-to gunicorn (deploy/gunicorn.conf.py) on 127.0.0.1, as nginx's upstream pool would.
+to gunicorn (deploy/gunicorn.conf.py, its workers and threads as the recipe sets them unless
+--workers or --threads say otherwise) on 127.0.0.1, as nginx's upstream pool would.
 
 A stage is held when its p99 latency stays under --p99-ms with no errors and every cycle started
 on time. Prints a line per stage (cycles/s, latency percentiles, errors, and CPU per cycle of the
@@ -500,7 +501,12 @@ def main() -> None:
     parser.add_argument("--period", type=float, default=30.0, help="seconds between syncs")
     parser.add_argument("--p99-ms", type=float, default=300.0)
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    # The recipe's default (deploy/gunicorn.conf.py): one thread, gunicorn's sync worker, which
+    # closes each connection, so every request is taken by whichever worker is free. With
+    # threads > 1 (the gthread worker) a keep-alive connection stays with the worker that
+    # accepted it, and one worker may hold most of the pool's: seen here, one of five workers
+    # serving nearly every request, its one core the limit.
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument(
         "--keep-going", action="store_true", help="run every stage, even after one is not held"
     )
