@@ -39,6 +39,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
 
     from server import (
+        db_pool,
         errors,
         i18n,
         tables,  # noqa: F401  (every mapper, before the first query)
@@ -59,6 +60,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     i18n.init_app(app)
     security_headers.init_app(app)
     _enable_sqlite_pragmas(app)
+    with app.app_context():
+        db_pool.install(db.engine)
 
     from server.feed import changes
     from server.finance import stored_figures as finance_store

@@ -23,7 +23,8 @@ class Config:
         self.SECRET_KEY = os.environ.get("ONSITE_SECRET_KEY", DEV_SECRET)
         # None means "SQLite in the instance folder", resolved in create_app.
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("ONSITE_DATABASE_URL") or None
-        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+        # No ping before every checkout: server.db_pool pings only a connection left idle.
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": False}
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         # Secure cookies unless in development (which serves plain http on localhost).

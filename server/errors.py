@@ -101,6 +101,7 @@ def _code(status: int) -> str:
         422: "unprocessable",
         426: "upgrade_required",
         429: "too_many_requests",
+        503: "unavailable",
     }.get(status, "server_error" if status >= 500 else "error")
 
 
@@ -207,6 +208,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError):
+        if exc.connection_invalidated:
+            # The database went away under this request (a restart, say): SQLAlchemy has
+            # dropped the connection and remade the pool's idle ones; the next try connects.
+            db.session.rollback()
+            response, status = error_response(503, "err.database_reconnecting")
+            return response, status, {"Retry-After": "1"}
         if not lost_race(exc):
             raise exc  # a fault of ours: Flask logs it and answers with the 500 below
         db.session.rollback()

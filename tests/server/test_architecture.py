@@ -21,6 +21,7 @@ SHARED = (
     "server.i18n",
     "server.db_types",
     "server.bulk",
+    "server.db_pool",
     "server.tables",
     "server.wiring",
     "server.web",

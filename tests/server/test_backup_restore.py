@@ -23,12 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres_only
 
 
-@pytest.fixture
-def postgres(is_postgres):
-    if not is_postgres:
-        pytest.skip("POSTGRES-ONLY TEST SKIPPED: set ONSITE_TEST_POSTGRES to run it")
-
-
 def _run(script: str, arg: Path, database_url: str) -> None:
     env = {
         **os.environ,
