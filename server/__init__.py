@@ -46,7 +46,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     )
     from server.accounts import auth
     from server.extensions import api, compress, csrf, db, migrate
-    from server.web import json_guard, routing, security_headers
+    from server.web import cookie_session, json_guard, routing, security_headers
 
     routing.init_app(app)
     db.init_app(app)
@@ -59,6 +59,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     auth.init_app(app)
     i18n.init_app(app)
     security_headers.init_app(app)
+    cookie_session.init_app(app)
     _enable_sqlite_pragmas(app)
     with app.app_context():
         db_pool.install(db.engine)

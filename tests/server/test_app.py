@@ -137,3 +137,19 @@ def test_language_chosen_before_signing_in_is_kept(client, make):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     client.post("/login", data={"username": "clerk", "password": "pw", "csrf_token": token})
     assert "<h1>Office" in client.get("/office/").get_data(as_text=True)
+
+
+def test_a_changed_secret_key_refuses_the_old_cookies_and_takes_them_back_when_restored(
+    app, make, login
+):
+    """The session's signing serializer is kept per key (server/web/cookie_session.py): a new
+    key must still be the one that checks every cookie."""
+    office = login(make.user("office"))
+    assert office.get("/api/customers").status_code == 200
+    old = app.secret_key
+    app.secret_key = "a different key for this test, long enough"
+    try:
+        assert office.get("/api/customers").status_code == 401
+    finally:
+        app.secret_key = old
+    assert office.get("/api/customers").status_code == 200
