@@ -140,7 +140,9 @@ def storable(value: Any, depth: int = 0) -> Any:
 
 
 # Digits enough for an integer of 64 bits or more (2**63 has 19); in text too, which is harmless.
-_LONG_DIGITS = re.compile(r"\d{19}")
+# ASCII digits only, as JSON writes numbers: `\d` (every Unicode digit) searched a push's op
+# text at half the speed, and this search is most of what checking an op costs.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
 
 
 def _already_storable(value: Any) -> bool:
