@@ -255,6 +255,7 @@ def _process(
     assert env.seq is not None
     record_op_id = env.op_id
     stamp: str | None = None
+    checked = False
     try:
         if env.op_id is not None and store.op_by_id(env.op_id) is not None:
             record_op_id = None  # the unique op_id is taken; keep this op without it
@@ -274,6 +275,7 @@ def _process(
             op = parse_op(raw, device_id)
         except ValidationError as e:
             raise Rejection(str(e)) from None
+        checked = raw == env.raw  # not upgraded from an older schema: validated as sent
         refs = op.blob_refs()
         missing = sorted(set(refs) - store.existing_blobs(refs))
         lost = store.lost_blobs(missing)
@@ -297,6 +299,7 @@ def _process(
             result=result.to_wire(),
             op=env.raw,
             received_ms=now_ms,
+            checked=checked,
         )
     )
     return result, DeviceState(last_seq=env.seq, last_hlc=stamp or state.last_hlc)

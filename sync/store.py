@@ -69,6 +69,10 @@ class OpRecord:
     result: dict[str, Any]  # the per-op result as first answered, replayed for duplicates
     op: Any  # the op exactly as received, kept for the office
     received_ms: int
+    # Whether `op`, exactly as received, passed validation (parse_op): then every value in it
+    # is one a database can keep (checked text, bounded integers, known fields only), and it
+    # is stored without the walk that makes an unchecked op storable.
+    checked: bool = False
 
 
 @dataclass(frozen=True)

@@ -323,8 +323,12 @@ class SqlStore:
     def record_op(self, record: OpRecord) -> None:
         """Store a processed op with its result; the table's unique keys back exactly-once."""
         # Kept as sent, except what no database column can hold (NUL, lone surrogates, NaN,
-        # integers past 64 bits): those are replaced, so the office can always show the op.
-        raw = storable(record.op if isinstance(record.op, dict) else {"raw": record.op})
+        # integers past 64 bits): those are replaced, so the office can always show the op. An
+        # op that passed validation as sent holds none of them.
+        if record.checked:
+            raw = record.op
+        else:
+            raw = storable(record.op if isinstance(record.op, dict) else {"raw": record.op})
         result = storable(record.result)
 
         def field(name: str, kind: type) -> Any:

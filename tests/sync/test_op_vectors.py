@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -100,3 +101,53 @@ def test_storable_takes_its_short_cut_only_where_the_long_way_changes_nothing(va
     quick = limits.storable(value)
     walked = limits._storable(value, 0)
     assert json.dumps(quick, sort_keys=True) == json.dumps(walked, sort_keys=True)
+
+
+_VALID = [v for v in VECTORS if not v["fields"]]
+# What no database column holds (NUL, lone surrogates), often, and anything else now and then.
+_any_text = st.text(
+    alphabet=st.sampled_from(["\x00", "\ud800", "\udfff", "9", "中", " "])
+    | st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF),
+    max_size=25,
+)
+
+
+def _near(original: object) -> st.SearchStrategy:
+    """Values like `original` (which passed), with what a database cannot hold mixed in."""
+    if isinstance(original, str):
+        around = st.builds(lambda a, b: a + original + b, _any_text, _any_text)
+        return st.one_of(around, around, around, _json_values)
+    if isinstance(original, int) and not isinstance(original, bool):
+        return st.integers(min_value=-(2**70), max_value=2**70) | _json_values
+    return _json_values
+
+
+@st.composite
+def _near_valid_ops(draw) -> dict:
+    op = copy.deepcopy(_op(draw(st.sampled_from(_VALID))))
+    target = op["payload"] if op["payload"] and draw(st.booleans()) else op
+    texts = sorted(k for k, v in target.items() if isinstance(v, str))
+    # Text fields most often: that is where a phone's words, and a database's limits, meet.
+    name = draw(st.sampled_from(texts if texts and draw(st.integers(0, 3)) else sorted(target)))
+    if name != "payload":
+        target[name] = draw(_near(target[name]))
+    return op
+
+
+def test_every_valid_vector_is_storable_as_sent():
+    for vector in _VALID:
+        op = _op(vector)
+        parse_op(op, DEV_A)
+        assert limits._storable(op, 0) == op, vector["name"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(op=_near_valid_ops())
+def test_an_op_that_passes_validation_as_sent_is_storable_as_sent(op):
+    """A push records a validated op without making it storable first (OpRecord.checked):
+    whatever passes parse_op must be something `storable` would leave exactly as it is."""
+    try:
+        parse_op(op, DEV_A)
+    except ValidationError:
+        return
+    assert limits._storable(op, 0) == op
