@@ -9,8 +9,8 @@ the database, a firewall's idle timeout), and is pinged with the dialect's own p
 a dead one is replaced by the pool.
 
 If the database goes away under connections in use, the request that finds out gets a 503
-(server.errors) with nothing saved, SQLAlchemy drops that connection and remakes the idle ones
-(`Pool.recreate`), and the next request connects afresh.
+(server.errors), SQLAlchemy drops that connection and remakes the idle ones (`Pool.recreate`),
+and the next request connects afresh.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from server.extensions import db
@@ -25,6 +25,11 @@ LOST_RACE_STATES = frozenset({"40P01", "40001", "55P03"})
 def lost_race(exc: BaseException) -> bool:
     """Tell whether a database error says the transaction lost to another at the same moment."""
     return getattr(getattr(exc, "orig", None), "sqlstate", None) in LOST_RACE_STATES
+
+
+def cannot_connect(exc: DBAPIError) -> bool:
+    """Tell whether a database error is a failure to connect (no statement had been sent)."""
+    return isinstance(exc, OperationalError) and exc.statement is None
 
 
 class ApiError(Exception):
@@ -208,11 +213,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError):
-        if exc.connection_invalidated:
-            # The database went away under this request (a restart, say): SQLAlchemy has
-            # dropped the connection and remade the pool's idle ones; the next try connects.
+        if exc.connection_invalidated or cannot_connect(exc):
+            # The database went away under this request (a restart, say) or cannot be reached:
+            # SQLAlchemy has dropped the dead connections; the next try connects afresh. (A
+            # connection lost during COMMIT leaves its outcome unknown, so the first message
+            # does not say nothing was saved; a phone's ops are applied once however often sent.)
             db.session.rollback()
-            response, status = error_response(503, "err.database_reconnecting")
+            lost = exc.connection_invalidated
+            key = "err.database_reconnecting" if lost else "err.database_unavailable"
+            response, status = error_response(503, key)
             return response, status, {"Retry-After": "1"}
         if not lost_race(exc):
             raise exc  # a fault of ours: Flask logs it and answers with the 500 below

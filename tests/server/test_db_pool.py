@@ -79,3 +79,19 @@ def test_a_connection_that_died_in_use_is_a_503_then_the_next_request_connects(o
     assert again.status_code == 200, again.get_json()
     db.session.expire_all()
     assert db.session.get(Customer, customer_id).contact_person == "王工"
+
+
+def test_a_database_that_cannot_be_reached_is_a_503_not_a_500():
+    """Whatever the suite runs on: this app's database is a port where nothing listens."""
+    from server import create_app
+    from server.config import TestConfig
+
+    down = create_app(TestConfig(database_url="postgresql+psycopg://onsite@127.0.0.1:9/onsite"))
+    down.config["PROPAGATE_EXCEPTIONS"] = False
+    answer = down.test_client().get(
+        "/api/sync/pull", headers={"Authorization": "Bearer " + "x" * 40}
+    )
+    assert answer.status_code == 503, answer.get_json()
+    assert answer.get_json()["message_key"] == "err.database_unavailable"
+    assert answer.headers["Retry-After"] == "1"
+    assert down.test_client().get("/healthz").status_code == 503
