@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from server.accounts.models import Role, User
 from server.accounts.operations import create_user
 from server.customers.models import Customer, Equipment
 from server.db_types import utcnow
 from server.dispatch import operations as dispatch
+from server.domain.timezone import business_day, day_bounds_utc
 from server.extensions import db
 from server.feed.models import ServerState
 from server.register import operations as register
@@ -73,7 +74,7 @@ def load_demo() -> bool:
     for username, name, role in DEMO_USERS:
         existing = db.session.scalar(db.select(User).where(User.username == username))
         users[username] = existing or create_user(username, DEMO_PASSWORD, role, name, is_demo=True)
-    today = date.today()
+    today = business_day(utcnow())  # the company's day, not the machine's
     equipment: list[Equipment] = []
     customers: list[Customer] = []
     for spec in CUSTOMERS:
@@ -141,8 +142,7 @@ def load_demo() -> bool:
         r2,
         {
             "engineer_id": users["eng1"].id,
-            "window_start": now + timedelta(minutes=10),
-            "window_end": now + timedelta(minutes=70),
+            **todays_window(now, timedelta(minutes=10), timedelta(minutes=60)),
             "onsite_fee_fen": 30000,
         },
     )
@@ -159,8 +159,7 @@ def load_demo() -> bool:
         r3,
         {
             "engineer_id": users["eng2"].id,
-            "window_start": now - timedelta(minutes=20),
-            "window_end": now + timedelta(minutes=40),
+            **todays_window(now, -timedelta(minutes=20), timedelta(minutes=60)),
             "onsite_fee_fen": 20000,
         },
     )
@@ -181,8 +180,7 @@ def load_demo() -> bool:
         r4,
         {
             "engineer_id": users["eng1"].id,
-            "window_start": now + timedelta(hours=3),
-            "window_end": now + timedelta(hours=4),
+            **todays_window(now, timedelta(hours=3), timedelta(hours=1)),
             "onsite_fee_fen": 30000,
         },
     )
@@ -205,6 +203,14 @@ def load_demo() -> bool:
     return True
 
 
+def todays_window(now: datetime, offset: timedelta, length: timedelta) -> dict[str, datetime]:
+    """A visit window `offset` from now, moved as little as needed to lie within today (the
+    company's day): just after midnight or late in the evening, never on another day."""
+    first, end = day_bounds_utc(business_day(now))
+    start = max(first, min(now + offset, end - length))
+    return {"window_start": start, "window_end": start + length}
+
+
 # Each engineer gets at least one visit in warranty (nothing charged, S2) and one out of it
 # (fee and parts, S3) today, so the phone shows both kinds of charges screen.
 TODAYS_VISITS = [
@@ -217,23 +223,17 @@ TODAYS_VISITS = [
 
 
 def _todays_visits(users, customers, equipment, new_request) -> None:
-    from server.domain.timezone import business_day, day_bounds_utc
-
     now = utcnow()
-    _, end = day_bounds_utc(business_day(now))
     for engineer, index, problem, symptoms, hours in TODAYS_VISITS:
         item = equipment[index]
         customer = next(c for c in customers if c.id == item.customer_id)
         request = new_request(customer, item, problem, symptoms, "hotline", 30)
         register.record_phone_response(request, {"at": request.received_at + timedelta(minutes=10)})
-        # Late in the evening the window is earlier today (overdue), never tomorrow.
-        start = min(now + timedelta(hours=hours), end - timedelta(hours=1))
         dispatch.schedule_visit(
             request,
             {
                 "engineer_id": users[engineer].id,
-                "window_start": start,
-                "window_end": start + timedelta(hours=1),
+                **todays_window(now, timedelta(hours=hours), timedelta(hours=1)),
                 "onsite_fee_fen": 30000,
             },
         )
@@ -251,11 +251,11 @@ def load_finance_demo() -> None:
     the price list.
     """
     import uuid
-    from datetime import UTC, datetime, time
+    from datetime import UTC, time
 
     from server.accounts.auth import hash_token, new_token
     from server.accounts.models import Device
-    from server.domain.timezone import COMPANY_TZ, business_day
+    from server.domain.timezone import COMPANY_TZ
     from server.finance.handover import record_handover
     from server.finance.models import FeeRate, PartPrice
     from server.syncing.store import SqlStore

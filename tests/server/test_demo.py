@@ -2,6 +2,8 @@
 
 import uuid
 
+import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from server.accounts.models import User
@@ -107,13 +109,20 @@ def test_demo_phone_office_and_finance_tell_one_story(app, client):
         assert any(o.raw["payload"]["to"] == "completed" for o in ops)
 
 
-def test_each_demo_engineer_has_an_in_and_an_out_of_warranty_visit_today(app):
+# Shanghai 00:05 and 23:50, and midday: the demo's windows are set from now, and its "today" is
+# the company's day, whatever the server's clock zone (UTC here) calls it.
+@pytest.mark.parametrize(
+    "at", ["2026-12-01T16:05:00+00:00", "2026-12-01T15:50:00+00:00", "2026-12-02T04:00:00+00:00"]
+)
+def test_each_demo_engineer_has_an_in_and_an_out_of_warranty_visit_today(app, at):
     from server.db_types import utcnow
-    from server.domain.timezone import business_day
+    from server.domain.timezone import business_day, day_bounds_utc
     from server.syncing.store import visit_terms
 
-    load_demo()
-    today = business_day(utcnow())
+    with freeze_time(at):
+        load_demo()
+        today = business_day(utcnow())
+    first, end = day_bounds_utc(today)
     for username in ("eng1", "eng2", "eng3"):
         user = db.session.scalar(select(User).where(User.username == username))
         todays = [
@@ -122,3 +131,4 @@ def test_each_demo_engineer_has_an_in_and_an_out_of_warranty_visit_today(app):
             if v.window_start is not None and business_day(v.window_start) == today
         ]
         assert {visit_terms(v)["in_warranty"] for v in todays} == {True, False}, username
+        assert all(first <= v.window_start and v.window_end <= end for v in todays), username
