@@ -13,14 +13,13 @@ the sync engine wrote. Two clocks matter, as in the field:
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from freezegun import freeze_time
 
 from server.accounts.models import Device
-from server.domain.timezone import COMPANY_TZ
 from server.extensions import db
 from tests.api.device_client import DeviceClient
 from tests.api.sync_http import PNG, HttpPhone, part, payment, server_digest, transition
@@ -71,13 +70,6 @@ class FieldPhone(HttpPhone):
         if self.wall is not None:
             return int(self.wall.timestamp() * 1000)
         return super().now_ms()
-
-    def op(self, kind: str, visit_id: int, payload: dict[str, Any], record_id: str | None = None):
-        op = super().op(kind, visit_id, payload, record_id)
-        # As the app writes it: the phone's wall clock, with its zone's offset.
-        shown = datetime.fromtimestamp(self.now_ms() / 1000, UTC).astimezone(COMPANY_TZ)
-        op["device_time"] = shown.isoformat(timespec="seconds")
-        return op
 
     def record(
         self,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from server.domain.timezone import COMPANY_TZ
 from sync import hlc
 from sync.digest import digest_visit
 from sync.engine import visit_view
@@ -54,7 +55,12 @@ class HttpPhone:
             "hlc": self.clock,
             "schema_version": 1,
             "payload": payload,
-            "device_time": "2026-11-28T09:15:00+08:00",
+            # As the app writes it: the phone's wall clock, with its zone's offset. Not a fixed
+            # day: finance reads when money was taken from it, and a fixed day drifts out of
+            # every window the tests' own "today" opens (a statement's three settle days).
+            "device_time": datetime.fromtimestamp(self.now_ms() / 1000, UTC)
+            .astimezone(COMPANY_TZ)
+            .isoformat(timespec="seconds"),
         }
         self.outbox.append(op)
         return op
