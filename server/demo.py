@@ -265,9 +265,12 @@ def load_finance_demo() -> None:
 
     users = {u.username: u for u in db.session.scalars(db.select(User))}
     today = business_day(utcnow())
+    # The current fee and prices from 1 January of the year of the demo's oldest day, so in the
+    # first days of January the days the story is set on (up to two days back) keep its prices.
+    current_from = (today - timedelta(days=7)).replace(month=1, day=1)
     for day, fen, note in [
         (date(2024, 1, 1), 25000, "2024 年标准"),
-        (date(today.year, 1, 1), 30000, f"{today.year} 年起上门服务费调整"),
+        (current_from, 30000, f"{current_from.year} 年起上门服务费调整"),
     ]:
         db.session.add(FeeRate(effective_from=day, onsite_fee_fen=fen, note=note))
     for code, desc, fen, older in [
@@ -277,9 +280,10 @@ def load_finance_demo() -> None:
         ("CABLE-5E", "超五类网线 3m", 1233, None),
         ("PSU-450", "电源 450W", 4550, None),
     ]:
-        this_year = today.replace(month=1, day=1)
         db.session.add(
-            PartPrice(part_code=code, description=desc, effective_from=this_year, unit_cost_fen=fen)
+            PartPrice(
+                part_code=code, description=desc, effective_from=current_from, unit_cost_fen=fen
+            )
         )
         if older is not None:
             db.session.add(

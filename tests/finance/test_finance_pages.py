@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
 from datetime import date
 
 import pytest
+from freezegun import freeze_time
 
 from server.extensions import db
 from server.finance import handover as finance_handover
@@ -297,14 +299,18 @@ def test_csv_exports_carry_exact_fen_and_keep_formulas_as_text(login, scene, fie
     assert session.get("/finance/export/other.csv").status_code == 404
 
 
-def test_the_demo_reconciliation_shows_real_figures(app, login):
+# Today, and 1 January in Shanghai: the demo's story is set up to two days back, which then lies
+# in the year before (its prices must still be the story's).
+@pytest.mark.parametrize("at", [None, "2027-01-01T02:00:00+00:00"])
+def test_the_demo_reconciliation_shows_real_figures(app, login, at):
     from server.accounts.models import User
     from server.demo import load_demo
 
-    load_demo()
-    finance = db.session.scalar(db.select(User).where(User.username == "finance"))
-    session = login_as_demo(app, finance)
-    page = session.get("/finance/reconciliation?lang=en").get_data(as_text=True)
+    with freeze_time(at) if at else contextlib.nullcontext():
+        load_demo()
+        finance = db.session.scalar(db.select(User).where(User.username == "finance"))
+        session = login_as_demo(app, finance)
+        page = session.get("/finance/reconciliation?lang=en").get_data(as_text=True)
     # eng2 yesterday: 4 batteries at 185.00 + 300.00 fee = 1,040.00 owed and collected.
     assert page.count("¥1,040.00") >= 2
     # eng1 two days ago: owed 820.00 by the list, 850.00 collected, 840.00 handed over.
