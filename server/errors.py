@@ -28,8 +28,14 @@ def lost_race(exc: BaseException) -> bool:
 
 
 def cannot_connect(exc: DBAPIError) -> bool:
-    """Tell whether a database error is a failure to connect (no statement had been sent)."""
-    return isinstance(exc, OperationalError) and exc.statement is None
+    """Tell whether a database error is a failure to connect: no statement had been sent, and
+    the server gave no SQLSTATE (it never answered). A COMMIT that fails has no statement
+    either, but the server's answer carries a SQLSTATE; SQLite's errors carry none at all."""
+    return (
+        isinstance(exc, OperationalError)
+        and exc.statement is None
+        and getattr(exc.orig, "sqlstate", "") is None
+    )
 
 
 class ApiError(Exception):
@@ -213,6 +219,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError):
+        if lost_race(exc):  # before the rest: a serialization failure at COMMIT has no statement
+            db.session.rollback()
+            return error_response(409, "err.same_moment")
         if exc.connection_invalidated or cannot_connect(exc):
             # The database went away under this request (a restart, say) or cannot be reached:
             # SQLAlchemy has dropped the dead connections; the next try connects afresh. (A
@@ -223,10 +232,7 @@ def init_app(app: Flask) -> None:
             key = "err.database_reconnecting" if lost else "err.database_unavailable"
             response, status = error_response(503, key)
             return response, status, {"Retry-After": "1"}
-        if not lost_race(exc):
-            raise exc  # a fault of ours: Flask logs it and answers with the 500 below
-        db.session.rollback()
-        return error_response(409, "err.same_moment")
+        raise exc  # a fault of ours: Flask logs it and answers with the 500 below
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc: InternalServerError):
