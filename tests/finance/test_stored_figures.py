@@ -355,9 +355,20 @@ def test_a_visit_priced_while_a_price_list_edit_commits_is_left_to_be_priced_on_
     phone.part(visit.id, "PSU", 1, LIST["PSU"])
     barrier = threading.Barrier(2)
     _hold_first_call(monkeypatch, finance_store, "_reached_by_shared_edits", barrier)
+    # The push prices only once the edit holds the pricing lock, whichever request the
+    # scheduler runs first (else the push could price and commit before the edit begins).
+    edit_holds_lock = threading.Event()
+    take_pricing_lock = finance_store._take_pricing_lock
+
+    def take() -> None:
+        take_pricing_lock()
+        edit_holds_lock.set()
+
+    monkeypatch.setattr(finance_store, "_take_pricing_lock", take)
     locked_visits = finance_store._locked_visits
 
     def held(*args, **kwargs):
+        assert edit_holds_lock.wait(timeout=20)
         visits, allowed = locked_visits(*args, **kwargs)
         if not allowed:  # the push, refused the lock the edit holds
             barrier.wait(timeout=20)
