@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from playwright.sync_api import expect
 
+from server.db_types import utcnow
+from server.domain.timezone import business_day
 from server.extensions import db
 from server.visits.field_models import PaymentPromise
 from tests.e2e.pwa_helpers import PHONE, make_visit, sign_in, wait_synced
@@ -22,7 +26,9 @@ def test_a_promise_to_pay_by_transfer_is_recorded_on_the_phone_and_listed_for_fi
     page.click("text=Customer will pay later")
     expect(page.locator("#promise-form [name=amount]")).to_have_value("391.00")
     page.fill("#promise-form [name=payer]", "西安宏达科技 财务部")
-    page.fill("#promise-form [name=due_on]", "2026-12-15")
+    # Two weeks on, not a fixed day: past its day a promise is listed as overdue, not outstanding.
+    due_on = (business_day(utcnow()) + timedelta(days=14)).isoformat()
+    page.fill("#promise-form [name=due_on]", due_on)
     page.click("#promise-save")
     expect(page.locator("#promises li")).to_have_count(1)
     wait_synced(page)
@@ -34,7 +40,7 @@ def test_a_promise_to_pay_by_transfer_is_recorded_on_the_phone_and_listed_for_fi
         "bank_transfer",
         39100,
     )
-    assert (promise.payer, promise.due_on) == ("西安宏达科技 财务部", "2026-12-15")
+    assert (promise.payer, promise.due_on) == ("西安宏达科技 财务部", due_on)
     finance = login(make.user("finance"))
     [listed] = finance.get("/api/finance/promises?state=outstanding").get_json()
     assert listed["id"] == promise.id and listed["outstanding_fen"] == 39100
