@@ -21,9 +21,10 @@ rows (parts, waivers, equipment) and the price lists, changes nothing, and leave
 - Waivers are summed. More waived than charged is capped at the charges and flagged
   `waiver_exceeds_charges` (the rules refuse such a waiver; a reconciliation must still show it).
 - The visit's business day is the Shanghai day of its arrival, else of its appointment window,
-  else of the visit's creation (`visit_business_day`; `visit_day_moment` is the same rule for a
-  SQL filter). Office review, finance, exports, the sync store and the sign-off check all use
-  these two functions and `explain_visit_charges`; none of them prices or dates a visit itself.
+  else of the visit's creation (`visit_business_day`; `visits.models.visit_moment` is the same
+  rule for a SQL filter). Office review, finance, exports, the sync store and the sign-off check
+  all use these two functions and `explain_visit_charges`; none of them prices or dates a visit
+  itself.
 """
 
 from __future__ import annotations
@@ -162,11 +163,6 @@ def visit_business_day(visit: Visit) -> date:
     return business_day(visit.arrived_at or visit.window_start or visit.created_at)
 
 
-def visit_day_moment() -> ColumnElement:
-    """The moment `visit_business_day` takes the day of, as a SQL expression to filter by."""
-    return visit_moment()
-
-
 def on_business_days(
     stored: ColumnElement[bool], lo: datetime, hi: datetime
 ) -> ColumnElement[bool]:
@@ -175,7 +171,7 @@ def on_business_days(
     The stored day is indexed; the moment it is taken from is not, and a filter on it reads
     every visit of the year (once for each query that selects by these visits).
     """
-    moment = visit_day_moment()
+    moment = visit_moment()
     return or_(stored, and_(Visit.business_day.is_(None), moment >= lo, moment < hi))
 
 

@@ -18,9 +18,8 @@ from server.domain.receipts import (
 )
 from server.domain.timezone import day_bounds_utc
 from server.extensions import count_rows, db
-from server.finance.charges import visit_day_moment
 from server.visits.field_models import Payment, PaymentVoid
-from server.visits.models import Visit
+from server.visits.models import Visit, visit_moment
 
 
 @dataclass(frozen=True)
@@ -199,9 +198,9 @@ def _listed(
     if start is not None or end is not None:
         query = query.join(Visit, Visit.id == Payment.visit_id)
     if start is not None:
-        query = query.where(visit_day_moment() >= day_bounds_utc(start)[0])
+        query = query.where(visit_moment() >= day_bounds_utc(start)[0])
     if end is not None:
-        query = query.where(visit_day_moment() < day_bounds_utc(end)[1])
+        query = query.where(visit_moment() < day_bounds_utc(end)[1])
     if page is None:
         return list(db.session.scalars(query)), None
     total = count_rows(query)

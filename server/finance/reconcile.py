@@ -53,7 +53,6 @@ from server.finance.charges import (
     load_price_book,
     on_business_days,
     visit_business_day,
-    visit_day_moment,
 )
 from server.finance.models import (
     DayCheck,
@@ -65,7 +64,7 @@ from server.finance.models import (
 )
 from server.register.models import ServiceRequest
 from server.visits.field_models import ChargeWaiver, PartEvent, Payment, PaymentPromise, PaymentVoid
-from server.visits.models import Visit, VisitStatus
+from server.visits.models import Visit, VisitStatus, visit_moment
 
 OPEN, RECONCILED, DISPUTED = "open", "reconciled", "disputed"
 STATUSES = (OPEN, RECONCILED, DISPUTED)
@@ -373,7 +372,7 @@ def _compute(
     explain: bool,
 ) -> dict[Key, DayFigures]:
     """Attribute the chosen visits' money to (engineer, day)s; keep the `wanted` ones."""
-    query = select(Visit).where(*where).order_by(visit_day_moment(), Visit.id)
+    query = select(Visit).where(*where).order_by(visit_moment(), Visit.id)
     if explain:
         query = query.options(selectinload(Visit.request).selectinload(ServiceRequest.equipment))
     visits = list(db.session.scalars(query))
@@ -989,7 +988,7 @@ def backlog(today: date) -> Backlog:
 def _days_not_stored(start: date, end: date) -> bool:
     lo, _ = day_bounds_utc(start)
     _, hi = day_bounds_utc(end)
-    moment = visit_day_moment()
+    moment = visit_moment()
     query = select(Visit.id).where(Visit.business_day.is_(None), moment >= lo, moment < hi)
     return db.session.scalar(query.limit(1)) is not None
 

@@ -69,7 +69,6 @@ from server.finance.charges import (
     PriceBook,
     owed_of_visit_row,
     visit_business_day,
-    visit_day_moment,
 )
 from server.finance.models import (
     DayCheck,
@@ -82,7 +81,7 @@ from server.finance.models import (
 )
 from server.register.models import ServiceRequest
 from server.visits.field_models import ChargeWaiver, PartEvent, Payment, PaymentPromise, PaymentVoid
-from server.visits.models import Visit
+from server.visits.models import Visit, visit_moment
 
 NOTED = "onsite_finance_noted"
 # Any constant the application uses for nothing else: the pricing lock (PostgreSQL advisory).
@@ -248,7 +247,7 @@ def _reached_by_shared_edits(noted: _Noted) -> set[int]:
                 .where(ServiceRequest.equipment_id.in_(noted.equipment))
             )
         )
-    moment = visit_day_moment()
+    moment = visit_moment()
     for day in noted.fees:
         later = select(FeeRate.effective_from).where(FeeRate.effective_from > day)
         where = [moment >= day_bounds_utc(day)[0]]
