@@ -19,6 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.exc import DBAPIError
 
+# A batch with at most this many values goes as one INSERT: one round trip, where COPY takes
+# two. psycopg caches its parsing of a statement with at most 50 parameters
+# (psycopg._queries.MAX_CACHED_STATEMENT_PARAMS, tests/server/test_bulk.py holds us to it);
+# past that it parses the statement every time, and COPY is the cheaper way.
+MAX_INSERT_PARAMS = 50
+
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert `rows` (all with the same keys) into `table`, in their order."""
@@ -40,15 +46,27 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     makers = [c.default.arg for c in made]  # wrapped by SQLAlchemy to take a context
     quote = dialect.identifier_preparer
     names = ", ".join(quote.quote(c.name) for c in columns)
-    statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+
+    def values(row: Mapping[str, Any]) -> list[Any]:
+        given_values = [row[name] for name in given] + constants + [m(None) for m in makers]
+        return [v if p is None else p(v) for v, p in zip(given_values, processors, strict=True)]
+
     cursor = connection.connection.driver_connection.cursor()
+    few = len(rows) * len(columns) <= MAX_INSERT_PARAMS
+    if few:
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        statement = f"INSERT INTO {quote.format_table(table)} ({names}) VALUES " + ", ".join(
+            [one] * len(rows)
+        )
+    else:
+        statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
     try:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                values = [row[name] for name in given] + constants + [m(None) for m in makers]
-                copy.write_row(
-                    [v if p is None else p(v) for v, p in zip(values, processors, strict=True)]
-                )
+        if few:
+            cursor.execute(statement, [v for row in rows for v in values(row)])
+        else:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(values(row))
     except dialect.loaded_dbapi.Error as exc:
         # As SQLAlchemy wraps a driver's error (IntegrityError for a broken key, and so on).
         raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
