@@ -10,7 +10,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from server.accounts.auth import DeviceSignIn, current_device, require_device
+from server.accounts.auth import (
+    NO_TRANSACTION_ENDPOINTS,
+    DeviceSignIn,
+    current_device,
+    require_device,
+)
 from server.errors import ApiError
 from server.extensions import db
 from server.syncing.schemas import (
@@ -142,11 +147,12 @@ def pull(args):
 
 
 def _end_read() -> None:
-    """End a pull's transaction with a commit (it wrote at most revoke notices).
+    """Write what the pull noted (revoke notices heard), each statement on its own.
 
-    Not left to the request's end, which rolls back: psycopg forgets every statement it has
-    prepared on the connection at each ROLLBACK, and the pull's few statements are the ones
-    every phone sends every 30 s; planned once, they are not planned again.
+    A pull runs without a transaction (NO_TRANSACTION_ENDPOINTS): its reads are consistent
+    without one (the head is read before the changes, R27a), and its notices stand alone. So
+    nothing rolls back at the request's end either, and psycopg, which forgets every statement
+    it has prepared on a connection at each ROLLBACK, keeps the pull's few statements planned.
     """
     db.session.commit()
 
@@ -231,3 +237,4 @@ def put_blob(sha256: str):
 
 
 api_guard.RAW_BODY_ENDPOINTS.add("sync_api.put_blob")
+NO_TRANSACTION_ENDPOINTS.add("sync_api.pull")
