@@ -1,8 +1,10 @@
-"""Write many new rows of one table at once: COPY on PostgreSQL, one executemany elsewhere.
+"""Write many new rows of one table at once: one statement on PostgreSQL, an executemany elsewhere.
 
 A push writes a row per op in three tables (the op record, the field record, the feed entry).
 Sent as an executemany, PostgreSQL parses, binds and executes an INSERT per row; COPY streams
-the rows into one command, which costs both the app and the database a fraction of that.
+the rows into one command, which costs both the app and the database a fraction of that. A
+phone's usual push is a few ops, though, and COPY takes two round trips (the command, then the
+data); a few rows go as one multi-row INSERT on the driver's cursor instead (MAX_INSERT_PARAMS).
 
 The rows are the ones `insert(table)` would take: each value goes through its column type's
 bind processor (JSON, UTC datetimes), and a column a row leaves out gets its Python default,
