@@ -13,9 +13,11 @@ aim: the same, since a push's cost follows its ops, not the rows the visit alrea
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -59,15 +61,44 @@ class Phone:
             self.cursor, has_more = body["cursor"], body["has_more"]
 
 
-def per_cycle_us(phone: Phone, meter: CpuMeter) -> float:
-    rounds = []
+# A fixed piece of pure Python (JSON both ways, a hash, a sort), timed between the rounds. Its
+# CPU tells how fast the machine runs Python at that moment: a shared machine's speed swings by
+# a quarter within the hour, and other machines differ more. The cycle in these units compares
+# across runs and machines where the microseconds alone do not.
+_REFERENCE_DOC = {"ops": [{"seq": i, "kind": "part.add", "note": "螺絲 M3" * 4} for i in range(40)]}
+
+
+def reference_us(repeat: int = 5) -> float:
+    """CPU of one pass of the reference workload, in microseconds (median of `repeat`)."""
+    times = []
+    for _ in range(repeat):
+        started = time.process_time()
+        for _ in range(20):
+            text = json.dumps(_REFERENCE_DOC, ensure_ascii=False)
+            hashlib.sha256(text.encode()).hexdigest()
+            sorted(json.loads(text)["ops"], key=lambda op: (op["note"], -op["seq"]))
+        times.append((time.process_time() - started) * 1e6)
+    return statistics.median(times)
+
+
+def per_cycle_us(phone: Phone, meter: CpuMeter) -> tuple[float, float]:
+    """Median CPU of a cycle over the rounds, and the median of the cycle in reference units.
+
+    The reference runs between every 10 cycles, so both see the machine at the same speed.
+    """
+    rounds, relative = [], []
     for _ in range(ROUNDS):
-        meter.cpu = 0.0
-        for _ in range(PER_ROUND):
-            phone.push(OPS_PER_PUSH)
-            phone.pull()
-        rounds.append(meter.cpu / PER_ROUND * 1e6)
-    return statistics.median(rounds)
+        cycles = reference = 0.0
+        for _ in range(PER_ROUND // 10):
+            meter.cpu = 0.0
+            for _ in range(10):
+                phone.push(OPS_PER_PUSH)
+                phone.pull()
+            cycles += meter.cpu / 10 * 1e6
+            reference += reference_us(repeat=3)
+        rounds.append(cycles / (PER_ROUND // 10))
+        relative.append(cycles / reference)
+    return statistics.median(rounds), statistics.median(relative)
 
 
 def run(db_url: str | None, big_rows: int) -> dict:
@@ -77,12 +108,14 @@ def run(db_url: str | None, big_rows: int) -> dict:
         phone.pull()
         phone.push(OPS_PER_PUSH)
         phone.pull()
-        few = per_cycle_us(phone, meter)
+        few, few_units = per_cycle_us(phone, meter)
         phone.push(big_rows)
         phone.pull()
-        many = per_cycle_us(phone, meter)
+        many, _ = per_cycle_us(phone, meter)
         return {
             "cycle_us": round(few),
+            "cycle_in_reference_units": round(few_units, 2),
+            "reference_us": round(reference_us()),
             f"cycle_us_at_{big_rows}_part_events": round(many),
             "many_vs_few": round(many / few, 2),
         }
@@ -102,7 +135,8 @@ def main() -> None:
         f"sync cycle (push {OPS_PER_PUSH} part events, then pull), server CPU: "
         f"{figures['cycle_us']} µs; with {args.big_rows} part events on the visit "
         f"{figures[f'cycle_us_at_{args.big_rows}_part_events']} µs "
-        f"({figures['many_vs_few']}x)"
+        f"({figures['many_vs_few']}x); the cycle is {figures['cycle_in_reference_units']} times "
+        f"the reference workload ({figures['reference_us']} µs on this machine now)"
     )
 
 
