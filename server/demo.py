@@ -265,8 +265,8 @@ def load_finance_demo() -> None:
 
     users = {u.username: u for u in db.session.scalars(db.select(User))}
     today = business_day(utcnow())
-    # The current fee and prices from 1 January of the year of the demo's oldest day, so in the
-    # first days of January the days the story is set on (up to two days back) keep its prices.
+    # The current fee and prices from 1 January of the year of a week ago, so in the first days
+    # of January the days the story is set on (up to two days back, a week with room) keep them.
     current_from = (today - timedelta(days=7)).replace(month=1, day=1)
     for day, fen, note in [
         (date(2024, 1, 1), 25000, "2024 年标准"),

@@ -156,8 +156,7 @@ _SIGNED_DEVICE = (
 # round trip in the request every phone makes every 30 s. An endpoint whose writes must
 # commit together must not be here.
 NO_TRANSACTION_ENDPOINTS: set[str] = set()
-_AUTOCOMMIT = {"execution_options": {"isolation_level": "AUTOCOMMIT"}}
-_IN_TRANSACTION: dict[str, Any] = {}
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 def _load_principal() -> None:
@@ -172,9 +171,8 @@ def _load_principal() -> None:
         autocommit = (
             request.endpoint in NO_TRANSACTION_ENDPOINTS and not db.session().in_transaction()
         )
-        how = _AUTOCOMMIT if autocommit else _IN_TRANSACTION
         row = (
-            db.session.connection(**how)
+            db.session.connection(execution_options=_AUTOCOMMIT if autocommit else None)
             .execute(_SIGNED_DEVICE, {"token_hash": hash_token(token)})
             .one_or_none()
         )
